@@ -1,0 +1,24 @@
+"""diplosim: arms transfers, sanctions and negotiation between states and blocs.
+
+The public interface::
+
+    import sim
+    sim.list_scenarios()
+    scn = sim.load_scenario("baseline")
+    scn = scn.with_overrides({"actors.USA.escalation_step": 0.3})
+    model = sim.DiplomacyModel(scn, seed=7)
+    model.run()
+"""
+
+from sim import _jit  # noqa: F401  (sets the Numba cache folder before anything compiles)
+from sim.model import ActorAgent, DiplomacyModel, StoryEvent
+from sim.scenario import (
+    Scenario, ScenarioError, list_policies, list_scenarios, load_scenario,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActorAgent", "DiplomacyModel", "Scenario", "ScenarioError", "StoryEvent", "__version__",
+    "list_policies", "list_scenarios", "load_scenario",
+]

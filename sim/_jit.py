@@ -1,0 +1,53 @@
+"""Numba set-up shared by every compiled module of the package.
+
+Numba's on-disk cache is keyed on the file that defines a function, not on the callees it
+inlines from other modules: editing a rule in ``sim/rules.py`` would leave a stale cached
+kernel in ``sim/ensemble.py``. Unless the user points ``NUMBA_CACHE_DIR`` elsewhere, the
+cache therefore lives in a folder named after a hash of every compiled source file, so any
+edit to the rules starts a fresh cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numba
+
+_COMPILED_SOURCES = ("rng.py", "rules.py", "outcomes.py", "kernel.py", "layout.py", "_jit.py")
+
+
+def _source_digest() -> str:
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in _COMPILED_SOURCES:
+        path = here / name
+        if path.exists():
+            digest.update(path.read_bytes())
+    digest.update(numba.__version__.encode())
+    return digest.hexdigest()[:16]
+
+
+def cache_dir() -> Path:
+    """Folder where compiled kernels are cached (user's NUMBA_CACHE_DIR wins)."""
+    user = os.environ.get("NUMBA_CACHE_DIR")
+    if user:
+        return Path(user)
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "diplosim" / "numba" / _source_digest()
+
+
+if not os.environ.get("NUMBA_CACHE_DIR"):
+    numba.config.CACHE_DIR = str(cache_dir())
+
+JIT_DISABLED: bool = bool(numba.config.DISABLE_JIT)
+
+
+def njit(*args, **kwargs):
+    """``numba.njit`` with the project's defaults: cached on disk, no fastmath.
+
+    fastmath stays off so that the compiled and pure-Python paths agree to 1e-12.
+    """
+    kwargs.setdefault("cache", True)
+    return numba.njit(*args, **kwargs)

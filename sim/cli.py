@@ -1,0 +1,131 @@
+"""The ``diplosim`` command line.
+
+Verbs live in one registry (:data:`VERBS`); each is a pair of functions, one adding its
+arguments and one running it. Modules that define more verbs (the analysis package, the app)
+register them on import through :func:`verb`; ``main`` imports them from :data:`VERB_MODULES`.
+Every user error (a bad scenario, a bad ``--set``) is printed on one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.scenario import ScenarioError
+
+EXIT_USAGE = 2
+
+
+class UsageError(ValueError):
+    """A user error outside scenario files (bad flag value, bad output folder, ...)."""
+
+
+@dataclass(frozen=True)
+class Verb:
+    """A CLI verb: its help line, how it adds its arguments, and what it runs."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+VERBS: dict[str, Verb] = {}
+VERB_MODULES: tuple[str, ...] = ("sim.commands", "analysis.commands", "sim.app_command")
+
+
+def verb(name: str, help: str, add_arguments: Callable[[argparse.ArgumentParser], None]):
+    """Register the decorated function as the CLI verb ``name``."""
+
+    def register(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        VERBS[name] = Verb(name, help, add_arguments, fn)
+        return fn
+
+    return register
+
+
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
+    """``["a.b=1", ...]`` -> ``{"a.b": 1}``, values read as TOML values."""
+    from sim.scenario import parse_override_value
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set {item!r}: expected dotted.key=value")
+        out[key.strip()] = parse_override_value(value.strip())
+    return out
+
+
+def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments every verb that runs a scenario shares."""
+    p.add_argument("scenario", help="bundled scenario name (see `diplosim list`) or a .toml path")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", dest="sets",
+                   help="override a parameter, e.g. --set actors.USA.escalation_step=0.3")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random numbers (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered verb."""
+    for module in VERB_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    parser = argparse.ArgumentParser(
+        prog="diplosim",
+        description="Agent-based simulation of arms transfers, sanctions and negotiation.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    sub.required = True
+    for v in VERBS.values():
+        p = sub.add_parser(v.name, help=v.help, description=v.help)
+        v.add_arguments(p)
+        p.set_defaults(_run=v.run)
+    return parser
+
+
+def _version() -> str:
+    import sim
+
+    return f"diplosim {sim.__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``diplosim``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except (ScenarioError, UsageError) as exc:
+        print(f"diplosim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("diplosim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def ensure_out_dir(path: str | None) -> Path | None:
+    """The ``--out`` folder, created if missing; a UsageError if it cannot be."""
+    if path is None:
+        return None
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {path}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {path}: cannot create ({exc.strerror})") from None
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

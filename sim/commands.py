@@ -1,0 +1,94 @@
+"""The core verbs: ``list``, ``validate`` and ``run``."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from sim.cli import add_scenario_arguments, ensure_out_dir, parse_sets, verb
+from sim.scenario import ScenarioError, list_policies, list_scenarios, load_scenario
+
+
+def _list_args(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+@verb("list", "list the bundled scenarios and policy overlays", _list_args)
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print bundled scenarios (with titles) and policies."""
+    print("Scenarios:")
+    for name in list_scenarios():
+        try:
+            title = load_scenario(name).spec.meta.title
+        except ScenarioError as exc:
+            title = f"(invalid: {exc.fault})"
+        print(f"  {name:<24} {title}")
+    print("Policies (use with --policy NAME):")
+    for name in list_policies():
+        print(f"  {name}")
+    return 0
+
+
+def _validate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="scenario .toml file (or bundled name) to check")
+    p.add_argument("--policy", help="also check with this policy overlay applied")
+
+
+@verb("validate", "check a scenario file and report the first fault", _validate_args)
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate a file; exit 0 and say so, or raise ScenarioError (printed, exit 2)."""
+    scn = load_scenario(args.file, policy=args.policy)
+    scn.compile()
+    print(f"{scn.source}: valid ({len(scn.spec.actors)} actors, {len(scn.spec.routes)} routes, "
+          f"{len(scn.spec.tracks)} tracks, {scn.horizon} months; content hash "
+          f"{scn.content_hash()[:12]})")
+    return 0
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    add_scenario_arguments(p)
+    p.add_argument("--policy", help="policy overlay (see `diplosim list`)")
+    p.add_argument("--months", type=int, help="months to run (default: the scenario's horizon)")
+    p.add_argument("--out", metavar="DIR", help="write results (Parquet + manifest.json) here")
+    p.add_argument("--quiet", action="store_true", help="print the outcome table only")
+
+
+@verb("run", "run a scenario once and print its outcomes and story", _run_args)
+def cmd_run(args: argparse.Namespace) -> int:
+    """One run with the Mesa engine: outcome table, story, optional files."""
+    from sim.model import DiplomacyModel
+    from sim.single import save_single_run
+
+    scn = load_scenario(args.scenario, policy=args.policy)
+    scn = scn.with_overrides(parse_sets(args.sets)) if args.sets else scn
+    out = ensure_out_dir(args.out)
+    if args.months is not None and args.months < 1:
+        raise ScenarioError("--months", "months", f"must be at least 1 (got {args.months})")
+    model = DiplomacyModel(scn, seed=args.seed)
+    model.run(args.months)
+    print(f"{scn.spec.meta.title}")
+    pol = f", policy {'+'.join(scn.policies)}" if scn.policies else ""
+    print(f"seed {args.seed}, {model.month} months{pol}\n")
+    print(format_outcomes(model.outcomes()))
+    if not args.quiet:
+        print("\nStory of the run:")
+        print(model.story_text() or "(nothing happened)")
+    if out is not None:
+        paths = save_single_run(model, out)
+        print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def format_outcomes(outcomes: dict[str, float]) -> str:
+    """A two-column text table of a run's outcomes (never: for a month that did not happen)."""
+    width = max(len(k) for k in outcomes)
+    lines = [f"{'outcome':<{width}}  value", f"{'-' * width}  -----"]
+    for key, value in outcomes.items():
+        if isinstance(value, float) and math.isnan(value):
+            shown = "never"
+        elif float(value).is_integer():
+            shown = f"{value:.0f}"
+        else:
+            shown = f"{value:.3f}"
+        lines.append(f"{key:<{width}}  {shown}")
+    return "\n".join(lines)

@@ -1,0 +1,556 @@
+"""Scenario files: loading, validation, policy overlays, overrides and compilation to arrays.
+
+A scenario is a TOML file read with :mod:`tomllib` (data only: nothing in it is ever executed)
+and validated against :mod:`sim.schema`. Every fault is a :class:`ScenarioError` naming the
+file, the dotted key and what is wrong, raised before any run.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomli_w
+from pydantic import ValidationError
+
+from sim import layout as L
+from sim.schema import DOCTRINE_KEYS, ScenarioSpec
+
+
+class ScenarioError(ValueError):
+    """A fault in a scenario, overlay or override: names the file, the key path and the fault."""
+
+    def __init__(self, source: str, key: str, fault: str):
+        self.source = source
+        self.key = key
+        self.fault = fault
+        super().__init__(f"{source}: {key}: {fault}")
+
+
+def _scenario_root() -> Path:
+    try:
+        root = resources.files("scenarios")
+        path = Path(str(root))
+        if path.is_dir():
+            return path
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def scenario_dir() -> Path:
+    """Folder of the bundled scenarios (works installed, editable or from a checkout)."""
+    return _scenario_root()
+
+
+def list_scenarios() -> list[str]:
+    """Names of the bundled scenarios, sorted."""
+    return sorted(p.stem for p in scenario_dir().glob("*.toml"))
+
+
+def list_policies() -> list[str]:
+    """Names of the bundled policy overlays, sorted."""
+    return sorted(p.stem for p in (scenario_dir() / "policies").glob("*.toml"))
+
+
+def _read_toml(path: Path, label: str) -> dict[str, Any]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(label, "(file)", "file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(label, "(file)", f"not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise ScenarioError(label, "(file)", f"cannot be read ({exc.strerror})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(label, "(file)", f"not valid TOML: {exc}") from None
+
+
+def _resolve_path(name_or_path: str | Path, folder: Path, kind: str) -> Path:
+    text = str(name_or_path)
+    path = Path(text)
+    if text.endswith(".toml") or path.exists() or "/" in text or "\\" in text:
+        return path
+    candidate = folder / f"{text}.toml"
+    if candidate.exists():
+        return candidate
+    known = ", ".join(sorted(p.stem for p in folder.glob("*.toml")))
+    raise ScenarioError(text, "(name)", f"no bundled {kind} of that name (known: {known})")
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    label = str(path)
+    raw = _read_toml(path, label)
+    parent = raw.get("extends", "")
+    if parent:
+        if not isinstance(parent, str):
+            raise ScenarioError(label, "extends", "must be a scenario name or path (text)")
+        parent_path = (path.parent / parent) if parent.endswith(".toml") else _resolve_path(
+            parent, scenario_dir(), "scenario")
+        if parent_path.resolve() in seen:
+            raise ScenarioError(label, "extends", f"circular: {parent} extends itself")
+        base = _load_raw(parent_path, (*seen, path.resolve()))
+        base.pop("teaching", None)
+        raw = _merge(base, {k: v for k, v in raw.items() if k != "extends"})
+    return raw
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _describe(err: dict[str, Any]) -> str:
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    if err["type"] == "missing":
+        return "required key is missing"
+    value = err.get("input")
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN is not allowed"
+    shown = repr(value)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    return f"{msg} (got {shown})"
+
+
+def _validate(raw: dict[str, Any], label: str) -> ScenarioSpec:
+    try:
+        spec = ScenarioSpec.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ScenarioError(label, _loc(first["loc"]), _describe(first) + more) from None
+    _check_references(spec, label)
+    return spec
+
+
+def _check_references(spec: ScenarioSpec, label: str) -> None:
+    actors = spec.actors
+    cats = spec.categories
+
+    def actor(key: str, name: str) -> None:
+        if name not in actors:
+            raise ScenarioError(label, key, f"unknown actor {name!r} (known: {', '.join(actors)})")
+
+    if not actors:
+        raise ScenarioError(label, "actors", "a scenario needs at least one actor")
+    if len(actors) >= 1024 or len(spec.routes) >= 1024 or len(spec.tracks) >= 1024:
+        raise ScenarioError(label, "actors", "at most 1023 actors, routes and tracks")
+    for aid, a in actors.items():
+        if a.kind == "bloc" and not a.members:
+            raise ScenarioError(label, f"actors.{aid}.members", "a bloc needs its member list")
+        if a.kind == "state" and a.cohesion != 1.0:
+            raise ScenarioError(label, f"actors.{aid}.cohesion",
+                                "only a bloc has a cohesion below 1 (a state acts as one)")
+        if a.escalation_step > 0 and a.escalation_cap <= 0:
+            raise ScenarioError(label, f"actors.{aid}.escalation_cap",
+                                "must be above 0 when escalation_step is above 0")
+        for table in ("capacity", "demand"):
+            for cat, units in getattr(a, table).items():
+                if cat not in cats:
+                    raise ScenarioError(label, f"actors.{aid}.{table}.{cat}",
+                                        f"unknown category (known: {', '.join(cats)})")
+                if not math.isfinite(units) or units < 0:
+                    raise ScenarioError(label, f"actors.{aid}.{table}.{cat}",
+                                        f"must be a finite number >= 0 (got {units!r})")
+    for cid, c in cats.items():
+        if c.builds and c.builds not in cats:
+            raise ScenarioError(label, f"categories.{cid}.builds", f"unknown category {c.builds!r}")
+        if c.builds == cid:
+            raise ScenarioError(label, f"categories.{cid}.builds", "cannot build itself")
+    for rid, r in spec.routes.items():
+        actor(f"routes.{rid}.supplier", r.supplier)
+        actor(f"routes.{rid}.recipient", r.recipient)
+        if r.supplier == r.recipient:
+            raise ScenarioError(label, f"routes.{rid}.recipient", "same as the supplier")
+        if r.category not in cats:
+            raise ScenarioError(label, f"routes.{rid}.category",
+                                f"unknown category {r.category!r} (known: {', '.join(cats)})")
+    for tid, t in spec.tracks.items():
+        actor(f"tracks.{tid}.party", t.party)
+        if not t.counterparts:
+            raise ScenarioError(label, f"tracks.{tid}.counterparts", "needs at least one actor")
+        for k, name in enumerate(t.counterparts):
+            actor(f"tracks.{tid}.counterparts.{k}", name)
+            if name == t.party:
+                raise ScenarioError(label, f"tracks.{tid}.counterparts.{k}",
+                                    "the party cannot be its own counterpart")
+        if t.mediator:
+            actor(f"tracks.{tid}.mediator", t.mediator)
+        if t.kind == "ceasefire" and t.party != spec.theatre.attacker:
+            raise ScenarioError(label, f"tracks.{tid}.party",
+                                "a ceasefire's party must be the theatre's attacker")
+    actor("theatre.attacker", spec.theatre.attacker)
+    actor("theatre.defender", spec.theatre.defender)
+    if spec.theatre.attacker == spec.theatre.defender:
+        raise ScenarioError(label, "theatre.defender", "same as the attacker")
+    pairs = set()
+    for k, rel in enumerate(spec.relations):
+        actor(f"relations.{k}.a", rel.a)
+        actor(f"relations.{k}.b", rel.b)
+        pair = frozenset((rel.a, rel.b))
+        if rel.a == rel.b:
+            raise ScenarioError(label, f"relations.{k}.b", "an actor has no relation to itself")
+        if pair in pairs:
+            raise ScenarioError(label, f"relations.{k}", f"{rel.a}-{rel.b} given twice")
+        pairs.add(pair)
+    shares: dict[str, float] = {}
+    for k, tr in enumerate(spec.trade):
+        actor(f"trade.{k}.from", tr.source)
+        actor(f"trade.{k}.to", tr.to)
+        if tr.source == tr.to:
+            raise ScenarioError(label, f"trade.{k}.to", "trade with itself")
+        shares[tr.source] = shares.get(tr.source, 0.0) + tr.share
+        if shares[tr.source] > 1.0 + 1e-9:
+            raise ScenarioError(label, f"trade.{k}.share",
+                                f"{tr.source}'s trade shares add up to more than 1")
+    for k, sanc in enumerate(spec.sanctions):
+        actor(f"sanctions.{k}.sender", sanc.sender)
+        actor(f"sanctions.{k}.target", sanc.target)
+        if sanc.sender == sanc.target:
+            raise ScenarioError(label, f"sanctions.{k}.target", "an actor cannot sanction itself")
+    for k, pair in enumerate(spec.outcomes.key_pairs):
+        if len(pair) != 2:
+            raise ScenarioError(label, f"outcomes.key_pairs.{k}", "a pair names two actors")
+        for name in pair:
+            actor(f"outcomes.key_pairs.{k}", name)
+    for k, ev in enumerate(spec.events):
+        if ev.month > spec.meta.horizon:
+            raise ScenarioError(label, f"events.{k}.month",
+                                f"month {ev.month} is past the horizon ({spec.meta.horizon})")
+        table, _, _ = _event_target(spec, ev.key, f"events.{k}.key", label)
+        _check_event_value(spec, ev.key, float(ev.value), table, f"events.{k}.value", label)
+    for key in spec.sources:
+        if key.split(".")[0] not in ScenarioSpec.model_fields:
+            raise ScenarioError(label, f"sources.{key}", "names no section of the scenario")
+
+
+def _event_target(spec: ScenarioSpec, key: str, where: str, label: str) -> tuple[int, int, int]:
+    """(table, row, column) of the parameter an event sets; ScenarioError if none."""
+    parts = key.split(".")
+
+    def fail(why: str) -> ScenarioError:
+        return ScenarioError(label, where, f"{key!r}: {why}")
+
+    head = parts[0]
+    if head in ("world", "theatre") and len(parts) == 2:
+        fields = L.WORLD_FIELDS if head == "world" else L.THEATRE_FIELDS
+        if parts[1] not in fields:
+            raise fail(f"not a numeric {head} parameter")
+        return L.EV_WORLD, 0, fields[parts[1]]
+    tables = {"actors": (spec.actors, L.ACTOR_FIELDS, L.EV_ACTOR),
+              "categories": (spec.categories, L.CATEGORY_FIELDS, L.EV_CATEGORY),
+              "routes": (spec.routes, L.ROUTE_FIELDS, L.EV_ROUTE),
+              "tracks": (spec.tracks, L.TRACK_FIELDS, L.EV_TRACK)}
+    if head not in tables or len(parts) not in (3, 4):
+        raise fail("not a parameter events can set (world.*, theatre.*, actors.ID.*, "
+                   "categories.ID.*, routes.ID.*, tracks.ID.*)")
+    items, fields, table = tables[head]
+    if parts[1] not in items:
+        raise fail(f"unknown {head[:-1]} {parts[1]!r}")
+    row = list(items).index(parts[1])
+    if head == "actors" and len(parts) == 4 and parts[2] in ("capacity", "demand"):
+        if parts[3] not in spec.categories:
+            raise fail(f"unknown category {parts[3]!r}")
+        t = L.EV_CAPACITY if parts[2] == "capacity" else L.EV_DEMAND
+        return t, row, list(spec.categories).index(parts[3])
+    if len(parts) != 3 or parts[2] not in fields:
+        raise fail(f"not a numeric {head[:-1]} parameter")
+    return table, row, fields[parts[2]]
+
+
+def _check_event_value(spec: ScenarioSpec, key: str, value: float, table: int, where: str,
+                       label: str) -> None:
+    """An event's value must satisfy the bounds of the parameter it sets."""
+    parts = key.split(".")
+    if table in (L.EV_CAPACITY, L.EV_DEMAND):
+        if not math.isfinite(value) or value < 0:
+            raise ScenarioError(label, where, f"units must be finite and >= 0 (got {value!r})")
+        return
+    if parts[0] in ("world", "theatre"):
+        section = getattr(spec, parts[0])
+    else:
+        section = getattr(spec, parts[0])[parts[1]]
+    body = section.model_dump(by_alias=True)
+    body[parts[-1]] = value
+    try:
+        type(section).model_validate(body)
+    except ValidationError as exc:
+        raise ScenarioError(label, where, _describe(exc.errors()[0])) from None
+
+
+def _parse_dotted(key: str) -> list[str | int]:
+    out: list[str | int] = []
+    for part in key.split("."):
+        if part == "":
+            raise ScenarioError("override", key, "empty part in dotted key")
+        out.append(int(part) if part.isdigit() else part)
+    return out
+
+
+def _set_dotted(raw: dict[str, Any], key: str, value: Any, label: str) -> None:
+    parts = _parse_dotted(key)
+    node: Any = raw
+    for depth, part in enumerate(parts[:-1]):
+        where = ".".join(str(p) for p in parts[: depth + 1])
+        if isinstance(node, list):
+            if not isinstance(part, int) or part >= len(node):
+                raise ScenarioError(label, key, f"no item {part} in {where.rsplit('.', 1)[0]}")
+            node = node[part]
+        elif isinstance(node, dict):
+            if part not in node:
+                if depth == len(parts) - 2 and str(part) in _OPTIONAL_TABLES:
+                    node[part] = {}
+                else:
+                    raise ScenarioError(label, key, f"unknown key {where!r}")
+            node = node[part]
+        else:
+            raise ScenarioError(label, key, f"{where!r} is a value, not a table")
+    last = parts[-1]
+    if isinstance(node, list):
+        if not isinstance(last, int) or last >= len(node):
+            raise ScenarioError(label, key, "no such item")
+        node[last] = value
+    elif isinstance(node, dict):
+        node[str(last)] = value
+    else:
+        raise ScenarioError(label, key, "parent is a value, not a table")
+
+
+_OPTIONAL_TABLES = {"world", "teaching", "capacity", "demand", "outcomes"}
+
+
+def parse_override_value(text: str) -> Any:
+    """Read the value of ``--set key=value`` as a TOML value (numbers, booleans, strings,
+    arrays); anything else is taken as a plain string, which validation will then judge."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. Immutable: ``with_overrides`` and ``with_policy`` return new ones."""
+
+    name: str
+    source: str
+    spec: ScenarioSpec
+    raw: dict[str, Any] = field(repr=False)
+    policies: tuple[str, ...] = ()
+
+    @property
+    def horizon(self) -> int:
+        """Number of months in a run."""
+        return self.spec.meta.horizon
+
+    @property
+    def actor_ids(self) -> list[str]:
+        """Actor ids in array order."""
+        return list(self.spec.actors)
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
+        """A copy with dotted keys set (``{"actors.USA.escalation_step": 0.3}``), validated like
+        the file. Raises ScenarioError naming the key on any fault."""
+        raw = copy.deepcopy(self.raw)
+        label = f"{self.source} (override)"
+        for key, value in overrides.items():
+            if not isinstance(key, str) or not key:
+                raise ScenarioError(label, repr(key), "override keys are dotted strings")
+            _set_dotted(raw, key, value, label)
+        spec = _validate(raw, label)
+        return Scenario(self.name, self.source, spec, raw, self.policies)
+
+    def with_policy(self, policy: str | Path) -> Scenario:
+        """A copy with a policy overlay applied: it may change only doctrine keys of actors."""
+        path = _resolve_path(policy, scenario_dir() / "policies", "policy")
+        label = str(path)
+        overlay = _read_toml(path, label)
+        raw = copy.deepcopy(self.raw)
+        for section, body in overlay.items():
+            if section == "policy":
+                if not isinstance(body, dict) or set(body) - {"title", "description"}:
+                    raise ScenarioError(label, "policy", "only title and description allowed")
+                continue
+            if section != "actors" or not isinstance(body, dict):
+                raise ScenarioError(label, section, "an overlay may only set actors' doctrine keys")
+            for aid, keys in body.items():
+                if aid not in self.spec.actors:
+                    # Overlays are written for the bundled actor set; skip actors a what-if lacks.
+                    continue
+                if not isinstance(keys, dict):
+                    raise ScenarioError(label, f"actors.{aid}", "must be a table of doctrine keys")
+                for key, value in keys.items():
+                    if key not in DOCTRINE_KEYS:
+                        raise ScenarioError(label, f"actors.{aid}.{key}",
+                                            "not a doctrine key (an overlay may set: "
+                                            + ", ".join(sorted(DOCTRINE_KEYS)) + ")")
+                    raw["actors"][aid][key] = value
+        spec = _validate(raw, label)
+        return Scenario(self.name, self.source, spec, raw, (*self.policies, path.stem))
+
+    def content_hash(self) -> str:
+        """SHA-256 of the validated content (canonical JSON): what a run depends on."""
+        text = json.dumps(self.spec.model_dump(mode="json", by_alias=True), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def to_toml(self) -> str:
+        """The scenario as a self-contained TOML file (overrides and policies folded in)."""
+        data = self.spec.model_dump(mode="json", by_alias=True, exclude={"extends"})
+        return tomli_w.dumps(data)
+
+    def compile(self) -> CompiledScenario:
+        """The arrays the rules run on."""
+        return compile_scenario(self)
+
+
+def load_scenario(name_or_path: str | Path, policy: str | None = None) -> Scenario:
+    """Load a bundled scenario by name or a ``.toml`` file by path, validated.
+
+    Args:
+        name_or_path: ``"baseline"`` (see :func:`list_scenarios`) or a path.
+        policy: optional policy overlay name or path applied on top.
+
+    Raises:
+        ScenarioError: on any fault, naming the file, the key and the fault.
+    """
+    path = _resolve_path(name_or_path, scenario_dir(), "scenario")
+    raw = _load_raw(path)
+    spec = _validate(raw, str(path))
+    scn = Scenario(path.stem, str(path), spec, raw)
+    return scn.with_policy(policy) if policy else scn
+
+
+@dataclass(frozen=True)
+class CompiledScenario:
+    """A scenario as arrays (see :mod:`sim.layout`) plus the names of their rows."""
+
+    W: np.ndarray
+    AP: np.ndarray
+    CP: np.ndarray
+    RP: np.ndarray
+    TP: np.ndarray
+    TM: np.ndarray
+    CAP: np.ndarray
+    DEM: np.ndarray
+    AFF0: np.ndarray
+    SANC0: np.ndarray
+    TRADE0: np.ndarray
+    EV: np.ndarray
+    horizon: int
+    actor_ids: list[str]
+    actor_names: list[str]
+    category_ids: list[str]
+    category_units: list[str]
+    route_ids: list[str]
+    track_ids: list[str]
+    track_kinds: list[str]
+    key_pairs: list[tuple[int, int]]
+    event_notes: list[str]
+
+    def params(self) -> tuple[np.ndarray, ...]:
+        """Fresh copies of the parameter arrays a run may change (events): W..DEM."""
+        return (self.W.copy(), self.AP.copy(), self.CP.copy(), self.RP.copy(), self.TP.copy(),
+                self.TM.copy(), self.CAP.copy(), self.DEM.copy())
+
+
+def compile_scenario(scn: Scenario) -> CompiledScenario:
+    """Turn a validated scenario into the parameter arrays of :mod:`sim.layout`."""
+    spec = scn.spec
+    aids = list(spec.actors)
+    idx = {a: k for k, a in enumerate(aids)}
+    cids = list(spec.categories)
+    cidx = {c: k for k, c in enumerate(cids)}
+    n, nc = len(aids), len(cids)
+
+    W = np.zeros(L.NW)
+    for name, col in L.WORLD_FIELDS.items():
+        W[col] = getattr(spec.world, name)
+    for name, col in L.THEATRE_FIELDS.items():
+        W[col] = getattr(spec.theatre, name)
+    W[L.W_ATTACKER] = idx[spec.theatre.attacker]
+    W[L.W_DEFENDER] = idx[spec.theatre.defender]
+
+    AP = np.zeros((n, L.NA))
+    CAP = np.zeros((n, nc))
+    DEM = np.zeros((n, nc))
+    for a, actor in spec.actors.items():
+        for name, col in L.ACTOR_FIELDS.items():
+            AP[idx[a], col] = float(getattr(actor, name))
+        for c, units in actor.capacity.items():
+            CAP[idx[a], cidx[c]] = units
+        for c, units in actor.demand.items():
+            DEM[idx[a], cidx[c]] = units
+
+    CP = np.zeros((nc, L.NC))
+    for c, cat in spec.categories.items():
+        for name, col in L.CATEGORY_FIELDS.items():
+            CP[cidx[c], col] = getattr(cat, name)
+        CP[cidx[c], L.C_BUILDS] = cidx[cat.builds] if cat.builds else -1
+
+    RP = np.zeros((len(spec.routes), L.NR))
+    for k, route in enumerate(spec.routes.values()):
+        RP[k, L.R_SUPPLIER] = idx[route.supplier]
+        RP[k, L.R_RECIPIENT] = idx[route.recipient]
+        RP[k, L.R_CATEGORY] = cidx[route.category]
+        for name, col in L.ROUTE_FIELDS.items():
+            RP[k, col] = float(getattr(route, name))
+
+    TP = np.zeros((len(spec.tracks), L.NT))
+    TM = np.zeros((len(spec.tracks), n))
+    for k, track in enumerate(spec.tracks.values()):
+        TP[k, L.T_KIND] = L.TRACK_RELIEF if track.kind == "relief" else L.TRACK_CEASEFIRE
+        TP[k, L.T_PARTY] = idx[track.party]
+        TP[k, L.T_MEDIATOR] = idx[track.mediator] if track.mediator else -1
+        for name, col in L.TRACK_FIELDS.items():
+            TP[k, col] = float(getattr(track, name))
+        for c in track.counterparts:
+            TM[k, idx[c]] = 1.0
+
+    AFF0 = np.eye(n)
+    for rel in spec.relations:
+        AFF0[idx[rel.a], idx[rel.b]] = AFF0[idx[rel.b], idx[rel.a]] = rel.affinity
+    SANC0 = np.zeros((n, n))
+    for s in spec.sanctions:
+        SANC0[idx[s.sender], idx[s.target]] = s.intensity
+    TRADE0 = np.zeros((n, n))
+    for t in spec.trade:
+        TRADE0[idx[t.source], idx[t.to]] = t.share
+
+    EV = np.zeros((len(spec.events), 5))
+    for k, ev in enumerate(spec.events):
+        table, row, col = _event_target(spec, ev.key, f"events.{k}.key", scn.source)
+        EV[k] = (ev.month, table, row, col, float(ev.value))
+
+    return CompiledScenario(
+        W=W, AP=AP, CP=CP, RP=RP, TP=TP, TM=TM, CAP=CAP, DEM=DEM, AFF0=AFF0, SANC0=SANC0,
+        TRADE0=TRADE0, EV=EV, horizon=spec.meta.horizon, actor_ids=aids,
+        actor_names=[a.name for a in spec.actors.values()], category_ids=cids,
+        category_units=[c.unit for c in spec.categories.values()],
+        route_ids=list(spec.routes), track_ids=list(spec.tracks),
+        track_kinds=[t.kind for t in spec.tracks.values()],
+        key_pairs=[(idx[p[0]], idx[p[1]]) for p in spec.outcomes.key_pairs],
+        event_notes=[ev.note for ev in spec.events],
+    )

@@ -1,0 +1,32 @@
+"""Saving one run: the monthly record and the story as Parquet, with a manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sim.model import DiplomacyModel
+from sim.provenance import manifest, write_json_atomic, write_parquet_atomic
+
+
+def save_single_run(model: DiplomacyModel, out: str | Path) -> list[Path]:
+    """Write ``monthly.parquet``, ``events.parquet``, ``outcomes.parquet`` and ``manifest.json``
+    into ``out``. Each file is written atomically."""
+    out = Path(out)
+    scn = model.diplo_scenario
+    monthly = model.monthly()
+    events = model.story_frame()
+    outcomes = pd.DataFrame([{"run": model.run_index, **model.outcomes()}])
+    paths = [
+        write_parquet_atomic(monthly, out / "monthly.parquet"),
+        write_parquet_atomic(events, out / "events.parquet"),
+        write_parquet_atomic(outcomes, out / "outcomes.parquet"),
+    ]
+    paths.append(write_json_atomic(out / "manifest.json", manifest(
+        kind="single_run", scenario=scn.name, scenario_source=scn.source,
+        scenario_hash=scn.content_hash(), policies=list(scn.policies), seed=model.seed,
+        run=model.run_index, months=model.month, engine="mesa",
+        files=[p.name for p in paths],
+    )))
+    return paths
