@@ -1,0 +1,55 @@
+"""Helpers shared by the analysis modules: which outcomes are proportions, scenario labels."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from sim.scenario import Scenario, load_scenario
+
+#: Outcome names ending so are 0/1 per run; their ensemble figure is a proportion (a probability),
+#: every other outcome's is a mean. Decided by name, not by the values seen, so that a column is
+#: treated the same way at every design point and in every policy.
+PROPORTION_SUFFIXES: tuple[str, ...] = ("_reached", "_broken")
+
+
+def is_proportion(outcome: str) -> bool:
+    """True if ``outcome`` is 0/1 per run (a deal reached or broken): report a proportion."""
+    return outcome.endswith(PROPORTION_SUFFIXES)
+
+
+def as_scenario(scenario: Scenario | str) -> Scenario:
+    """A Scenario from a Scenario, a bundled name or a path."""
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
+def fmt_pct(p: float, digits: int = 0) -> str:
+    """``0.123 -> '12%'``; NaN as ``'n/a'``."""
+    return "n/a" if not math.isfinite(p) else f"{100 * p:.{digits}f}%"
+
+
+def track_phrases(scn: Scenario) -> dict[str, dict[str, Any]]:
+    """For each negotiation track, who negotiates, in words, for plain-language summaries.
+
+    Returns ``{track_id: {"kind", "parties", "deal"}}``, e.g. ``{"relief": {"kind": "relief",
+    "parties": "Iran and the United States and NATO", "deal": "a relief deal"}}``.
+    """
+    spec = scn.spec
+    out: dict[str, dict[str, Any]] = {}
+    for tid, t in spec.tracks.items():
+        names = [spec.actors[t.party].name] + [spec.actors[c].name for c in t.counterparts]
+        if len(names) > 2:
+            parties = ", ".join(names[:-1]) + " and " + names[-1]
+        else:
+            parties = " and ".join(names)
+        deal = "a sanctions-relief deal" if t.kind == "relief" else "a ceasefire"
+        out[tid] = {"kind": t.kind, "parties": parties, "deal": deal}
+    return out
+
+
+def finite(values: np.ndarray) -> np.ndarray:
+    """The finite entries of ``values`` (a month that never happened is NaN)."""
+    values = np.asarray(values, dtype=float)
+    return values[np.isfinite(values)]
