@@ -125,12 +125,12 @@ class ActorAgent(mesa.Agent):
         m = self.model
         s = self._st
         for r in self.route_indices:
-            decide_supply(r, m.seed, m.run_index, m.month, s.W, s.AP, s.CP, s.RP, s.TP, s.CAP,
+            decide_supply(r, m.rng_key, m.run_index, m.month, s.W, s.AP, s.CP, s.RP, s.TP, s.CAP,
                           s.DEM, s.SA, s.AFF, s.SANC, s.BUILT, s.TS, s.G, s.DR)
-        decide_sanctions(self.index, m.seed, m.run_index, m.month, s.W, s.AP, s.TP, s.TM,
+        decide_sanctions(self.index, m.rng_key, m.run_index, m.month, s.W, s.AP, s.TP, s.TM,
                          s.SANC0, s.SA, s.AFF, s.SANC, s.TRADE, s.TS, s.TPRE, s.DS, s.DA)
         for t in self.track_indices:
-            decide_track(t, m.seed, m.run_index, m.month, s.W, s.AP, s.RP, s.TP, s.TM, s.SA,
+            decide_track(t, m.rng_key, m.run_index, m.month, s.W, s.AP, s.RP, s.TP, s.TM, s.SA,
                          s.AFF, s.TS, s.G, s.DT)
 
     def __repr__(self) -> str:
@@ -167,6 +167,9 @@ class DiplomacyModel(mesa.Model):
             raise ValueError(f"run must be in [0, 2**32), got {run}")
         self.diplo_scenario = scn
         self.seed = seed
+        # The compiled rules take the seed as one type: a Python int above 2**63 would not
+        # convert to the int64 specialisation compiled for a smaller seed earlier in the process.
+        self.rng_key = np.uint64(seed)
         self.run_index = int(run)
         self.compiled = scn.compile()
         self.state = RunState.new(self.compiled)
@@ -210,7 +213,7 @@ class DiplomacyModel(mesa.Model):
         s.DS[:, :] = s.SANC
         s.DR[:] = 0.0
         self.agents.do("decide")
-        resolve_month(self.seed, self.run_index, self.month, s.W, s.AP, s.CP, s.RP, s.TP, s.TM,
+        resolve_month(self.rng_key, self.run_index, self.month, s.W, s.AP, s.CP, s.RP, s.TP, s.TM,
                       s.CAP, s.DEM, s.AFF0, s.SANC0, s.TRADE0, s.SA, s.AFF, s.SANC, s.TRADE,
                       s.BUILT, s.RS, s.TS, s.TPRE, s.G, s.DR, s.DS, s.DA, s.DT, s.SCR)
         self.story.extend(narrate(self, before))

@@ -1,0 +1,123 @@
+"""Shared fixtures: the bundled baseline, a tiny one-route scenario for closed-form checks, and
+one warm-up of the Numba kernel per test session.
+
+Every fixture writes only into pytest's temporary folders, never into the repository, and does
+not depend on the working directory.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+import sim
+from sim.scenario import Scenario
+
+# Hypothesis: real coverage, no wall-clock deadline (the first call of a compiled rule may
+# compile or load it from the cache, which says nothing about the code under test).
+settings.register_profile(
+    "diplosim", deadline=None, suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile("diplosim")
+
+REPO = Path(__file__).resolve().parent.parent
+
+# A minimal scenario with one supply route, one sanctioner and no negotiation track: small enough
+# that its outcomes have closed forms (detection within m months, pressure from one sender, GDP
+# growth with no shocks). Parameters a test varies are set through ``with_overrides``.
+TINY_TOML = textwrap.dedent("""\
+    # Tiny scenario for closed-form tests: SUP ships widgets to REC; SND sanctions REC.
+    relations = [
+      { a = "SUP", b = "REC", affinity = 0.5 },
+      { a = "SND", b = "REC", affinity = -0.5 },
+      { a = "SND", b = "SUP", affinity = -0.5 },
+    ]
+    sanctions = [
+      { sender = "SND", target = "REC", intensity = 0.5 },
+    ]
+
+    [meta]
+    title = "Tiny: one route, one sanctioner"
+    horizon = 12
+
+    [world]
+    shock_sd = 0.0
+    war_cost = 0.0
+    supply_base = 0.0
+
+    [actors.SUP]
+    name = "Supplier"
+    gdp = 100.0
+    growth = 0.0
+    capacity = { widgets = 10 }
+
+    [actors.REC]
+    name = "Recipient"
+    gdp = 100.0
+    growth = 0.0
+    demand = { widgets = 10 }
+
+    [actors.SND]
+    name = "Sanctioner"
+    gdp = 1000.0
+    growth = 0.0
+    leverage = 0.4
+
+    [categories.widgets]
+    unit = "widgets"
+    value = 1.0
+    price = 0.0
+    detection = 0.3
+    escalation_weight = 0.0
+
+    [routes.sup_rec]
+    supplier = "SUP"
+    recipient = "REC"
+    category = "widgets"
+    propensity = 20.0
+
+    [theatre]
+    attacker = "REC"
+    defender = "SND"
+    intensity = 1.0
+    base_intensity = 1.0
+    balance_sd = 0.0
+    """)
+
+
+@pytest.fixture(scope="session")
+def baseline() -> Scenario:
+    """The bundled baseline scenario (validated)."""
+    return sim.load_scenario("baseline")
+
+
+@pytest.fixture(scope="session")
+def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path of the tiny one-route scenario file, written into a temporary folder."""
+    path = tmp_path_factory.mktemp("tiny") / "tiny.toml"
+    path.write_text(TINY_TOML, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_path: Path) -> Scenario:
+    """The tiny one-route scenario (validated)."""
+    return sim.load_scenario(tiny_path)
+
+
+@pytest.fixture(scope="session")
+def numba_kernel(baseline: Scenario):
+    """The compiled ensemble kernel, compiled (or loaded from the cache) once per session.
+
+    Tests that run ensembles take this fixture so that compilation is paid once and shows up
+    in one place in ``--durations``.
+    """
+    sim.run_ensemble(baseline, runs=np.arange(2), seed=0, engine="numba", months=2)
+    from sim.kernel import run_kernel
+
+    return run_kernel
