@@ -1,0 +1,248 @@
+"""The local backend of sim.backends: same rows as the kernel, durable parts, kill -9 and resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim.backends import (
+    BackendError,
+    ChunkError,
+    Job,
+    Point,
+    add_backend_arguments,
+    backend_options,
+    run_durable,
+    run_job,
+)
+from sim.ensemble import numba_summary
+from sim.store import PART_GLOB, StoreError, read_dataset, read_manifest
+
+MONTHS = 12
+
+
+@pytest.fixture(scope="module")
+def scn():
+    return sim.load_scenario("baseline")
+
+
+@pytest.fixture(scope="module")
+def reference(scn):
+    return numba_summary(scn, 11, np.arange(120, dtype=np.int64), MONTHS)
+
+
+@settings(max_examples=8, deadline=None)
+@given(chunk_size=st.integers(1, 130))
+def test_local_rows_equal_the_kernel_whatever_the_chunking(scn, reference, chunk_size):
+    got = run_durable(scn, 120, 11, months=MONTHS, chunk_size=chunk_size)
+    pd.testing.assert_frame_equal(got, reference)
+
+
+def test_explicit_run_ids_keep_their_order_and_values(scn, reference):
+    ids = np.array([77, 3, 119, 40])
+    got = run_durable(scn, ids, 11, months=MONTHS, chunk_size=3)
+    expected = reference.set_index("run").loc[ids].reset_index()
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def _policy_job(scn, chunk_size=7, runs=10):
+    policies = ("status_quo", "maximum_pressure", "engagement")
+    points = tuple(Point(scn.with_policy(p), {"policy": p}) for p in policies)
+    return Job(points, np.arange(runs), seed=5, months=MONTHS, chunk_size=chunk_size), policies
+
+
+def test_points_get_labels_and_common_random_numbers(scn):
+    job, policies = _policy_job(scn)
+    rows = run_job(job)
+    assert list(rows.columns[:3]) == ["point", "policy", "run"]
+    assert len(rows) == 30 and not rows.duplicated(["point", "run"]).any()
+    for i, p in enumerate(policies):
+        mine = rows[rows["point"] == i].drop(columns=["point", "policy"]).reset_index(drop=True)
+        assert (rows.loc[rows["point"] == i, "policy"] == p).all()
+        expected = numba_summary(scn.with_policy(p), 5, np.arange(10), MONTHS)
+        pd.testing.assert_frame_equal(mine, expected[mine.columns])
+
+
+def test_points_with_different_outcome_columns_share_one_schema(scn):
+    """A point whose scenario lacks an outcome (an actor that never sanctions has no
+    credibility) gets NaN there, so every part has the same columns."""
+    quiet = scn.with_overrides({"actors.USA.escalation_step": 0.0})
+    assert "credibility_USA" not in numba_summary(quiet, 1, np.arange(1), 2).columns
+    job = Job((Point(scn, {"usa": "acts"}), Point(quiet, {"usa": "quiet"})), np.arange(4),
+              seed=1, months=MONTHS, chunk_size=3)
+    rows = run_job(job)
+    assert rows.loc[rows["point"] == 0, "credibility_USA"].notna().all()
+    assert rows.loc[rows["point"] == 1, "credibility_USA"].isna().all()
+
+
+def test_durable_local_job_resumes_from_a_partial_folder(tmp_path, scn, reference):
+    out = tmp_path / "job"
+    seen = []
+    # Interrupt the first job after 4 of 12 chunks, as Ctrl-C would.
+
+    def stop_after_four(done, total):
+        seen.append(done)
+        if done == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_durable(scn, 120, 11, months=MONTHS, chunk_size=10, out=out, on_chunk=stop_after_four)
+    assert len(list(out.glob(PART_GLOB))) == 4
+    assert read_manifest(out)["complete"] is False
+    resumed = []
+    got = run_durable(scn, 120, 11, months=MONTHS, chunk_size=10, out=out, resume=True,
+                      on_chunk=lambda done, total: resumed.append(done))
+    assert resumed == list(range(5, 13))  # only the 8 missing chunks were computed
+    pd.testing.assert_frame_equal(got, reference)
+    pd.testing.assert_frame_equal(read_dataset(out).drop(columns="point"), reference)
+
+
+def test_second_job_with_other_inputs_is_refused(tmp_path, scn):
+    out = tmp_path / "job"
+    run_durable(scn, 20, 11, months=MONTHS, chunk_size=10, out=out)
+    with pytest.raises(StoreError, match="seed: 11 there, 12 now"):
+        run_durable(scn, 20, 12, months=MONTHS, chunk_size=10, out=out, resume=True)
+    with pytest.raises(StoreError, match="chunk_size: 10 there, 5 now"):
+        run_durable(scn, 20, 11, months=MONTHS, chunk_size=5, out=out, resume=True)
+    with pytest.raises(StoreError, match="points_sha256 differs"):
+        run_durable(scn.with_policy("engagement"), 20, 11, months=MONTHS, chunk_size=10,
+                    out=out, resume=True)
+    with pytest.raises(StoreError, match="already holds this job"):
+        run_durable(scn, 20, 11, months=MONTHS, chunk_size=10, out=out)
+    assert len(read_dataset(out)) == 20
+
+
+def test_chunk_that_raises_names_its_runs_and_the_reason(tmp_path, scn, reference, monkeypatch):
+    import sim.ensemble
+
+    real = sim.ensemble.numba_summary
+
+    def broken(s, seed, ids, months=None, **kw):
+        if 57 in ids:
+            raise FloatingPointError("pressure diverged")
+        return real(s, seed, ids, months, **kw)
+
+    monkeypatch.setattr(sim.ensemble, "numba_summary", broken)
+    with pytest.raises(ChunkError, match=r"1 of 12 chunks failed.*chunk 5 \(point 0 runs "
+                                         r"50-59\): FloatingPointError: pressure diverged"):
+        run_durable(scn, 120, 11, months=MONTHS, chunk_size=10, out=tmp_path / "job")
+    # Every other chunk was kept; after the fault is fixed, a resume computes only chunk 5.
+    assert read_manifest(tmp_path / "job")["chunks"].keys() == {str(c) for c in range(12)} - {"5"}
+    monkeypatch.setattr(sim.ensemble, "numba_summary", real)
+    computed = []
+    got = run_durable(scn, 120, 11, months=MONTHS, chunk_size=10, out=tmp_path / "job",
+                      resume=True, on_chunk=lambda d, t: computed.append(d))
+    assert computed == [12]
+    pd.testing.assert_frame_equal(got, reference)
+
+
+def test_bad_settings_are_one_line_usage_errors(scn):
+    with pytest.raises(BackendError, match="resume needs an output folder"):
+        run_durable(scn, 5, 1, resume=True)
+    with pytest.raises(BackendError, match="need backend='dask'"):
+        run_durable(scn, 5, 1, backend="local", workers=2)
+    with pytest.raises(BackendError, match="either a scheduler address or a number of workers"):
+        run_durable(scn, 5, 1, scheduler="tcp://127.0.0.1:1", workers=2)
+    with pytest.raises(ValueError, match="chunk_size must be at least 1"):
+        run_durable(scn, 5, 1, chunk_size=0)
+    with pytest.raises(ValueError, match="must not repeat"):
+        run_durable(scn, [1, 1], 1)
+
+
+def _parse(argv):
+    import argparse
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--out")
+    add_backend_arguments(p)
+    return backend_options(p.parse_args(argv))
+
+
+def test_backend_flags():
+    assert _parse([]) == {"backend": "local", "scheduler": None, "workers": None,
+                          "resume": False, "chunk_size": 5000}
+    assert _parse(["--workers", "2", "--out", "d", "--resume", "--chunk-size", "100"]) == {
+        "backend": "dask", "scheduler": None, "workers": 2, "resume": True, "chunk_size": 100}
+    assert _parse(["--scheduler", "tcp://127.0.0.1:8786"])["backend"] == "dask"
+    for argv, msg in ((["--workers", "0"], "at least 1"), (["--resume"], "needs --out"),
+                      (["--scheduler", "x", "--workers", "1"], "one or the other"),
+                      (["--scheduler", "localhost"], "expected an address"),
+                      (["--chunk-size", "0"], "at least 1")):
+        with pytest.raises(BackendError, match=msg):
+            _parse(argv)
+
+
+# -- kill -9 part-way, then resume -------------------------------------------------------------
+SWEEP_SCRIPT = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import sim
+    from sim.backends import Job, Point, run_job
+
+    scn = sim.load_scenario("baseline")
+    points = tuple(Point(scn.with_overrides({"actors.USA.escalation_step": step}),
+                         {"actors.USA.escalation_step": step})
+                   for step in (0.05, 0.15, 0.25, 0.35))
+    job = Job(points, np.arange(1500), seed=9, chunk_size=50)
+    run_job(job, out=sys.argv[1], resume=len(sys.argv) > 2)
+""")
+
+
+def _sweep_job(scn):
+    points = tuple(Point(scn.with_overrides({"actors.USA.escalation_step": step}),
+                         {"actors.USA.escalation_step": step})
+                   for step in (0.05, 0.15, 0.25, 0.35))
+    return Job(points, np.arange(1500), seed=9, chunk_size=50)
+
+
+def test_sweep_killed_with_sigkill_resumes_without_loss_or_repeats(tmp_path, scn):
+    out = tmp_path / "sweep"
+    script = tmp_path / "sweep.py"
+    script.write_text(SWEEP_SCRIPT)
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, str(script), str(out)], env=env, cwd=tmp_path,
+                            stderr=subprocess.PIPE)
+    n_chunks = 120
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(out.glob(PART_GLOB))) < 5:
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "the sweep wrote no parts in 60 s"
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    left = len(list(out.glob(PART_GLOB)))
+    assert 5 <= left < n_chunks, "the sweep must be killed part-way"
+
+    # Resume in a fresh process, as a user would, then check against an uninterrupted run.
+    done = subprocess.run([sys.executable, str(script), str(out), "resume"], env=env,
+                          cwd=tmp_path, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    man = read_manifest(out)
+    assert man["complete"] and len(man["chunks"]) == n_chunks
+    assert len(man["resumed_utc"]) == 1
+    got = read_dataset(out)
+    assert len(got) == 4 * 1500
+    assert not got.duplicated(["point", "run"]).any()
+    expected = run_job(_sweep_job(scn))
+    pd.testing.assert_frame_equal(got, expected)
+    assert sorted(Path(p).name for p in out.glob("*")) == sorted(
+        ["_lock", "_manifest.json", "_points.json"]
+        + [f"part-{c:08d}.parquet" for c in range(n_chunks)])
