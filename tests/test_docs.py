@@ -63,7 +63,7 @@ def prose(odd_text: str) -> str:
 
 @pytest.fixture(scope="module")
 def table_rows(odd_text: str) -> dict[str, list[str]]:
-    """Generated rows of ODD.md by key: key -> [meaning, unit, default, bounds, baseline, source]."""
+    """Generated rows of ODD.md: key -> [meaning, unit, default, bounds, baseline, source]."""
     rows = {}
     for line in gen.current_block(odd_text).splitlines():
         m = re.match(r"^\| `([^`]+)` \|(.*)\|$", line)
