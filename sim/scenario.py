@@ -105,10 +105,15 @@ def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if parent:
         if not isinstance(parent, str):
             raise ScenarioError(label, "extends", "must be a scenario name or path (text)")
-        parent_path = (path.parent / parent) if parent.endswith(".toml") else _resolve_path(
-            parent, scenario_dir(), "scenario")
+        try:
+            parent_path = (path.parent / parent) if parent.endswith(".toml") else _resolve_path(
+                parent, scenario_dir(), "scenario")
+        except ScenarioError as exc:
+            raise ScenarioError(label, "extends", exc.fault) from None
         if parent_path.resolve() in seen:
             raise ScenarioError(label, "extends", f"circular: {parent} extends itself")
+        if not parent_path.is_file():
+            raise ScenarioError(label, "extends", f"{parent_path} is not a scenario file")
         base = _load_raw(parent_path, (*seen, path.resolve()))
         base.pop("teaching", None)
         raw = _merge(base, {k: v for k, v in raw.items() if k != "extends"})
@@ -117,6 +122,26 @@ def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 
 def _loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _error_path(raw: dict[str, Any], err: dict[str, Any]) -> tuple[Any, ...]:
+    """The key path of a validation error in the user's data.
+
+    pydantic appends the member type of a union to the location (``events.0.value.float``);
+    those parts are not keys of the input, so the path stops where the input does.
+    """
+    loc = tuple(err["loc"])
+    if err["type"] in ("extra_forbidden", "missing"):
+        return loc
+    node: Any = raw
+    for depth, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return loc[:depth] or loc
+    return loc
 
 
 def _describe(err: dict[str, Any]) -> str:
@@ -141,7 +166,8 @@ def _validate(raw: dict[str, Any], label: str) -> ScenarioSpec:
         errors = exc.errors()
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ScenarioError(label, _loc(first["loc"]), _describe(first) + more) from None
+        key = _loc(_error_path(raw, first))
+        raise ScenarioError(label, key, _describe(first) + more) from None
     _check_references(spec, label)
     return spec
 
@@ -188,6 +214,11 @@ def _check_references(spec: ScenarioSpec, label: str) -> None:
         if r.category not in cats:
             raise ScenarioError(label, f"routes.{rid}.category",
                                 f"unknown category {r.category!r} (known: {', '.join(cats)})")
+    # The theatre before the tracks: a ceasefire's party is checked against its attacker.
+    actor("theatre.attacker", spec.theatre.attacker)
+    actor("theatre.defender", spec.theatre.defender)
+    if spec.theatre.attacker == spec.theatre.defender:
+        raise ScenarioError(label, "theatre.defender", "same as the attacker")
     for tid, t in spec.tracks.items():
         actor(f"tracks.{tid}.party", t.party)
         if not t.counterparts:
@@ -202,10 +233,6 @@ def _check_references(spec: ScenarioSpec, label: str) -> None:
         if t.kind == "ceasefire" and t.party != spec.theatre.attacker:
             raise ScenarioError(label, f"tracks.{tid}.party",
                                 "a ceasefire's party must be the theatre's attacker")
-    actor("theatre.attacker", spec.theatre.attacker)
-    actor("theatre.defender", spec.theatre.defender)
-    if spec.theatre.attacker == spec.theatre.defender:
-        raise ScenarioError(label, "theatre.defender", "same as the attacker")
     pairs = set()
     for k, rel in enumerate(spec.relations):
         actor(f"relations.{k}.a", rel.a)
@@ -234,8 +261,8 @@ def _check_references(spec: ScenarioSpec, label: str) -> None:
     for k, pair in enumerate(spec.outcomes.key_pairs):
         if len(pair) != 2:
             raise ScenarioError(label, f"outcomes.key_pairs.{k}", "a pair names two actors")
-        for name in pair:
-            actor(f"outcomes.key_pairs.{k}", name)
+        for i, name in enumerate(pair):
+            actor(f"outcomes.key_pairs.{k}.{i}", name)
     for k, ev in enumerate(spec.events):
         if ev.month > spec.meta.horizon:
             raise ScenarioError(label, f"events.{k}.month",
