@@ -30,14 +30,14 @@ def fmt_pct(p: float, digits: int = 0) -> str:
     return "n/a" if not math.isfinite(p) else f"{100 * p:.{digits}f}%"
 
 
-def track_phrases(scn: Scenario) -> dict[str, dict[str, Any]]:
+def track_phrases(scn: Scenario) -> list[dict[str, Any]]:
     """For each negotiation track, who negotiates, in words, for plain-language summaries.
 
-    Returns ``{track_id: {"kind", "parties", "deal"}}``, e.g. ``{"relief": {"kind": "relief",
-    "parties": "Iran and the United States and NATO", "deal": "a relief deal"}}``.
+    Returns one dict per track in the scenario's order, e.g. ``{"id": "relief", "kind":
+    "relief", "parties": "Iran, United States and NATO", "deal": "a sanctions-relief deal"}``.
     """
     spec = scn.spec
-    out: dict[str, dict[str, Any]] = {}
+    out: list[dict[str, Any]] = []
     for tid, t in spec.tracks.items():
         names = [spec.actors[t.party].name] + [spec.actors[c].name for c in t.counterparts]
         if len(names) > 2:
@@ -45,7 +45,7 @@ def track_phrases(scn: Scenario) -> dict[str, dict[str, Any]]:
         else:
             parties = " and ".join(names)
         deal = "a sanctions-relief deal" if t.kind == "relief" else "a ceasefire"
-        out[tid] = {"kind": t.kind, "parties": parties, "deal": deal}
+        out.append({"id": tid, "kind": t.kind, "parties": parties, "deal": deal})
     return out
 
 

@@ -130,11 +130,11 @@ class PolicyComparison:
         return hit.iloc[0]
 
     @property
-    def tracks(self) -> dict[str, dict[str, Any]]:
+    def tracks(self) -> list[dict[str, Any]]:
         """Negotiation tracks in words (stored, so a loaded comparison needs no scenario)."""
         if "tracks" in self.meta:
             return self.meta["tracks"]
-        return track_phrases(self.scenario) if self.scenario is not None else {}
+        return track_phrases(self.scenario) if self.scenario is not None else []
 
     def sentences(self) -> list[str]:
         """A plain-words summary of each track's deal under each policy.
@@ -277,7 +277,7 @@ def _lower_first(title: str) -> str:
 
 
 def summary_sentences(table: pd.DataFrame, policies: Sequence[str], titles: dict[str, str],
-                      tracks: dict[str, dict[str, Any]], months: int,
+                      tracks: list[dict[str, Any]], months: int,
                       confidence: float = 0.95) -> list[str]:
     """Plain-words sentences for each track's ``<track>_reached`` outcome.
 
@@ -288,15 +288,16 @@ def summary_sentences(table: pd.DataFrame, policies: Sequence[str], titles: dict
     ref = policies[0]
     level = f"{100 * confidence:g}%"
     out = []
-    for tid, words in tracks.items():
-        name = f"{tid}_reached"
+    for words in tracks:
+        name = f"{words['id']}_reached"
         if name not in set(table["outcome"]):
             continue
         for pol in policies:
             r = table[(table["policy"] == pol) & (table["outcome"] == name)].iloc[0]
+            digits = 1 if min(r["low"], 1 - r["high"]) < 0.01 else 0
+            est, lo, hi = (fmt_pct(r[k], digits) for k in ("estimate", "low", "high"))
             text = (f"Under {_lower_first(titles.get(pol, pol))} {words['parties']} reach "
-                    f"{words['deal']} within {months} months in {fmt_pct(r['estimate'])} "
-                    f"[{fmt_pct(r['low'])[:-1]}-{fmt_pct(r['high'])}] of runs")
+                    f"{words['deal']} within {months} months in {est} [{lo[:-1]}-{hi}] of runs")
             if pol != ref:
                 pts, lo, hi = (100 * r["diff"], 100 * r["diff_low"], 100 * r["diff_high"])
                 ref_title = _lower_first(titles.get(ref, ref))
