@@ -1,0 +1,413 @@
+"""Executable README: every command and Python example in README.md runs as documented.
+
+What is run (in README order, one test per command or block):
+
+- ```` ```sh ```` blocks: every line starting with ``.venv/bin/diplosim`` or ``diplosim`` (a line
+  ending in a backslash continues on the next), from the repository root, as a user would. Other
+  lines (``make ...``, ``pip ...``) are not run. Exit status 0 is expected.
+- ```` ```text ```` blocks: every transcript line ``$ diplosim ...``. If the documented output
+  under it has a line starting with ``diplosim: error:``, the command must exit with status 2,
+  print that line on stderr (``...`` in the documented line matches anything) and no traceback;
+  otherwise it must exit 0.
+- ```` ```python ```` blocks: each block on its own, in a fresh interpreter (the one running the
+  tests), from a scratch folder that mirrors the repository root (its top-level entries are
+  symlinked), so ``scenarios/...`` paths work and new files land in the scratch folder. Exit
+  status 0 is expected. Write only to new top-level paths from a README example.
+
+Outputs never touch the repository: the value of an output option (``--out``, ``--output``,
+``-o``, ``--out-dir``, ``--output-dir``, ``--save``) and any argument that looks like a path (it has
+a slash or a file extension) and does not exist in the repository are redirected into a scratch
+folder, the same way in every command, so a command may read what an earlier one wrote. After
+each command the test checks that none of the redirected paths appeared in the repository.
+
+Markers for README writers (put them on the line just before what they apply to):
+
+- ``# doc-test: skip (reason)`` before a command in a sh block, or as the first line of a
+  Python block: not run (for a browser, a server, or a long sweep); the reason is reported.
+- ``<!-- doc-test: skip (reason) -->`` before a fence: the whole block is not run.
+- ``# doc-test: exit N`` before a command: exit status ``N`` is expected instead of 0.
+
+Keep the whole file under about a minute: mark anything slow with a skip and say why.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
+TIMEOUT_S = 240
+
+COMMAND_START = re.compile(r"^(\.venv/bin/diplosim|diplosim)(\s|$)")
+SKIP = re.compile(r"^\s*(?:#|<!--)\s*doc-test:\s*skip\b\s*(.*?)\s*(?:-->)?\s*$")
+EXIT = re.compile(r"^\s*#\s*doc-test:\s*exit\s+(\d+)\s*$")
+OUT_OPTIONS = {"--out", "--output", "-o", "--out-dir", "--output-dir", "--outdir", "--save"}
+PATH_LIKE = re.compile(r"(/|\.(html|parquet|csv|json|png|svg|pdf|toml|md|txt|zip|nc|zarr|yaml)$)")
+SHELL_OPERATORS = {"|", "||", "&&", ";", "&", ">", ">>", "<", "2>", "2>&1"}
+
+
+@dataclass
+class DocItem:
+    """One runnable thing of the README."""
+
+    kind: str  # "sh", "text" or "python"
+    line: int  # 1-based line in README.md
+    text: str  # the command, or the Python source
+    skip: str | None = None
+    expect: int = 0
+    errors: list[str] = field(default_factory=list)  # documented "diplosim: error:" lines
+
+    @property
+    def id(self) -> str:
+        first = self.text.strip().splitlines()[0] if self.text.strip() else ""
+        return f"README:{self.line} {first[:60]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Extraction
+# ---------------------------------------------------------------------------------------------
+
+
+def extract(markdown: str) -> list[DocItem]:
+    """The runnable items of a README, in order, with their markers."""
+    items: list[DocItem] = []
+    lines = markdown.splitlines()
+    k = 0
+    while k < len(lines):
+        fence = re.match(r"^\s*```\s*([\w+-]*)", lines[k])
+        if not fence:
+            k += 1
+            continue
+        lang = fence.group(1).lower()
+        block_skip = _marker_before(lines, k)
+        start = k + 1
+        k += 1
+        body: list[str] = []
+        while k < len(lines) and not re.match(r"^\s*```", lines[k]):
+            body.append(lines[k])
+            k += 1
+        k += 1  # closing fence
+        if lang in ("sh", "bash", "shell", "console"):
+            found = _shell_items(body, start)
+        elif lang == "text":
+            found = _transcript_items(body, start)
+        elif lang in ("python", "py"):
+            found = _python_items(body, start)
+        else:
+            found = []
+        for item in found:
+            if block_skip is not None and item.skip is None:
+                item.skip = block_skip
+        items.extend(found)
+    return items
+
+
+def _marker_before(lines: list[str], k: int) -> str | None:
+    j = k - 1
+    while j >= 0 and not lines[j].strip():
+        j -= 1
+    if j >= 0:
+        m = SKIP.match(lines[j])
+        if m:
+            return m.group(1) or "no reason given"
+    return None
+
+
+def _joined(body: list[str], start: int) -> list[tuple[int, str]]:
+    """Lines with backslash continuations joined, each with its README line number."""
+    out: list[tuple[int, str]] = []
+    buf, first = "", None
+    for offset, raw in enumerate(body):
+        if first is None:
+            first = start + offset + 1
+        if raw.rstrip().endswith("\\"):
+            buf += raw.rstrip()[:-1] + " "
+            continue
+        out.append((first, buf + raw))
+        buf, first = "", None
+    if buf:
+        out.append((first, buf))
+    return out
+
+
+def _shell_items(body: list[str], start: int) -> list[DocItem]:
+    items = []
+    skip, expect = None, 0
+    for line_no, text in _joined(body, start):
+        stripped = text.strip()
+        m_skip, m_exit = SKIP.match(stripped), EXIT.match(stripped)
+        if m_skip:
+            skip = m_skip.group(1) or "no reason given"
+            continue
+        if m_exit:
+            expect = int(m_exit.group(1))
+            continue
+        if COMMAND_START.match(stripped):
+            items.append(DocItem("sh", line_no, stripped, skip, expect))
+        if stripped:
+            skip, expect = None, 0
+    return items
+
+
+def _transcript_items(body: list[str], start: int) -> list[DocItem]:
+    items: list[DocItem] = []
+    skip = None
+    for offset, raw in enumerate(body):
+        stripped = raw.strip()
+        m_skip = SKIP.match(stripped)
+        if m_skip:
+            skip = m_skip.group(1) or "no reason given"
+            continue
+        if stripped.startswith("$ "):
+            command = stripped[2:].strip()
+            if COMMAND_START.match(command):
+                items.append(DocItem("text", start + offset + 1, command, skip))
+            skip = None
+        elif items and stripped.startswith("diplosim: error:"):
+            items[-1].errors.append(stripped)
+            items[-1].expect = 2
+    return items
+
+
+def _python_items(body: list[str], start: int) -> list[DocItem]:
+    source = "\n".join(body) + "\n"
+    if not source.strip():
+        return []
+    first = next(line for line in body if line.strip())
+    m = SKIP.match(first)
+    return [DocItem("python", start + 1, source, (m.group(1) or "no reason given") if m else None)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------------------------
+
+
+class Redirector:
+    """Maps output paths of README commands into a scratch folder, consistently."""
+
+    def __init__(self, scratch: Path):
+        self.scratch = scratch
+        self.redirected: dict[str, Path] = {}
+
+    def _target(self, value: str) -> Path:
+        rel = value.lstrip("./") if not value.startswith("/") else value.lstrip("/")
+        target = self.scratch / rel
+        self.redirected[value] = target
+        return target
+
+    def _under_redirected(self, value: str) -> Path | None:
+        for old, new in self.redirected.items():
+            if value == old:
+                return new
+            if value.startswith(old.rstrip("/") + "/"):
+                return new / value[len(old.rstrip("/")) + 1:]
+        return None
+
+    def path_arg(self, value: str) -> str:
+        """A positional or option value: redirected if it is a new path, kept otherwise."""
+        hit = self._under_redirected(value)
+        if hit is not None:
+            return str(hit)
+        if PATH_LIKE.search(value) and "=" not in value and not (REPO / value).exists():
+            return str(self._target(value))
+        return value
+
+    def rewrite(self, tokens: list[str]) -> list[str]:
+        out: list[str] = []
+        previous = ""
+        for tok in tokens:
+            if tok in SHELL_OPERATORS:
+                out.append(tok)
+            elif previous in OUT_OPTIONS:
+                hit = self._under_redirected(tok)
+                out.append(str(hit if hit is not None else self._target(tok)))
+            elif previous == "--set" or tok.startswith("-") and "=" not in tok:
+                out.append(tok)
+            elif tok.startswith("-") and "=" in tok:
+                opt, _, value = tok.partition("=")
+                if opt in OUT_OPTIONS:
+                    hit = self._under_redirected(value)
+                    value = str(hit if hit is not None else self._target(value))
+                elif opt != "--set":
+                    value = self.path_arg(value)
+                out.append(f"{opt}={value}")
+            else:
+                out.append(self.path_arg(tok))
+            previous = tok
+        return out
+
+
+def _diplosim() -> list[str]:
+    script = Path(sys.executable).with_name("diplosim")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "sim.cli"]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["MPLBACKEND"] = "Agg"
+    env.pop("PYTHONSTARTUP", None)
+    return env
+
+
+def run_command(item: DocItem, redirector: Redirector) -> subprocess.CompletedProcess:
+    tokens = shlex.split(item.text, comments=True)
+    rewritten = redirector.rewrite(tokens)
+    head = rewritten[0]
+    if head == ".venv/bin/diplosim" and (REPO / head).exists():
+        argv = [head, *rewritten[1:]]
+    else:
+        argv = [*_diplosim(), *rewritten[1:]]
+    if any(t in SHELL_OPERATORS for t in tokens):
+        script = " ".join(t if t in SHELL_OPERATORS else shlex.quote(t) for t in argv)
+        argv = ["bash", "-o", "pipefail", "-c", script]
+    return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT_S,
+                          env=_env(), check=False)
+
+
+def run_python(item: DocItem, sandbox: Path) -> subprocess.CompletedProcess:
+    script = sandbox.parent / f"readme_line_{item.line}.py"
+    script.write_text(item.text, encoding="utf-8")
+    return subprocess.run([sys.executable, str(script)], cwd=sandbox, capture_output=True,
+                          text=True, timeout=TIMEOUT_S, env=_env(), check=False)
+
+
+def _mirror(root: Path) -> Path:
+    """A folder whose top-level entries are symlinks to the repository's."""
+    root.mkdir(parents=True, exist_ok=True)
+    for entry in REPO.iterdir():
+        if entry.name != ".git" and not (root / entry.name).exists():
+            (root / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    return root
+
+
+ITEMS = extract(README.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("readme")
+
+
+@pytest.fixture(scope="module")
+def redirector(scratch) -> Redirector:
+    return Redirector(scratch / "out")
+
+
+def _report(proc: subprocess.CompletedProcess) -> str:
+    return f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-3000:]}\n" \
+           f"--- stderr ---\n{proc.stderr[-3000:]}"
+
+
+@pytest.mark.parametrize("item", ITEMS, ids=[i.id for i in ITEMS])
+def test_readme_item_runs(item: DocItem, scratch: Path, redirector: Redirector):
+    if item.skip is not None:
+        pytest.skip(f"README line {item.line}: doc-test: skip {item.skip}")
+    if item.kind == "python":
+        proc = run_python(item, _mirror(scratch / "root"))
+        assert proc.returncode == 0, f"README line {item.line}: Python block failed\n" \
+                                     + _report(proc)
+        return
+    before = {p for p in redirector.redirected if (REPO / p).exists()}
+    proc = run_command(item, redirector)
+    assert proc.returncode == item.expect, (
+        f"README line {item.line}: `{item.text}` expected exit {item.expect}\n" + _report(proc))
+    assert "Traceback" not in proc.stderr, f"README line {item.line}: traceback\n" \
+                                           + _report(proc)
+    for documented in item.errors:
+        pattern = ".*".join(re.escape(part) for part in documented.split("..."))
+        assert any(re.fullmatch(pattern, line.strip()) for line in proc.stderr.splitlines()), (
+            f"README line {item.line}: documented error line not printed:\n  {documented}\n"
+            + _report(proc))
+    leaked = [p for p in redirector.redirected if (REPO / p).exists() and p not in before]
+    assert not leaked, f"README line {item.line} wrote into the repository: {leaked}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The extraction itself (so README writers can rely on the rules above)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_readme_has_runnable_examples():
+    kinds = [i.kind for i in ITEMS]
+    assert kinds.count("sh") >= 3, "README.md should show diplosim commands in ```sh blocks"
+    assert "python" in kinds, "README.md should show a Python example"
+    assert any(i.expect == 2 and i.errors for i in ITEMS), \
+        "README.md should show the one-line error of a bad override (exit 2)"
+
+
+SAMPLE = """\
+Intro.
+
+```sh
+make demo    # not run
+.venv/bin/diplosim run baseline --seed 7 --out runs/one   # a comment
+# doc-test: skip (needs a browser)
+diplosim ui
+# doc-test: exit 2
+diplosim validate broken.toml
+diplosim report runs/one \\
+    --output report.html
+```
+
+<!-- doc-test: skip (a long sweep) -->
+```sh
+diplosim sweep baseline --runs 100000
+```
+
+```python
+import sim
+```
+
+```python
+# doc-test: skip (slow)
+import time
+```
+
+```text
+$ diplosim run baseline --set actors.USA.escalation_step=1.5
+diplosim: error: .../baseline.toml (override): actors.USA.escalation_step: too big
+```
+"""
+
+
+def test_extraction_follows_the_documented_rules():
+    items = extract(SAMPLE)
+    got = [(i.kind, i.text.strip().splitlines()[0], i.skip, i.expect) for i in items]
+    assert got == [
+        ("sh", ".venv/bin/diplosim run baseline --seed 7 --out runs/one   # a comment", None, 0),
+        ("sh", "diplosim ui", "(needs a browser)", 0),
+        ("sh", "diplosim validate broken.toml", None, 2),
+        ("sh", "diplosim report runs/one      --output report.html", None, 0),
+        ("sh", "diplosim sweep baseline --runs 100000", "(a long sweep)", 0),
+        ("python", "import sim", None, 0),
+        ("python", "# doc-test: skip (slow)", "(slow)", 0),
+        ("text", "diplosim run baseline --set actors.USA.escalation_step=1.5", None, 2),
+    ]
+    assert items[0].line == 5 and items[3].line == 10
+    assert items[-1].errors == ["diplosim: error: .../baseline.toml (override): "
+                                "actors.USA.escalation_step: too big"]
+
+
+def test_outputs_are_redirected_consistently(tmp_path):
+    r = Redirector(tmp_path)
+    first = r.rewrite(shlex.split("diplosim run baseline --seed 7 --set a.b=0.3 --out runs/one",
+                                  comments=True))
+    assert first[:6] == ["diplosim", "run", "baseline", "--seed", "7", "--set"]
+    assert first[6] == "a.b=0.3"
+    assert first[-1] == str(tmp_path / "runs/one")
+    # a later command reading what the first wrote, and a new output file
+    second = r.rewrite(["diplosim", "report", "runs/one/monthly.parquet", "--output=out.html"])
+    assert second[2] == str(tmp_path / "runs/one/monthly.parquet")
+    assert second[3] == f"--output={tmp_path / 'out.html'}"
+    # inputs that exist in the repository stay as they are
+    third = r.rewrite(["diplosim", "validate", "scenarios/baseline.toml"])
+    assert third[2] == "scenarios/baseline.toml"
