@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -77,24 +78,19 @@ class DocItem:
 
 
 def extract(markdown: str) -> list[DocItem]:
-    """The runnable items of a README, in order, with their markers."""
+    """The runnable items of a README, in order, with their markers.
+
+    Fenced blocks are found by a CommonMark parser (markdown-it-py), so fences inside code spans,
+    indented fences and longer fences are read as a Markdown renderer reads them.
+    """
     items: list[DocItem] = []
     lines = markdown.splitlines()
-    k = 0
-    while k < len(lines):
-        fence = re.match(r"^\s*```\s*([\w+-]*)", lines[k])
-        if not fence:
-            k += 1
+    for token in MarkdownIt("commonmark").parse(markdown):
+        if token.type != "fence" or token.map is None:
             continue
-        lang = fence.group(1).lower()
-        block_skip = _marker_before(lines, k)
-        start = k + 1
-        k += 1
-        body: list[str] = []
-        while k < len(lines) and not re.match(r"^\s*```", lines[k]):
-            body.append(lines[k])
-            k += 1
-        k += 1  # closing fence
+        lang = (token.info.split() or [""])[0].lower()
+        start = token.map[0] + 1  # 1-based line of the opening fence
+        body = token.content.splitlines()
         if lang in ("sh", "bash", "shell", "console"):
             found = _shell_items(body, start)
         elif lang == "text":
@@ -103,6 +99,7 @@ def extract(markdown: str) -> list[DocItem]:
             found = _python_items(body, start)
         else:
             found = []
+        block_skip = _marker_before(lines, token.map[0])
         for item in found:
             if block_skip is not None and item.skip is None:
                 item.skip = block_skip
