@@ -51,3 +51,18 @@ def njit(*args, **kwargs):
     """
     kwargs.setdefault("cache", True)
     return numba.njit(*args, **kwargs)
+
+
+def rule_njit(*args, **kwargs):
+    """``njit`` for the rule functions, compiled without Numba's reference-counting runtime.
+
+    The rules only read and write arrays they are given; they never allocate one. With the
+    runtime on, every call of a rule increments and decrements the reference count of each array
+    argument with atomic instructions (a dozen to thirty arrays per call, several calls per actor
+    and month), which took about two thirds of the ensemble kernel's time. Without it the calls
+    cost next to nothing and the numbers are identical. A rule that allocates (``np.zeros``, or
+    ``A[:, :] = B``, which may copy ``B``) fails to compile with "NRT required but not enabled":
+    use a loop, or let the caller pass the array in.
+    """
+    kwargs.setdefault("_nrt", False)
+    return njit(*args, **kwargs)

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from sim._jit import njit
+from sim._jit import rule_njit as njit
 from sim.layout import (
     A_ESC_STEP, C_BUILDS, G_BALANCE, G_INTENSITY, R_CATEGORY, R_SUPPLIER, RS_DETECTED,
     RS_DETECTED_TOTAL, RS_FIRST, RS_SHIPPED, RS_TOTAL, S_CRED, S_ESCALATIONS, S_FAILED, S_GDP,

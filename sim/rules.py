@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from sim._jit import njit
+from sim._jit import rule_njit as njit
 from sim.layout import (
     A_ALIGN, A_BUSTING, A_COHESION, A_CRED, A_CRED_GAIN, A_CRED_LOSS, A_DECAY, A_DENY, A_EASE,
     A_ESC_CAP, A_ESC_STEP, A_ESC_THRESH, A_GDP, A_GROWTH, A_LEVERAGE, A_OFFER, A_PAIN, A_PRIO,
@@ -64,6 +64,17 @@ def logistic(u):
 
 
 @njit
+def copy_into(dst, src):
+    """Copy ``src`` into ``dst`` (two 2-D arrays of one shape) without allocating.
+
+    ``dst[:, :] = src`` may allocate a temporary copy, which :func:`sim._jit.rule_njit` forbids.
+    """
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] = src[i, j]
+
+
+@njit
 def combine_pressure(intensities, leverages):
     """Raw pressure from several senders with diminishing returns: 1 - prod(1 - s_i * lev_i)."""
     keep = 1.0
@@ -87,9 +98,9 @@ def init_state(W, AP, TP, AFF0, SANC0, TRADE0, SA, AFF, SANC, TRADE, BUILT, RS, 
         SA[i, S_CRED] = AP[i, A_CRED]
         SA[i, S_WARNED] = AP[i, A_WARNING]
         SA[i, S_PRIO] = AP[i, A_PRIO]
-    AFF[:, :] = AFF0
-    SANC[:, :] = SANC0
-    TRADE[:, :] = TRADE0
+    copy_into(AFF, AFF0)
+    copy_into(SANC, SANC0)
+    copy_into(TRADE, TRADE0)
     BUILT[:, :] = 0.0
     RS[:, :] = 0.0
     RS[:, RS_FIRST] = -1.0
@@ -669,7 +680,7 @@ def step_month(seed, run, month, W, AP, CP, RP, TP, TM, CAP, DEM, AFF0, SANC0, T
     for r in range(RP.shape[0]):
         decide_supply(r, seed, run, month, W, AP, CP, RP, TP, CAP, DEM, SA, AFF, SANC, BUILT,
                       TS, G, DR)
-    DS[:, :] = SANC
+    copy_into(DS, SANC)
     for i in range(AP.shape[0]):
         decide_sanctions(i, seed, run, month, W, AP, TP, TM, SANC0, SA, AFF, SANC, TRADE, TS,
                          TPRE, DS, DA)
