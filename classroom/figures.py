@@ -52,7 +52,7 @@ def run_charts(monthly: pd.DataFrame, labels: dict[str, str], horizon: int) -> F
             ax.plot(x, monthly[col].to_numpy(), lw=1.6, label=label,
                     color=_ACTOR_COLOURS[k % len(_ACTOR_COLOURS)])
         if cols:
-            ax.legend(fontsize=7, loc="best", framealpha=0.7)
+            ax.legend(fontsize=7, loc="upper right", framealpha=0.7)
 
     ax = axes[0, 0]
     lines(ax, _columns(monthly, "gdp_index_"), "GDP index, ")
@@ -97,7 +97,7 @@ def run_charts(monthly: pd.DataFrame, labels: dict[str, str], horizon: int) -> F
             ax.fill_between(x, 0, 1, where=active.to_numpy() >= 0.5, step="mid", alpha=0.12,
                             color=colour, label=labels.get(active.name, active.name))
     if trust:
-        ax.legend(fontsize=7, loc="best", framealpha=0.7)
+        ax.legend(fontsize=7, loc="upper right", framealpha=0.7)
     ax.set_ylim(0, 1)
     _frame(ax, "Negotiation tracks", horizon, month, "trust (shaded: deal in force)")
     return fig
@@ -182,5 +182,5 @@ def fan_chart(futures: Futures, figure: str, label: str,
     ax.set_xlabel("month", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best", framealpha=0.7)
+    ax.legend(fontsize=7, loc="upper right", framealpha=0.7)
     return fig

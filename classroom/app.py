@@ -1,0 +1,356 @@
+"""The classroom page (Solara): pick a scenario, move a slider, watch what happens and why.
+
+Start it with ``diplosim ui`` (or ``solara run classroom/app.py``). Each browser tab gets its own
+:class:`~classroom.state.Classroom`; this module only lays out its state and forwards clicks to
+it. The page is written with plain Solara components rather than Mesa's ``SolaraViz``: SolaraViz
+rebuilds the model from keyword arguments of its sliders, while here every setting is a dotted
+scenario key validated by :meth:`sim.Scenario.with_overrides`, and a refused value must show its
+message beside its control instead of stopping the page. The one run is still a Mesa model
+(:class:`sim.DiplomacyModel`) and the step counter is Mesa's (``model.steps``).
+
+Nothing typed or uploaded is executed: numbers are read as TOML values, files with
+:mod:`tomllib`, and text is shown as text (no HTML, no Markdown).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import solara
+from solara import v
+
+from classroom.figures import fan_chart, network_figure, run_charts
+from classroom.state import (
+    FUTURES_RUNS,
+    NO_POLICY,
+    Classroom,
+    Control,
+    format_share,
+    monthly_labels,
+    warm_kernel,
+)
+
+PLAY_INTERVAL_S = 0.5
+"""Pause between months while playing (seconds)."""
+MAX_UPLOAD_BYTES = 1_000_000
+
+_warm_lock = threading.Lock()
+_warm_thread: threading.Thread | None = None
+
+
+def ensure_warm() -> None:
+    """Compile or load the ensemble kernel once per server process, in the background."""
+    global _warm_thread
+    with _warm_lock:
+        if _warm_thread is None:
+            _warm_thread = threading.Thread(target=warm_kernel, name="diplosim-warm",
+                                            daemon=True)
+            _warm_thread.start()
+
+
+def _fmt(x: float | None) -> str:
+    return "" if x is None else f"{x:g}"
+
+
+def _slug(key: str) -> str:
+    return "control-" + key.replace(".", "-").replace("_", "-")
+
+
+def _small(text: str, colour: str = "#555") -> None:
+    solara.Text(text, style={"font-size": "12px", "color": colour})
+
+
+def _error(text: str, slot: str) -> None:
+    v.Html(tag="div", children=[text], class_=f"diplosim-error error-{slot}",
+           style_="color: #b00020; font-size: 12px; margin: 2px 0 6px 0;")
+
+
+@solara.component
+def ControlView(room: Classroom, control: Control, version: int,
+                on_set: Callable[[str, Any], None], on_text: Callable[[str, str], None]):
+    """One control with its name, unit and range.
+
+    A slider (or switch), an exact-value field, and the message of a refused value beside it.
+    """
+    value = room.value(control.key)
+    err = room.errors.get(control.key)
+    with solara.Column(gap="0px", classes=[_slug(control.key)],
+                       style={"margin-bottom": "6px"}):
+        solara.Text(control.label, style={"font-weight": "600", "font-size": "13px"})
+        _small(f"{control.unit}; range {control.range_text}")
+        with solara.Row(gap="8px", style={"align-items": "center"}):
+            if control.kind == "switch":
+                on = bool(value is not None and value >= 0.5)
+                solara.Switch(label="yes" if on else "no", value=on,
+                              on_value=lambda b: on_set(control.key, 1.0 if b else 0.0))
+            else:
+                shown = min(max(value if value is not None else control.lo, control.lo),
+                            control.hi)
+                with solara.Column(style={"flex": "1 1 auto", "min-width": "120px"}):
+                    solara.SliderFloat(label="", value=shown, min=control.lo, max=control.hi,
+                                       step=control.step,
+                                       on_value=lambda x: on_set(control.key, float(x)))
+            with solara.Column(style={"width": "86px", "flex": "0 0 86px"}):
+                solara.InputText(label="value", value=_fmt(value), dense=True,
+                                 error=bool(err),
+                                 on_value=lambda text: on_text(control.key, text or ""))
+        if err:
+            _error(f"Not applied: {err}. The run keeps {_fmt(value)}.", control.key)
+
+
+@solara.component
+def Teaching(room: Classroom, version: int):
+    """Title, description, what to notice and things to try, of the current scenario."""
+    t = room.teaching
+    with solara.Card(t["title"], classes=["teaching"]):
+        if t["description"]:
+            solara.Text(t["description"])
+        for heading, items in (("What to notice", t["notice"]), ("Things to try", t["try"])):
+            if items:
+                solara.Text(heading, style={"font-weight": "600", "margin-top": "8px",
+                                            "display": "block"})
+                v.Html(tag="ul", children=[v.Html(tag="li", children=[item]) for item in items])
+        if room.notice:
+            solara.Info(room.notice, dense=True)
+
+
+@solara.component
+def Story(room: Classroom, version: int):
+    """The story of the run in plain words, newest month first."""
+    with solara.Card("Story of the run", classes=["story"]):
+        months = room.story_by_month(newest_first=True)
+        with solara.Column(gap="2px", style={"max-height": "440px", "overflow-y": "auto"}):
+            if not months:
+                _small("Nothing has happened yet: press Step or Play.")
+            for month, lines in months:
+                solara.Text(f"Month {month} ({room.calendar(month)})",
+                            style={"font-weight": "600", "margin-top": "6px"})
+                for line in lines:
+                    v.Html(tag="div", class_="story-line", children=[f"Month {month}: {line}"],
+                           style_="font-size: 13px;")
+
+
+@solara.component
+def FuturesView(room: Classroom, version: int, running: bool, error: str | None,
+                on_run: Callable[[], None]):
+    """The "Run 1,000 futures" button, the outcome table with 95% intervals and a fan chart."""
+    figure, set_figure = solara.use_state("gdp_index_IRN")
+    labels = solara.use_memo(lambda: monthly_labels(room.scenario),
+                             [room.scenario.content_hash()])
+    f = room.futures
+    fan_key = [id(f), figure, room.month, room.scenario.content_hash(), room.seed]
+
+    def draw_fan():
+        if f is None or figure not in f.band_names:
+            return None
+        return fan_chart(f, figure, labels.get(figure, figure), room.monthly().get(figure))
+
+    fig = solara.use_memo(draw_fan, fan_key)
+    with solara.Card(f"{FUTURES_RUNS:,} futures", classes=["futures"]):
+        _small("Every future is one run of the current settings with its own random draws "
+               "(run r of the seed); the shares below are how often something happened, with "
+               "95% confidence intervals (Wilson for shares, Student t for means).")
+        with solara.Row(style={"align-items": "center"}):
+            solara.Button(f"Run {FUTURES_RUNS:,} futures", color="primary", on_click=on_run,
+                          disabled=running)
+            if running:
+                solara.Text(f"Running {FUTURES_RUNS:,} futures…")
+        if error:
+            _error(f"The futures could not be run: {error}", "futures")
+        if f is None:
+            return
+        when = "" if room.futures_current else \
+            " (computed for earlier settings: run again to update)"
+        solara.Text(f"{f.runs:,} futures, seed {f.seed}, in {f.seconds:.2f} s{when}",
+                    classes=["futures-done"])
+        rows = []
+        for r in f.table.itertuples():
+            if r.kind == "probability":
+                est = format_share(r.estimate)
+                ci = f"{format_share(r.lo)} to {format_share(r.hi)}"
+            else:
+                est, ci = f"{r.estimate:.3g}", f"{r.lo:.3g} to {r.hi:.3g}"
+            rows.append(v.Html(tag="tr", children=[
+                v.Html(tag="td", children=[r.label], style_="padding: 2px 10px 2px 0"),
+                v.Html(tag="td", children=[est], style_="text-align: right; padding: 2px 10px"),
+                v.Html(tag="td", children=[ci], style_="padding: 2px 10px; color: #555"),
+                v.Html(tag="td", children=[r.unit], style_="padding: 2px 0; color: #777"),
+            ]))
+        head = v.Html(tag="tr", children=[
+            v.Html(tag="th", children=[h], style_="text-align: left; padding: 2px 10px 2px 0")
+            for h in ("outcome", "estimate", "95% CI", "unit")])
+        v.Html(tag="table", class_="futures-table", children=[head, *rows],
+               style_="font-size: 13px; border-collapse: collapse; margin: 8px 0")
+        choices = [n for n in f.band_names if n in labels]
+        names = {labels[n]: n for n in choices}
+        current = labels.get(figure, labels[choices[0]]) if choices else ""
+        solara.Select("Fan chart of", values=list(names), value=current,
+                      on_value=lambda label: set_figure(names[label]))
+        if fig is not None:
+            solara.FigureMatplotlib(fig, format="png", dependencies=fan_key)
+
+
+@solara.component
+def Page():
+    """The whole page.
+
+    Settings in the sidebar; teaching, the run, its network and story, and the futures in the
+    main column.
+    """
+    room = solara.use_memo(Classroom, [])
+    version = solara.use_reactive(0)
+    play_token = solara.use_reactive(0)
+    futures_request = solara.use_reactive(0)
+    app_error = solara.use_reactive("")
+    solara.use_effect(ensure_warm, [])
+
+    def bump() -> None:
+        version.value += 1
+
+    def guarded(fn: Callable[..., Any]) -> Callable[..., None]:
+        """Run a handler; an unexpected fault becomes a message, never a dead page."""
+
+        def run(*args: Any) -> None:
+            try:
+                fn(*args)
+                app_error.value = ""
+            except Exception as exc:  # noqa: BLE001 (shown to the user, logged for us)
+                traceback.print_exc()
+                app_error.value = f"{type(exc).__name__}: {exc}"
+            bump()
+
+        return run
+
+    def play_loop() -> None:
+        token = play_token.value
+        if not token:
+            return
+        while True:
+            time.sleep(PLAY_INTERVAL_S)
+            try:
+                going = room.play_tick(token)
+            except Exception as exc:  # noqa: BLE001
+                traceback.print_exc()
+                app_error.value = f"{type(exc).__name__}: {exc}"
+                going = False
+            bump()
+            if not going:
+                return
+
+    solara.use_thread(play_loop, dependencies=[play_token.value], intrusive_cancel=False)
+
+    def compute_futures() -> None:
+        if futures_request.value:
+            room.run_futures()
+            bump()
+
+    futures_task = solara.use_thread(compute_futures, dependencies=[futures_request.value],
+                                     intrusive_cancel=False)
+    futures_running = futures_task.state == solara.ResultState.RUNNING
+    futures_error = str(futures_task.error) if futures_task.error is not None else None
+
+    @guarded
+    def on_play() -> None:
+        if room.playing:
+            room.pause()
+            play_token.value = 0
+        else:
+            play_token.value = room.play()
+
+    @guarded
+    def on_reset() -> None:
+        room.reset()
+        play_token.value = 0
+
+    def on_upload(info: dict[str, Any]) -> None:
+        data = info.get("data") or b""
+        if len(data) > MAX_UPLOAD_BYTES:
+            room.errors["upload"] = f"{info.get('name')}: larger than 1 MB, not a scenario file"
+        else:
+            room.upload(info.get("name", "scenario.toml"), data)
+
+    _ = version.value  # re-render on every change of the session
+    month, horizon = room.month, room.scenario.horizon
+    run_key = [room.scenario.content_hash(), room.seed, month]
+    labels = solara.use_memo(lambda: monthly_labels(room.scenario), [run_key[0]])
+
+    solara.Title("diplosim classroom")
+    with solara.AppBar():
+        solara.AppBarTitle("diplosim classroom: arms transfers, sanctions and negotiation")
+
+    with solara.Sidebar():
+        with solara.Card("Scenario", classes=["settings"]):
+            solara.Select("Scenario", values=room.scenario_choices, value=room.source_label,
+                          on_value=guarded(room.choose_scenario))
+            if "scenario" in room.errors:
+                _error(room.errors["scenario"], "scenario")
+            solara.Select("Policy overlay", values=room.policy_choices,
+                          value=room.policy or NO_POLICY, on_value=guarded(room.choose_policy))
+            if "policy" in room.errors:
+                _error(room.errors["policy"], "policy")
+            with solara.Column(classes=["control-seed"], gap="0px"):
+                solara.InputText("Seed", value=str(room.seed), error="seed" in room.errors,
+                                 on_value=guarded(room.set_seed))
+                _small("a whole number from 0 to 2**64 - 1; the same seed gives the same run")
+                if "seed" in room.errors:
+                    _error(room.errors["seed"], "seed")
+        with solara.Card("Controls", classes=["controls"]):
+            _small("Changing a control replays the run to the current month with the new "
+                   "value. Type an exact value in the box beside a slider.")
+            for control in room.controls:
+                ControlView(room, control, version.value, guarded(room.set_value),
+                            guarded(room.set_text))
+        with solara.Card("Your own scenario file", classes=["upload"]):
+            _small("A .toml scenario (it may start with extends = \"baseline\"); it is "
+                   "validated like any scenario file.")
+            solara.FileDrop(label="Drop a .toml scenario file here", lazy=False,
+                            on_file=guarded(on_upload))
+            if "upload" in room.errors:
+                _error(room.errors["upload"], "upload")
+        with solara.Card("Downloads", classes=["downloads"]):
+            solara.FileDownload(room.settings_toml, filename=room.settings_filename(),
+                                label="Settings as a scenario file (.toml)",
+                                mime_type="application/toml")
+            solara.FileDownload(room.monthly_csv, filename="run_monthly.csv",
+                                label="This run, month by month (.csv)", mime_type="text/csv")
+            solara.FileDownload(room.story_csv, filename="run_story.csv",
+                                label="This run's story (.csv)", mime_type="text/csv")
+            if room.futures is not None:
+                solara.FileDownload(room.futures_table_csv, filename="futures_outcomes.csv",
+                                    label="Futures: outcomes with CIs (.csv)",
+                                    mime_type="text/csv")
+                solara.FileDownload(room.futures_csv, filename="futures_runs.csv",
+                                    label="Futures: one row per run (.csv)",
+                                    mime_type="text/csv")
+
+    with solara.Column(style={"padding": "8px"}):
+        if app_error.value:
+            _error(f"Something went wrong (the page keeps working): {app_error.value}", "app")
+        Teaching(room, version.value)
+        with solara.Card("One run", classes=["run"]):
+            with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+                solara.Button("Step", color="primary", on_click=guarded(room.step),
+                              disabled=room.playing or room.finished)
+                solara.Button("Pause" if room.playing else "Play", color="primary",
+                              on_click=on_play, disabled=room.finished and not room.playing)
+                solara.Button("Reset", on_click=on_reset)
+                solara.Text(f"Step: {room.model.steps}", classes=["step-counter"],
+                            style={"font-weight": "600", "margin-left": "12px"})
+                solara.Text(f"Month {month} of {horizon}"
+                            + (f" ({room.calendar()})" if month else " (start)")
+                            + (" · end of the horizon" if room.finished else ""))
+                for what, fact in room.so_far().items():
+                    _small(f"{what}: {fact}")
+            fig = solara.use_memo(lambda: run_charts(room.monthly(), labels, horizon), run_key)
+            solara.FigureMatplotlib(fig, format="png", dependencies=run_key)
+        with solara.Columns([1, 1]):
+            with solara.Card("Network of relations", classes=["network"]):
+                net = solara.use_memo(lambda: network_figure(room.network()), run_key)
+                solara.FigureMatplotlib(net, format="png", dependencies=run_key)
+            Story(room, version.value)
+        FuturesView(room, version.value, futures_running, futures_error,
+                    lambda: futures_request.set(futures_request.value + 1))

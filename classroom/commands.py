@@ -1,0 +1,57 @@
+"""The ``ui`` verb: start the classroom app on 127.0.0.1 and print its address."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import signal
+import subprocess
+from types import FrameType
+
+from sim.cli import UsageError, verb
+
+DEFAULT_PORT = 8765
+
+
+def _ui_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"TCP port on 127.0.0.1 (default {DEFAULT_PORT})")
+
+
+@verb("ui", "start the classroom app in your browser (on 127.0.0.1) and print its address",
+      _ui_args)
+def cmd_ui(args: argparse.Namespace) -> int:
+    """Check the port, warm the ensemble kernel, then serve the app until Ctrl-C."""
+    from classroom.serve import HOST, port_in_use, server_command, server_env, stop
+
+    port = args.port
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port {port}: must be from 1 to 65535")
+    missing = [m for m in ("solara", "ipyvuetify") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(f"the app needs {', '.join(missing)}: pip install -e '.[ui]'")
+    if port_in_use(port):
+        raise UsageError(f"--port {port}: already in use on {HOST}; choose another port")
+    from classroom.state import warm_kernel
+
+    print("diplosim: preparing the ensemble kernel (compiled once, then cached) ...",
+          flush=True)
+    seconds = warm_kernel()
+    print(f"diplosim: kernel ready in {seconds:.1f} s", flush=True)
+    url = f"http://{HOST}:{port}/"
+    print(f"diplosim classroom app: {url}  (open it in your browser; Ctrl-C stops it)",
+          flush=True)
+    proc = subprocess.Popen(server_command(port), env=server_env())
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        stop(proc)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        status = proc.wait()
+    except KeyboardInterrupt:
+        stop(proc)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return 0 if status in (0, -signal.SIGTERM, -signal.SIGINT) else status

@@ -1,0 +1,121 @@
+"""Starting and stopping the app's server, and finding a browser.
+
+Shared by ``diplosim ui``, the screenshot command and the browser tests.
+
+The server is ``solara run classroom/app.py --production`` on 127.0.0.1 (loopback only: the
+app is for the person at this machine). Solara's front end is served from the installed
+``solara-assets`` package, so the page works offline.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+HOST = "127.0.0.1"
+CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-extensions",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--metrics-recording-only", "--mute-audio")
+"""Flags for headless Chromium in containers and CI (no sandbox as root, no GPU, no network
+chatter of its own)."""
+
+
+def app_path() -> Path:
+    """Path of the Solara page module."""
+    return Path(__file__).resolve().parent / "app.py"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something already listens on (or holds) 127.0.0.1:``port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return True
+    return False
+
+
+def server_command(port: int) -> list[str]:
+    """The command line that serves the app on 127.0.0.1:``port``."""
+    return [sys.executable, "-m", "solara", "run", str(app_path()), "--host", HOST, "--port",
+            str(port), "--production", "--no-open"]
+
+
+def server_env() -> dict[str, str]:
+    """Environment of the server: the caller's, with Solara's telemetry off (offline use)."""
+    env = dict(os.environ)
+    env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+    return env
+
+
+def wait_until_up(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    """Wait until ``url`` answers HTTP 200.
+
+    Raises:
+        RuntimeError: if ``proc`` exits first or ``timeout`` seconds pass.
+    """
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the app's server exited with status {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            last = str(exc)
+        time.sleep(0.25)
+    raise RuntimeError(f"the app did not answer at {url} within {timeout:.0f} s ({last})")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Stop a server started by this module (terminate, then kill)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium to drive, or None.
+
+    ``DIPLOSIM_CHROMIUM`` wins; then Debian's ``chromium`` package (``/usr/bin/chromium``) or
+    any ``chromium``/``chromium-browser`` on PATH. Never a browser downloaded by Playwright.
+    """
+    env = os.environ.get("DIPLOSIM_CHROMIUM")
+    if env:
+        return env if Path(env).exists() else None
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def launch_chromium(playwright, executable: str | None = None):
+    """Headless Chromium through Playwright, with :data:`CHROMIUM_ARGS`."""
+    executable = executable or find_chromium()
+    if executable is None:
+        raise RuntimeError("no Chromium found: install Debian's chromium package "
+                           "(apt-get install chromium) or set DIPLOSIM_CHROMIUM")
+    return playwright.chromium.launch(executable_path=executable, headless=True,
+                                      args=list(CHROMIUM_ARGS))
