@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,ui,browser]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim analysis tests benchmarks
+	$(BIN)/ruff check sim analysis classroom tests benchmarks
 
 format: $(STAMP)
 	$(BIN)/ruff format sim analysis tests benchmarks
