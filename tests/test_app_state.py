@@ -1,0 +1,378 @@
+"""The classroom app's logic without a browser: settings, validation, the run, the futures,
+the network, the downloads and the ``ui`` verb's refusals."""
+
+from __future__ import annotations
+
+import io
+import math
+import socket
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sim
+from classroom.state import (
+    CONTROLS,
+    DEFAULT_SEED,
+    NO_POLICY,
+    Classroom,
+    monthly_labels,
+    network_view,
+    outcome_table,
+    read_value,
+    run_futures,
+    trajectories,
+)
+from sim.cli import main
+from sim.stats import wilson_interval
+
+
+@pytest.fixture
+def room() -> Classroom:
+    return Classroom()
+
+
+def _fresh(scn: sim.Scenario, seed: int, months: int) -> sim.DiplomacyModel:
+    return sim.DiplomacyModel(scn, seed=seed).run(months)
+
+
+# ---- controls ------------------------------------------------------------------------------
+
+def test_controls_cover_the_issue_and_state_unit_and_range(room: Classroom) -> None:
+    keys = {c.key for c in room.controls}
+    assert keys == {
+        "categories.missiles.detection", "categories.drones.detection",
+        "actors.USA.escalation_step", "actors.USA.escalation_cap",
+        "actors.NATO.escalation_step", "actors.NATO.escalation_cap", "actors.NATO.cohesion",
+        "actors.BRICS.busting", "actors.IRN.relief_priority", "actors.RUS.demand.drones",
+        "actors.RUS.demand.missiles", "actors.USA.warning",
+    }
+    for c in CONTROLS:
+        assert c.unit and c.range_text and c.lo < c.hi
+        value = room.value(c.key)
+        assert value is not None and c.lo <= value <= c.hi
+    # Slider ranges of bounded parameters are the schema's bounds: the ends are accepted.
+    for c in CONTROLS:
+        if c.key.startswith(("categories.", "actors.NATO.cohesion", "actors.BRICS")):
+            assert Classroom().set_value(c.key, c.hi)
+            assert Classroom().set_value(c.key, c.lo)
+
+
+def test_control_values_follow_scenario_and_policy(baseline: sim.Scenario) -> None:
+    room = Classroom()
+    assert room.value("categories.missiles.detection") == 0.2
+    assert room.value("actors.RUS.demand.drones") == 400.0
+    assert room.value("actors.USA.warning") == 1.0
+    assert room.choose_policy("maximum_pressure")
+    assert room.value("actors.USA.escalation_step") == 0.3
+    assert room.choose_policy(NO_POLICY)
+    assert room.value("actors.USA.escalation_step") == 0.15
+    assert room.choose_scenario("split_nato_leaky_brics")
+    assert room.value("actors.NATO.cohesion") == 0.35
+    assert room.teaching["title"].startswith("What-if: a split NATO")
+    assert room.teaching["try"]
+
+
+def test_read_value_missing_parameters(baseline: sim.Scenario) -> None:
+    assert read_value(baseline, "actors.XXX.cohesion") is None
+    assert read_value(baseline, "categories.nukes.detection") is None
+    assert read_value(baseline, "actors.USA.demand.drones") == 0.0  # known category, no demand
+    assert read_value(baseline, "actors.USA.demand.nukes") is None
+
+
+# ---- settings change the run, validated ----------------------------------------------------
+
+def test_valid_change_replays_the_run_to_the_same_month(room: Classroom) -> None:
+    for _ in range(10):
+        room.step()
+    before = room.monthly()
+    assert room.set_value("categories.drones.detection", 1.0)
+    assert room.month == 10 and room.model.steps == 10
+    expected = _fresh(sim.load_scenario("baseline").with_overrides(
+        {"categories.drones.detection": 1.0}), DEFAULT_SEED, 10).monthly()
+    pd.testing.assert_frame_equal(room.monthly(), expected)
+    assert not room.monthly().equals(before)
+    month1 = dict(room.story_by_month(newest_first=False))[1]
+    assert any("detected and made public" in line for line in month1)
+
+
+def test_text_entry_is_read_as_a_number(room: Classroom) -> None:
+    assert room.set_text("actors.RUS.demand.missiles", " 120 ")
+    assert room.value("actors.RUS.demand.missiles") == 120.0
+    assert room.set_text("actors.RUS.demand.drones", "5000")  # above the slider, still valid
+    assert room.value("actors.RUS.demand.drones") == 5000.0
+
+
+@pytest.mark.parametrize("text, fault", [
+    ("1.5", "less than or equal to 1"),
+    ("-0.1", "greater than or equal to 0"),
+    ("abc", "valid number"),
+    ("nan", "NaN"),
+    ("__import__('os').system('touch /tmp/diplosim_pwned')", "valid number"),
+    ("", "enter a number"),
+])
+def test_bad_text_is_refused_with_a_message_and_the_run_is_kept(room: Classroom, text: str,
+                                                                fault: str) -> None:
+    for _ in range(4):
+        room.step()
+    before = room.monthly()
+    key = "categories.missiles.detection"
+    assert not room.set_text(key, text)
+    assert fault in room.errors[key]
+    assert room.value(key) == 0.2
+    pd.testing.assert_frame_equal(room.monthly(), before)
+    # A valid value afterwards clears the message.
+    assert room.set_text(key, "0.3")
+    assert key not in room.errors
+
+
+def test_cross_parameter_rule_is_reported_beside_the_control(room: Classroom) -> None:
+    assert room.set_value("actors.USA.escalation_step", 0.0)
+    assert room.set_value("actors.USA.escalation_cap", 0.0)
+    assert not room.set_value("actors.USA.escalation_step", 0.2)
+    msg = room.errors["actors.USA.escalation_step"]
+    assert msg.startswith("actors.USA.escalation_cap:") and "above 0" in msg
+    assert room.value("actors.USA.escalation_step") == 0.0
+
+
+@settings(max_examples=40)
+@given(k=st.integers(0, len(CONTROLS) - 1), u=st.floats(0, 1), text=st.text(max_size=30))
+def test_any_slider_position_or_text_never_raises(k: int, u: float, text: str) -> None:
+    room = Classroom()
+    c = CONTROLS[k]
+    value = c.lo + u * (c.hi - c.lo)
+    ok = room.set_value(c.key, value)
+    assert ok == (c.key not in room.errors)
+    if ok:
+        assert room.value(c.key) == pytest.approx(value)
+    before = room.value(c.key)
+    ok = room.set_text(c.key, text)
+    if not ok:
+        assert room.errors[c.key]
+        assert room.value(c.key) == before
+
+
+@pytest.mark.parametrize("text, ok", [("0", True), ("12", True), (str(2**64 - 1), True),
+                                      (str(2**64), False), ("-1", False), ("1.5", False),
+                                      ("seven", False), ("", False), ("٣", False)])
+def test_seed_field(room: Classroom, text: str, ok: bool) -> None:
+    room.step()
+    assert room.set_seed(text) is ok
+    if ok:
+        assert room.seed == int(text) and room.month == 1
+        assert "seed" not in room.errors
+    else:
+        assert room.seed == DEFAULT_SEED and "whole number" in room.errors["seed"]
+
+
+def test_policy_and_scenario_changes_reset_the_controls(room: Classroom) -> None:
+    room.set_value("actors.NATO.cohesion", 1.0)
+    assert room.choose_policy("engagement")
+    assert room.overrides == {}
+    assert room.value("actors.NATO.cohesion") == 0.7
+    assert room.value("actors.USA.warning") == 0.0  # engagement: no public threats
+    assert room.scenario.policies == ("engagement",)
+    assert not room.choose_scenario("no_such_scenario")
+    assert "no bundled scenario" in room.errors["scenario"]
+    assert room.scenario.policies == ("engagement",)
+
+
+# ---- the run ---------------------------------------------------------------------------------
+
+def test_step_reset_and_horizon(room: Classroom) -> None:
+    assert room.month == 0 and room.model.steps == 0 and room.story_by_month() == []
+    room.step()
+    assert room.month == 1 and room.model.steps == 1
+    assert room.story_by_month()[0][0] == 1
+    assert room.calendar() == "2024-01"
+    room.model.run(room.scenario.horizon)
+    assert room.finished and not room.step()
+    assert room.calendar() == "2026-12"
+    room.reset()
+    assert room.month == 0 and not room.finished
+
+
+def test_play_ticks_until_paused_or_finished(room: Classroom) -> None:
+    token = room.play()
+    assert room.playing
+    assert room.play_tick(token) and room.month == 1
+    room.pause()
+    assert not room.play_tick(token) and room.month == 1
+    token = room.play()
+    stale = token - 1
+    assert not room.play_tick(stale) and room.month == 1
+    while room.play_tick(token):
+        pass
+    assert room.finished and not room.playing
+
+
+def test_play_from_another_thread_is_consistent(room: Classroom) -> None:
+    token = room.play()
+
+    def loop() -> None:
+        while room.play_tick(token):
+            pass
+
+    t = threading.Thread(target=loop)
+    t.start()
+    for _ in range(5):
+        room.set_value("actors.BRICS.busting", 0.95)
+        room.set_value("actors.BRICS.busting", 0.5)
+    t.join(timeout=60)
+    assert room.finished
+    expected = _fresh(room.scenario, room.seed, room.scenario.horizon).monthly()
+    pd.testing.assert_frame_equal(room.monthly(), expected)
+
+
+def test_so_far_and_labels(room: Classroom) -> None:
+    facts = room.so_far()
+    assert facts == {"Transfers exposed": "0", "Relief deal": "not yet", "Ceasefire": "not yet"}
+    labels = monthly_labels(room.scenario)
+    assert set(room.monthly().columns) - {"month"} <= set(labels)
+    assert labels["shipped_iran_russia_missiles"] == "Iran → Russia: ballistic missiles"
+
+
+def test_network_view_matches_the_state(room: Classroom) -> None:
+    for _ in range(9):
+        room.step()
+    view = room.network()
+    s, cs = room.model.state, room.model.compiled
+    assert view.month == 9 and [n.actor for n in view.nodes] == cs.actor_ids
+    shipped = {(cs.route_ids[r]) for r in range(len(cs.route_ids)) if s.RS[r, 0] > 0}
+    assert len(view.flows) == int((room.monthly().iloc[-1][
+        [f"shipped_{r}" for r in cs.route_ids]] > 0).sum()) == len(shipped)
+    n_sanc = sum(1 for i in range(len(cs.actor_ids)) for j in range(len(cs.actor_ids))
+                 if i != j and s.SANC[i, j] >= 0.01)
+    assert len(view.sanctions) == n_sanc
+    for a, b, v in view.affinity:
+        assert abs(v) >= 0.25
+        assert room.model.actors_by_id[a].affinity[b] == pytest.approx(v)
+    strict = network_view(room.model, affinity_threshold=2.0)
+    assert strict.affinity == []
+
+
+# ---- futures -------------------------------------------------------------------------------
+
+def test_futures_table_matches_the_ensemble(numba_kernel, baseline: sim.Scenario) -> None:
+    f = run_futures(baseline, seed=11, runs=300)
+    summary = sim.run_ensemble(baseline, runs=300, seed=11).summary
+    pd.testing.assert_frame_equal(f.summary, summary)
+    row = f.table.set_index("outcome").loc["relief_reached"]
+    k = int((summary["relief_reached"] >= 0.5).sum())
+    assert row["estimate"] == k / 300
+    assert (row["lo"], row["hi"]) == wilson_interval(k, 300)
+    assert row["label"] == "Relief deal reached"
+    probs = f.table[f.table["kind"] == "probability"]
+    assert ((probs["lo"] <= probs["estimate"]) & (probs["estimate"] <= probs["hi"])).all()
+    assert {"ceasefire_reached", "detected_missiles", "first_month_missiles",
+            "gdp_index_IRN"} <= set(f.table["outcome"])
+    means = f.table[f.table["kind"] == "mean"].set_index("outcome")
+    assert means.loc["gdp_index_IRN", "estimate"] == pytest.approx(summary["gdp_index_IRN"].mean())
+
+
+def test_fan_bands_are_percentiles_of_the_mesa_runs(numba_kernel, baseline: sim.Scenario) -> None:
+    runs = 8
+    names, traj = trajectories(baseline, 5, np.arange(runs))
+    mesa = np.stack([sim.DiplomacyModel(baseline, seed=5, run=r).run().monthly()[names]
+                     .to_numpy() for r in range(runs)])
+    np.testing.assert_allclose(traj, mesa, rtol=0, atol=1e-9)
+    f = run_futures(baseline, seed=5, runs=runs)
+    fan = f.fan("gdp_index_IRN")
+    k = names.index("gdp_index_IRN")
+    np.testing.assert_allclose(fan["p50"], np.median(mesa[:, :, k], axis=0), atol=1e-9)
+    cols = ["p5", "p25", "p50", "p75", "p95"]
+    assert (np.diff(fan[cols].to_numpy(), axis=1) >= -1e-12).all()
+    assert len(fan) == baseline.horizon + 1
+
+
+def test_futures_follow_the_settings(numba_kernel) -> None:
+    room = Classroom()
+    f0 = room.run_futures(runs=200)
+    assert room.futures_current
+    room.set_value("categories.drones.detection", 1.0)
+    assert not room.futures_current
+    f1 = room.run_futures(runs=200)
+    row = {o: f.table.set_index("outcome").loc["detected_drones", "estimate"]
+           for o, f in (("before", f0), ("after", f1))}
+    assert row["after"] == 1.0 and row["before"] < 1.0
+
+
+def test_outcome_table_with_no_events() -> None:
+    scn = sim.load_scenario("baseline")
+    summary = pd.DataFrame({"relief_reached": [0.0] * 5, "relief_month": [math.nan] * 5})
+    table = outcome_table(scn, summary).set_index("outcome")
+    assert table.loc["relief_reached", "estimate"] == 0.0
+    assert table.loc["relief_reached", "lo"] == 0.0
+    assert math.isnan(table.loc["relief_month", "estimate"])
+
+
+# ---- downloads and uploads -----------------------------------------------------------------
+
+def test_settings_download_round_trips(room: Classroom, tmp_path) -> None:
+    room.choose_policy("maximum_pressure")
+    room.set_value("actors.NATO.cohesion", 0.95)
+    path = tmp_path / room.settings_filename()
+    path.write_text(room.settings_toml(), encoding="utf-8")
+    back = sim.load_scenario(path)
+    assert back.spec == room.scenario.spec
+    assert back.content_hash() == room.scenario.content_hash()
+    assert path.name == "baseline_maximum_pressure_settings.toml"
+    assert main(["validate", str(path)]) == 0
+
+
+def test_csv_downloads(numba_kernel, room: Classroom) -> None:
+    for _ in range(3):
+        room.step()
+    monthly = pd.read_csv(io.StringIO(room.monthly_csv()))
+    assert list(monthly["month"]) == [0, 1, 2, 3]
+    np.testing.assert_allclose(monthly.to_numpy(), room.monthly().to_numpy())
+    story = pd.read_csv(io.StringIO(room.story_csv()))
+    assert list(story.columns) == ["month", "kind", "text"] and len(story) == len(room.model.story)
+    assert room.futures_csv() == "" and room.futures_table_csv() == ""
+    room.run_futures(runs=50)
+    runs = pd.read_csv(io.StringIO(room.futures_csv()))
+    assert len(runs) == 50 and list(runs["run"]) == list(range(50))
+    table = pd.read_csv(io.StringIO(room.futures_table_csv()))
+    assert {"label", "estimate", "lo", "hi"} <= set(table.columns)
+
+
+def test_upload_valid_and_invalid(room: Classroom) -> None:
+    good = b'extends = "baseline"\n[meta]\ntitle = "Class what-if"\n[actors.NATO]\ncohesion = 0.2\n'
+    assert room.upload("../../etc/what if.toml", good)
+    assert room.source_label == "uploaded: what_if.toml"
+    assert room.value("actors.NATO.cohesion") == 0.2
+    assert "uploaded: what_if.toml" in room.scenario_choices
+    assert room.teaching["title"] == "Class what-if"
+    before = room.scenario
+    bad = b'extends = "baseline"\n[actors.NATO]\ncohesion = 2.0\n'
+    assert not room.upload("bad.toml", bad)
+    assert room.errors["upload"].startswith("bad.toml: actors.NATO.cohesion:")
+    assert room.scenario is before
+    assert not room.upload("junk.toml", b"\xff\xfe not toml")
+    assert "UTF-8" in room.errors["upload"]
+    assert not room.upload("code.toml", b"import os\nos.system('echo pwned')\n")
+    assert "not valid TOML" in room.errors["upload"]
+    assert room.choose_scenario("uploaded: what_if.toml")
+
+
+# ---- the ui verb -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("port", ["0", "70000", "-5"])
+def test_ui_refuses_a_bad_port(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ui", "--port", port]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"diplosim: error: --port {port}: must be from 1 to 65535")
+    assert "Traceback" not in err
+
+
+def test_ui_refuses_a_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["ui", "--port", str(port)]) == 2
+    assert "already in use" in capsys.readouterr().err
