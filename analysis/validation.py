@@ -1063,8 +1063,11 @@ def facts_command(args: argparse.Namespace) -> int:
         path = Path(args.csv)
         if path.is_dir():
             raise UsageError(f"--csv {args.csv}: is a folder")
-        if not path.parent.exists():
-            raise UsageError(f"--csv {args.csv}: folder {path.parent} does not exist")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--csv {args.csv}: cannot create its folder ({exc.strerror})"
+                             ) from None
         write_bytes_atomic(path, facts_table(check).to_csv(index=False).encode())
     if args.figures:
         for p in write_figures(check, args.figures):
