@@ -392,3 +392,81 @@ def test_pressure_equation_matches_update_pressure(data, n):
     np.testing.assert_allclose(SA[:, L.S_RAW], raw, atol=1e-12)
     np.testing.assert_allclose(SA[:, L.S_LEAK], leak, atol=1e-12)
     np.testing.assert_allclose(SA[:, L.S_PRESSURE], eff, atol=1e-12)
+
+
+def test_relief_and_ceasefire_equations_match_decide_track():
+    """Zone of agreement, deal chance and Nash terms of ODD section 7.10, draw by draw."""
+    from sim.rng import DEAL
+    from sim.rules import decide_track
+
+    model = sim.DiplomacyModel("baseline", seed=5).run(10)
+    s = model.state
+    month = 11
+    relief = model.compiled.track_ids.index("relief")
+    cease = model.compiled.track_ids.index("ceasefire")
+    # Put both tracks where a deal is possible, so the deal branch is exercised: enough trust, a
+    # ripe stalemate, no deal in force.
+    s.TS[:, L.TS_TRUST] = 0.8
+    s.TS[:, L.TS_ACTIVE] = 0.0
+    s.TS[cease, L.TS_STALEMATE] = s.TP[cease, L.T_STALE_MONTHS]
+    s.G[L.G_CEASEFIRE] = 0.0
+    TP, AP, SA, AFF, RP = s.TP, s.AP, s.SA, s.AFF, s.RP
+
+    # relief, by the text
+    p = int(TP[relief, L.T_PARTY])
+    ties = max([0.0] + [AFF[p, int(RP[r, L.R_RECIPIENT])] for r in range(RP.shape[0])
+                        if int(RP[r, L.R_SUPPLIER]) == p and RP[r, L.R_OPEN] >= 0.5])
+    h = TP[relief, L.T_HALT_COST] * ties
+    members = [i for i in range(AP.shape[0]) if s.TM[relief, i] > 0]
+    w = [max(AP[i, L.A_LEVERAGE], 1e-9) for i in members]
+    x_max = sum(wi * AP[i, L.A_OFFER] * AP[i, L.A_COHESION]
+                for wi, i in zip(w, members, strict=True)) / sum(w)
+    x_min = h / SA[p, L.S_PRIO]
+    assert 0 < x_min <= x_max, "the baseline should have a zone of agreement here"
+    chance = TP[relief, L.T_BASE_RATE] * 0.8 * (x_max - x_min) / x_max
+    # ceasefire, by the text
+    a = int(TP[cease, L.T_PARTY])
+    rate = min(1.0, TP[cease, L.T_BASE_RATE] * 0.8 * (1 + TP[cease, L.T_MED_BONUS]))
+    att, dfd = int(s.W[L.W_ATTACKER]), int(s.W[L.W_DEFENDER])
+    line = np.clip(s.G[L.G_BALANCE] + 0.5 * (AP[dfd, L.A_WAR_EXP] - AP[att, L.A_WAR_EXP])
+                   * s.G[L.G_INTENSITY], -1, 1)
+    deals = {relief: 0, cease: 0}
+    for seed in range(200):
+        key = np.uint64(seed)
+        for t, party, prob, terms in ((relief, p, chance, 0.5 * (x_min + x_max)),
+                                      (cease, a, rate, line)):
+            decide_track(t, key, 0, month, s.W, AP, RP, TP, s.TM, SA, AFF, s.TS, s.G, s.DT)
+            assert s.DT[t, L.DT_ZOPA] == 1.0
+            expected = uniform(key, 0, month, party, t, DEAL) < prob
+            assert s.DT[t, L.DT_DEAL] == float(expected), (t, seed)
+            if expected:
+                assert s.DT[t, L.DT_TERMS] == pytest.approx(terms, abs=1e-12)
+                deals[t] += 1
+    assert 0 < deals[relief] < 200 and 0 < deals[cease] < 200
+
+
+def test_economy_equation_matches_one_month():
+    """GDP index and adaptation after one month follow ODD section 7.6 to 1e-12."""
+    from sim.rng import SHOCK, normal
+
+    model = sim.DiplomacyModel("baseline", seed=3, run=2).run(8)
+    s = model.state
+    y0 = s.SA[:, L.S_GDP].copy()
+    a0 = s.SA[:, L.S_ADAPT].copy()
+    intensity0 = s.G[L.G_INTENSITY]
+    model.step()
+    month = model.month
+    W, AP = s.W, s.AP
+    for j in range(AP.shape[0]):
+        pressure = s.SA[j, L.S_PRESSURE]
+        x = sum(s.TS[t, L.TS_TERMS] for t in range(s.TP.shape[0])
+                if int(s.TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(s.TP[t, L.T_PARTY]) == j
+                and s.TS[t, L.TS_ACTIVE] >= 0.5)
+        damage = W[L.W_DAMAGE] * pressure * (1 - a0[j])
+        war = W[L.W_WAR_COST] * AP[j, L.A_WAR_EXP] * intensity0
+        revenue = 12 * s.SA[j, L.S_REVENUE] / (1000 * AP[j, L.A_GDP] * y0[j])
+        g = ((AP[j, L.A_GROWTH] - damage - war + revenue + W[L.W_RELIEF_BOOST] * x) / 12
+             + W[L.W_SHOCK] * normal(model.rng_key, 2, month, j, 0, SHOCK) / math.sqrt(12))
+        assert s.SA[j, L.S_GDP] == pytest.approx(y0[j] * math.exp(g), rel=1e-12), j
+        adapted = a0[j] + W[L.W_ADAPT] * (1 - a0[j]) if pressure > 0.01 else a0[j]
+        assert s.SA[j, L.S_ADAPT] == pytest.approx(adapted, abs=1e-15), j
