@@ -207,9 +207,11 @@ class DiplomacyModel(mesa.Model):
         recorded and told."""
         self.month += 1
         s = self.state
-        before = _Snapshot.of(s)
         apply_events(self.month, s.EV, s.W, s.AP, s.CP, s.RP, s.TP, s.CAP, s.DEM, s.SA)
         self._tell_events()
+        # After the events: the story tells what the month's decisions changed; the events
+        # (a scheduled warning, say) have been told in their own words.
+        before = _Snapshot.of(s)
         s.DS[:, :] = s.SANC
         s.DR[:] = 0.0
         self.agents.do("decide")
@@ -274,10 +276,12 @@ class _Snapshot:
     TS: np.ndarray
     BUILT: np.ndarray
     G: np.ndarray
+    AFF: np.ndarray
 
     @classmethod
     def of(cls, s: RunState) -> _Snapshot:
-        return cls(s.SANC.copy(), s.SA.copy(), s.TS.copy(), s.BUILT.copy(), s.G.copy())
+        return cls(s.SANC.copy(), s.SA.copy(), s.TS.copy(), s.BUILT.copy(), s.G.copy(),
+                   s.AFF.copy())
 
 
 def _who(model: DiplomacyModel, i: int) -> str:
@@ -298,7 +302,8 @@ def narrate(model: DiplomacyModel, before: _Snapshot) -> list[StoryEvent]:
         if s.CP[c, L.C_ESC_W] <= 0:
             continue  # open aid is reported as news only through its effect on the war
         if units > 0:
-            text = f"{_who(model, sup)} ships {units:.0f} {cs.category_units[c]} to {_who(model, rec)}"
+            text = (f"{_who(model, sup)} ships {units:.0f} {_units(cs.category_units[c], units)} "
+                    f"to {_who(model, rec)}")
             if s.RS[r, L.RS_DETECTED] >= 0.5:
                 text += "; the transfer is detected and made public"
                 if s.RS[r, L.RS_DENIED] >= 0.5:
@@ -328,8 +333,11 @@ def narrate(model: DiplomacyModel, before: _Snapshot) -> list[StoryEvent]:
                        "a ceasefire becomes possible"))
     for i in range(n):
         if s.SA[i, L.S_WARNED] >= 0.5 and before.SA[i, L.S_WARNED] < 0.5:
-            j = int(np.argmax(before.SA[:, L.S_TRIG]))
-            out.append(StoryEvent(m, "warning", f"{_who(model, i)} publicly warns {_who(model, j)} "
+            # It warns the hostile actor whose exposed transfers pulled its trigger.
+            trig = before.SA[:, L.S_TRIG] * (before.AFF[i] < 0)
+            j = int(np.argmax(trig))
+            whom = f" {_who(model, j)}" if trig[j] > 0 else ""
+            out.append(StoryEvent(m, "warning", f"{_who(model, i)} publicly warns{whom} "
                        "of a response to further transfers"))
         if s.SA[i, L.S_FAILED] > before.SA[i, L.S_FAILED]:
             out.append(StoryEvent(m, "credibility", f"{_who(model, i)} fails to agree on new "
@@ -356,6 +364,11 @@ def narrate(model: DiplomacyModel, before: _Snapshot) -> list[StoryEvent]:
         out.append(StoryEvent(m, "war", f"The front moves in the {side}'s favour "
                    f"(balance {s.G[L.G_BALANCE]:+.2f})"))
     return out
+
+
+def _units(unit: str, units: float) -> str:
+    """``"Shahed drones"`` for many, ``"Shahed drone"`` for one."""
+    return unit[:-1] if units == 1 and unit.endswith("s") else unit
 
 
 def _eased_by_deal(s: RunState, i: int, j: int) -> bool:

@@ -1,0 +1,229 @@
+"""The Mesa engine (sim.DiplomacyModel): agents a reader can inspect, a DataCollector with a row
+per month, a story in plain words that agrees with the record, and agents a scholar can subclass.
+"""
+
+from __future__ import annotations
+
+import re
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim import layout as L
+from sim.model import ActorAgent, DiplomacyModel
+
+SHIPS = re.compile(r"^Month (\d+): Iran ships (\d+) (Shahed drones?|ballistic missiles?) to Russia")
+RAISES = re.compile(r"^Month (\d+): (United States|NATO \(European members\)) raises sanctions on "
+                    r"Iran to (\d\.\d\d)$")
+SENDER = {"United States": "USA", "NATO (European members)": "NATO"}
+ROUTE = {"Shahed drone": "iran_russia_drones", "ballistic missile": "iran_russia_missiles"}
+
+
+@pytest.fixture(scope="module")
+def runs(baseline):
+    """Ten whole baseline runs (seeds 0..9)."""
+    return [DiplomacyModel(baseline, seed=seed).run() for seed in range(10)]
+
+
+def test_one_agent_per_actor_with_readable_attributes(baseline):
+    model = DiplomacyModel(baseline, seed=7)
+    assert isinstance(model, mesa.Model)
+    agents = list(model.agents)
+    assert [a.actor_id for a in agents] == list(baseline.spec.actors)
+    assert all(isinstance(a, ActorAgent) and isinstance(a, mesa.Agent) for a in agents)
+    by_id = model.actors_by_id
+    for aid, spec in baseline.spec.actors.items():
+        agent = by_id[aid]
+        assert agent.name == spec.name and agent.kind == spec.kind
+        assert agent.members == spec.members
+        assert agent.gdp == pytest.approx(spec.gdp)  # USD bn at the start
+        assert agent.gdp_index == 1.0
+        assert 0.0 <= agent.pressure <= 1.0 and 0.0 <= agent.credibility <= 1.0
+        assert agent.relief_priority == spec.relief_priority
+        assert agent.warned == (spec.warning >= 0.5)
+        assert set(agent.affinity) == set(baseline.spec.actors) - {aid}
+    assert by_id["USA"].sanctions_on == {"RUS": 0.7, "IRN": 0.8}
+    assert by_id["IRN"].sanctions_from == {"USA": 0.8, "NATO": 0.4}
+    assert by_id["IRN"].affinity["RUS"] == 0.5
+    assert by_id["NATO"].kind == "bloc" and "Germany" in by_id["NATO"].members
+    # Pressure on Iran from two senders, with BRICS leakage: above zero, below the raw pressure.
+    iran = by_id["IRN"]
+    raw = 1 - (1 - 0.8 * 0.30) * (1 - 0.4 * 0.25)
+    assert 0 < iran.pressure < raw and iran.leakage > 0
+    assert iran.pressure == pytest.approx(raw * (1 - iran.leakage))
+
+
+def test_attributes_follow_the_run(runs):
+    model = runs[0]
+    monthly = model.monthly()
+    last = monthly.iloc[-1]
+    for aid, agent in model.actors_by_id.items():
+        assert agent.gdp_index == last[f"gdp_index_{aid}"]
+        assert agent.pressure == last[f"pressure_{aid}"]
+        assert agent.gdp == pytest.approx(model.diplo_scenario.spec.actors[aid].gdp
+                                          * agent.gdp_index)
+    assert model.actors_by_id["USA"].sanctions_on["IRN"] == last["sanctions_USA_IRN"]
+
+
+def test_datacollector_has_a_row_per_month(baseline):
+    model = DiplomacyModel(baseline, seed=3)
+    assert len(model.monthly()) == 1  # month 0 is recorded at the start
+    model.run(5)
+    assert model.month == 5 and model.running
+    model.run()
+    assert model.month == baseline.horizon and not model.running
+    monthly = model.monthly()
+    assert list(monthly["month"]) == list(range(baseline.horizon + 1))
+    assert list(monthly.columns[1:]) == model.monthly_columns
+    agents = model.datacollector.get_agent_vars_dataframe()
+    assert len(agents) == (baseline.horizon + 1) * len(baseline.spec.actors)
+    assert {"actor", "gdp_index", "pressure", "credibility", "relief_priority"} <= set(agents)
+    iran = agents[agents["actor"] == "IRN"]["gdp_index"].to_numpy()
+    np.testing.assert_array_equal(iran, monthly["gdp_index_IRN"].to_numpy())
+
+
+def test_a_step_is_simultaneous(baseline):
+    # Every agent decides on last month's state: shuffling the order in which agents decide
+    # changes nothing.
+    orders = []
+
+    class Shuffled(DiplomacyModel):
+        def step(self):
+            order = list(self.agents)
+            self.random.shuffle(order)
+
+            def do(name):
+                orders.append([a.actor_id for a in order])
+                for agent in order:
+                    getattr(agent, name)()
+
+            self.agents.do = do
+            super().step()
+
+    a = DiplomacyModel(baseline, seed=11).run()
+    b = Shuffled(baseline, seed=11).run()
+    assert len(orders) == baseline.horizon and len({tuple(o) for o in orders}) > 1
+    pd.testing.assert_frame_equal(a.monthly(), b.monthly(), check_exact=True)
+    assert a.story_text() == b.story_text()
+
+
+def test_the_story_is_in_plain_words_and_agrees_with_the_record(runs):
+    shipped = raised = 0
+    for model in runs:
+        monthly = model.monthly().set_index("month")
+        lines = model.story_text().splitlines()
+        assert lines and all(line.startswith("Month ") for line in lines)
+        assert [e.month for e in model.story] == sorted(e.month for e in model.story)
+        for line in lines:
+            if m := SHIPS.match(line):
+                month, units, what = int(m[1]), int(m[2]), m[3].rstrip("s")
+                assert monthly.loc[month, f"shipped_{ROUTE[what]}"] == units, line
+                detected = monthly.loc[month, f"detected_{ROUTE[what]}"] == 1
+                assert ("detected and made public" in line) == detected, line
+                assert (units == 1) == (not m[3].endswith("s")), line
+                shipped += 1
+            if m := RAISES.match(line):
+                month, sender, level = int(m[1]), SENDER[m[2]], float(m[3])
+                now = monthly.loc[month, f"sanctions_{sender}_IRN"]
+                assert now == pytest.approx(level, abs=0.005), line
+                assert now > monthly.loc[month - 1, f"sanctions_{sender}_IRN"], line
+                raised += 1
+        # Every shipment of the record is told (drones and missiles; open aid is not).
+        for route in ROUTE.values():
+            told = sum(1 for line in lines if SHIPS.match(line) and ROUTE[
+                SHIPS.match(line)[3].rstrip("s")] == route)
+            assert told == int((monthly[f"shipped_{route}"] > 0).sum())
+    assert shipped > 0 and raised > 0  # both kinds of line occur in ten runs
+
+
+def test_the_story_tells_events_deals_and_warnings(runs):
+    text = "\n".join(m.story_text() for m in runs)
+    assert "Month 7: Pezeshkian wins Iran's presidential run-off" in text
+    assert "Month 9: First Fath-360 missile shipments to Russia are reported" in text
+    assert "strike a relief deal" in text
+    assert re.search(r"Russia and Ukraine agree a ceasefire, mediated by BRICS partners", text)
+    # A warning names whom it warns; a scheduled warning is told once, by its event.
+    for line in text.splitlines():
+        if "publicly warns" in line:
+            assert "publicly warns Iran of a response" in line, line
+    assert "Month 7: NATO (European members) publicly warns" not in text
+    frame = runs[0].story_frame()
+    assert list(frame.columns) == ["month", "kind", "text"]
+    assert set(frame["kind"]) <= {"transfer", "event", "deal", "ceasefire", "war", "warning",
+                                  "credibility", "sanctions", "production"}
+
+
+def test_a_subclassed_agent_changes_behaviour(baseline):
+    class RestrainedIran(ActorAgent):
+        """An Iran that never ships arms, whatever its utility says."""
+
+        def decide(self) -> None:
+            super().decide()
+            if self.actor_id == "IRN":
+                for r in self.route_indices:
+                    self.model.state.DR[r] = 0.0
+
+    class Restrained(DiplomacyModel):
+        agent_classes = {"state": RestrainedIran, "bloc": ActorAgent}
+
+    model = Restrained(baseline, seed=7).run()
+    assert isinstance(model.actors_by_id["IRN"], RestrainedIran)
+    assert isinstance(model.actors_by_id["NATO"], ActorAgent)
+    out = model.outcomes()
+    assert out["delivered_iran_russia_drones"] == 0 and out["delivered_iran_russia_missiles"] == 0
+    assert out["delivered_usa_ukraine_aid"] > 0  # other states behave as before
+    assert "Iran ships" not in model.story_text()
+    normal = DiplomacyModel(baseline, seed=7).run().outcomes()
+    assert normal["delivered_iran_russia_drones"] > 0
+    assert DiplomacyModel.agent_classes["state"] is ActorAgent  # the base class is untouched
+
+
+def test_the_model_takes_names_policies_and_overrides():
+    model = DiplomacyModel("baseline", seed=1, policy="maximum_pressure",
+                           overrides={"actors.NATO.cohesion": 1.0})
+    assert model.diplo_scenario.policies == ("maximum_pressure",)
+    assert model.diplo_scenario.spec.actors["NATO"].cohesion == 1.0
+    assert model.diplo_scenario.spec.actors["USA"].escalation_step == 0.3
+    with pytest.raises(sim.ScenarioError):
+        DiplomacyModel("baseline", overrides={"actors.NATO.cohesion": 2.0})
+    with pytest.raises(sim.ScenarioError):
+        DiplomacyModel("no_such_scenario")
+
+
+def test_seeds_are_checked_and_mesa_rng_is_the_seed(baseline):
+    for bad in (-1, 2**64, 1.5, True):
+        with pytest.raises((TypeError, ValueError)):
+            DiplomacyModel(baseline, seed=bad)
+    with pytest.raises(ValueError):
+        DiplomacyModel(baseline, seed=1, run=-1)
+    a = DiplomacyModel(baseline, rng=5).run(6)
+    b = DiplomacyModel(baseline, seed=5).run(6)
+    pd.testing.assert_frame_equal(a.monthly(), b.monthly())
+    zero = DiplomacyModel(baseline).run(12)
+    assert zero.seed == 0
+    seed_zero = DiplomacyModel(baseline, seed=0).run(12)
+    pd.testing.assert_frame_equal(zero.monthly(), seed_zero.monthly())
+
+
+def test_any_64_bit_seed_runs_after_a_small_one(baseline):
+    small = DiplomacyModel(baseline, seed=7).run(3)
+    big = DiplomacyModel(baseline, seed=2**64 - 1).run(3)
+    again = DiplomacyModel(baseline, seed=2**64 - 1).run(3)
+    pd.testing.assert_frame_equal(big.monthly(), again.monthly())
+    assert not big.monthly().equals(small.monthly())
+
+
+def test_outcomes_are_the_summary_columns(baseline, runs):
+    names, _ = sim.outcomes.outcome_layout(baseline.compile())
+    assert list(runs[0].outcomes()) == names
+    for key in ("relief_reached", "ceasefire_reached", "detected_missiles",
+                "gdp_index_IRN", "affinity_IRN_RUS"):
+        assert key in names
+    # A partial run reports outcomes so far.
+    model = DiplomacyModel(baseline, seed=2).run(3)
+    assert model.outcomes()["delivered_iran_russia_missiles"] == 0  # the route opens in month 9
+    assert model.state.RS[:, L.RS_TOTAL].sum() == sum(
+        v for k, v in model.outcomes().items() if k.startswith("delivered_"))
