@@ -470,3 +470,40 @@ def test_economy_equation_matches_one_month():
         assert s.SA[j, L.S_GDP] == pytest.approx(y0[j] * math.exp(g), rel=1e-12), j
         adapted = a0[j] + W[L.W_ADAPT] * (1 - a0[j]) if pressure > 0.01 else a0[j]
         assert s.SA[j, L.S_ADAPT] == pytest.approx(adapted, abs=1e-15), j
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures of the baseline quoted in the prose
+# ---------------------------------------------------------------------------------------------
+
+
+def _prose_rows(prose: str, first_cell: str) -> list[str]:
+    """Cells of the prose table row whose first cell is ``first_cell`` (exactly one such row)."""
+    rows = [line for line in prose.splitlines() if line.startswith(f"| {first_cell} |")]
+    assert len(rows) == 1, f"expected one row for {first_cell} in ODD.md's prose, got {rows}"
+    return [c.strip() for c in rows[0].strip("|").split("|")]
+
+
+def test_prose_tables_quote_the_baseline(prose):
+    spec = sim.load_scenario("baseline").spec
+    for aid, actor in spec.actors.items():
+        cells = _prose_rows(prose, f"`{aid}`")
+        assert cells[1] == actor.name, aid
+        assert cells[2].startswith(actor.kind), aid
+        if actor.kind == "bloc":
+            assert f"cohesion {actor.cohesion:g}" in cells[2], aid
+    for cid, cat in spec.categories.items():
+        cells = _prose_rows(prose, f"`{cid}`")
+        numbers = [float(x) for x in cells[2:6]]
+        assert numbers == [cat.value, cat.price, cat.detection, cat.escalation_weight], cid
+        if cat.builds:
+            assert f"builds `{cat.builds}`, {cat.build_rate:g} a month" in cells[1], cid
+    for ev in spec.events:
+        rows = [line for line in prose.splitlines()
+                if line.startswith(f"| {ev.month} | `{ev.key}` | {float(ev.value):g} |")]
+        assert rows, f"event {ev.month} {ev.key} = {ev.value} not in ODD.md section 6"
+
+
+def test_every_bundled_scenario_and_policy_is_described(prose):
+    for name in sim.list_scenarios() + sim.list_policies():
+        assert f"`{name}`" in prose, name
