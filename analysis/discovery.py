@@ -10,7 +10,7 @@ for scenario discovery by Bryant and Lempert (2010), doi:10.1016/j.techfore.2009
    interest) in the box. Stop when the box would hold less than ``mass_min`` of all points. The
    sequence of boxes is the *peeling trajectory*, a trade-off between coverage and density.
 2. *Pasting*: from the box chosen on the trajectory, widen any limit again by ``paste_alpha`` of
-   the points while that raises the density.
+   the points while that brings back points of interest without lowering the density.
 3. *Covering* (optional): remove the points in the box and look for the next box.
 
 For a box B over N points of which the set I are of interest: ``coverage`` = |B ∩ I| / |I| (how
@@ -168,7 +168,10 @@ def _mask(x: np.ndarray, limits: dict[str, list[float]], names: list[str]) -> np
 
 def paste(X: pd.DataFrame, y: np.ndarray, limits: dict[str, list[float]],
           paste_alpha: float = 0.05) -> dict[str, list[float]]:
-    """Widen a box's limits (step 2 above) while that raises its density."""
+    """Widen a box's limits (step 2 above) while that adds points of interest.
+
+    A paste is taken only if it does not lower the box's density.
+    """
     x = X.to_numpy(dtype=float)
     y = np.asarray(y, dtype=float)
     names = list(X.columns)
@@ -190,11 +193,20 @@ def paste(X: pd.DataFrame, y: np.ndarray, limits: dict[str, list[float]],
                 if v.size == 0:
                     continue
                 v = np.sort(v)[::-1] if side == 0 else np.sort(v)
-                trial[p][side] = float(v[min(step_n, v.size) - 1])
-                mask = _mask(x, trial, names)
-                new_den = float(y[mask].mean())
-                if new_den > den and (best is None or (new_den, mask.sum()) > best[0]):
-                    best = ((new_den, int(mask.sum())), trial)
+                # A step of paste_alpha of the box's points, or failing that the nearest
+                # single value (so a pure box can widen to its true edge).
+                for k in dict.fromkeys((min(step_n, v.size), 1)):
+                    cand = {q: list(lim) for q, lim in trial.items()}
+                    cand[p][side] = float(v[k - 1])
+                    mask = _mask(x, cand, names)
+                    new_den = float(y[mask].mean())
+                    gain = float(y[mask].sum() - y[inside].sum())
+                    # Paste when the density does not fall and points of interest come back;
+                    # each paste adds points, so this ends.
+                    if new_den >= den and gain > 0:
+                        if best is None or (new_den, gain) > best[0]:
+                            best = ((new_den, gain), cand)
+                        break
         if best is None:
             return limits
         limits = best[1]
