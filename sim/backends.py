@@ -58,7 +58,8 @@ Engine = Literal["numba", "mesa"]
 #: kernel time on one core for the baseline, and a part of a few MB: large enough that Dask's
 #: per-task cost (a few ms) is negligible, small enough that a killed job loses little.
 DEFAULT_CHUNK_SIZE = 5000
-_log = logging.getLogger(__name__)
+#: How long to try reaching a scheduler given by address before giving up.
+CONNECT_TIMEOUT = "10s"
 
 
 class BackendError(UsageError):
@@ -357,7 +358,7 @@ def dask_client(scheduler: str | Client | None = None, workers: int | None = Non
         return
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
             raise BackendError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         try:
@@ -368,8 +369,12 @@ def dask_client(scheduler: str | Client | None = None, workers: int | None = Non
     n = (os.cpu_count() or 1) if workers is None else int(workers)
     if n < 1:
         raise BackendError(f"workers must be at least 1, got {n}")
+    # Without a dashboard the scheduler still serves health checks over HTTP, by default on
+    # port 8787 (taken if another cluster runs): put them on a free loopback port instead.
+    http = {} if dashboard_address is not None else {"dashboard_address": "127.0.0.1:0"}
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=dashboard_address, silence_logs=logging.ERROR)
+                           dashboard_address=dashboard_address, scheduler_kwargs=http,
+                           silence_logs=logging.ERROR)
     try:
         client = Client(cluster)
         try:
