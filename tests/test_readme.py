@@ -308,13 +308,19 @@ def _report(proc: subprocess.CompletedProcess) -> str:
 def test_readme_item_runs(item: DocItem, scratch: Path, redirector: Redirector):
     if item.skip is not None:
         pytest.skip(f"README line {item.line}: doc-test: skip {item.skip}")
+    try:
+        if item.kind == "python":
+            proc = run_python(item, _mirror(scratch / "root"))
+        else:
+            before = {p for p in redirector.redirected if (REPO / p).exists()}
+            proc = run_command(item, redirector)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"README line {item.line} did not finish in {TIMEOUT_S} s: make it faster "
+                    "or mark it `# doc-test: skip (reason)`", pytrace=False)
     if item.kind == "python":
-        proc = run_python(item, _mirror(scratch / "root"))
         assert proc.returncode == 0, f"README line {item.line}: Python block failed\n" \
                                      + _report(proc)
         return
-    before = {p for p in redirector.redirected if (REPO / p).exists()}
-    proc = run_command(item, redirector)
     assert proc.returncode == item.expect, (
         f"README line {item.line}: `{item.text}` expected exit {item.expect}\n" + _report(proc))
     assert "Traceback" not in proc.stderr, f"README line {item.line}: traceback\n" \
