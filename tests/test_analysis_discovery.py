@@ -10,7 +10,12 @@ from hypothesis import strategies as st
 
 import sim
 from analysis.discovery import (
-    condition_mask, discover, parse_condition, peel, prim, prim_boxes,
+    condition_mask,
+    discover,
+    parse_condition,
+    peel,
+    prim,
+    prim_boxes,
 )
 
 

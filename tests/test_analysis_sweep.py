@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 import sim
 from analysis.sensitivity import morris_indices, sensitivity, sobol_indices
 from analysis.sweep import (
-    DESIGNS, MORRIS_LEVELS, Factor, SweepResult, aggregate, problem_of, sample_design, sweep,
+    DESIGNS,
+    MORRIS_LEVELS,
+    Factor,
+    SweepResult,
+    aggregate,
+    problem_of,
+    sample_design,
+    sweep,
 )
 from sim.ensemble import numba_summary
 
