@@ -256,7 +256,10 @@ def test_every_reference_key_cited_in_odd_exists(prose):
     for module in (sim.rules, sim.rng, sim.outcomes, sim.schema, sim.model, sim.scenario):
         code_names.update(dir(module))
     cited = set(re.findall(r"`([a-z][a-z0-9]*(?:_[a-z0-9]+)+)`", prose))
-    cited -= vocabulary | code_names | {"sanctions_0", "s_pre"}  # notation of section 7
+    cs = sim.load_scenario("baseline").compile()
+    outcome_names = set(sim.outcomes.outcome_layout(cs)[0])
+    outcome_names |= set(sim.outcomes.monthly_names(cs, sim.outcomes.sanction_pairs(cs)))
+    cited -= vocabulary | code_names | outcome_names | {"sanctions_0", "s_pre"}
     # symbols of the notation: a name with index subscripts, such as prio_j, s_ij, built_qc
     cited = {w for w in cited if not re.search(r"_[ijkqscptrgb]{1,2}$", w)}
     assert len(cited) >= 15
