@@ -64,12 +64,32 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def seed_argument(text: str) -> int:
+    """``--seed`` value: an integer in [0, 2**64) (0 is a seed like any other)."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= seed < 2**64:
+        raise argparse.ArgumentTypeError(f"{seed} is outside [0, 2**64)")
+    return seed
+
+
 def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
     """The arguments every verb that runs a scenario shares."""
     p.add_argument("scenario", help="bundled scenario name (see `diplosim list`) or a .toml path")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", dest="sets",
                    help="override a parameter, e.g. --set actors.USA.escalation_step=0.3")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random numbers (default 0)")
+    p.add_argument("--seed", type=seed_argument, default=0,
+                   help="seed of the random numbers, in [0, 2**64) (default 0)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (with a pointer to ``--help``), exit 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        """Print the error on one line and exit with status 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
             # dependency *inside* one is a real error.
             if exc.name is None or not (module == exc.name or module.startswith(exc.name + ".")):
                 raise
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="diplosim",
         description="Agent-based simulation of arms transfers, sanctions and negotiation.")
     parser.add_argument("--version", action="version", version=_version())
@@ -103,10 +123,15 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``diplosim``; returns the exit status."""
+    from sim.provenance import recording_command_line
+
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     try:
-        return int(args._run(args) or 0)
+        # Manifests record this command line, also when ``main`` is called from Python.
+        with recording_command_line(["diplosim", *argv]):
+            return int(args._run(args) or 0)
     except (ScenarioError, UsageError) as exc:
         print(f"diplosim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -28,19 +32,46 @@ def versions() -> dict[str, str]:
     return out
 
 
+_COMMAND_LINE: ContextVar[list[str] | None] = ContextVar("diplosim_command_line", default=None)
+
+
+@contextmanager
+def recording_command_line(argv: list[str]) -> Iterator[None]:
+    """Within the block, manifests record ``argv`` as the command line.
+
+    The CLI sets it, so that ``sim.cli.main([...])`` called from Python records its own
+    arguments, not the caller's.
+    """
+    token = _COMMAND_LINE.set(list(argv))
+    try:
+        yield
+    finally:
+        _COMMAND_LINE.reset(token)
+
+
+def command_line() -> list[str]:
+    """The command line that produced a result: the CLI's arguments, else ``sys.argv``."""
+    recorded = _COMMAND_LINE.get()
+    if recorded is not None:
+        return recorded
+    return list(sys.argv) if sys.argv and sys.argv[0] else []
+
+
 def manifest(**fields: Any) -> dict[str, Any]:
     """A provenance record: the given fields plus versions, time and command line."""
     return {
         **fields,
         "versions": versions(),
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command_line": sys.argv if sys.argv and sys.argv[0] else [],
+        "command_line": command_line(),
     }
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and a rename: a reader never sees a
-    half-written file, and a crash leaves the old file intact."""
+    """Write ``data`` to ``path`` through a temporary file and a rename.
+
+    A reader never sees a half-written file, and a crash leaves the old file intact.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -62,15 +93,11 @@ def write_json_atomic(path: str | Path, obj: Any) -> Path:
 
 
 def write_parquet_atomic(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write a DataFrame as Parquet, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write a DataFrame as Parquet, atomically.
+
+    The table is serialised in memory, then written, synced to disk and renamed into place by
+    :func:`write_bytes_atomic`.
+    """
+    buffer = io.BytesIO()
+    df.to_parquet(buffer, index=False)
+    return write_bytes_atomic(path, buffer.getvalue())
