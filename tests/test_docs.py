@@ -7,7 +7,12 @@
   of ``shared/reference/figures.csv`` (skipped, with the reason, when that folder is absent).
 - The equations of section 7 are checked against the compiled rules they describe: the supply
   logit (against ``decide_supply``'s ship/no-ship decisions, draw by draw), the pressure
-  composition with leakage (against ``update_pressure``), and the worked numbers in the text.
+  composition with leakage (against ``update_pressure``), the deal equations (``decide_track``),
+  the economy, and the worked numbers in the text.
+- ``OddMonth`` is the whole month of sections 3 and 7 written from the text in plain Python; it
+  must follow the engine month by month to 1e-9 over whole runs that take every branch (deal,
+  easing, breaking and snap-back, escalation, failed follow-through, secondary sanctions,
+  ceasefire). A change to the rules without a change to ODD.md fails here, naming the array.
 """
 
 from __future__ import annotations
@@ -510,3 +515,381 @@ def test_prose_tables_quote_the_baseline(prose):
 def test_every_bundled_scenario_and_policy_is_described(prose):
     for name in sim.list_scenarios() + sim.list_policies():
         assert f"`{name}`" in prose, name
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole month of ODD.md, written from the text in plain Python, against the engine
+# ---------------------------------------------------------------------------------------------
+
+
+class OddMonth:
+    """One month exactly as ODD.md sections 3 and 7 describe it, on a copy of a run's arrays.
+
+    Written from the document, not from sim/rules.py: if a rule changes and ODD.md does not,
+    the states part ways and ``test_odd_month_by_month_equals_the_engine`` names the array.
+    """
+
+    def __init__(self, st_: RunState, key, run: int):
+        self.s = st_
+        self.key = key
+        self.run = run
+        self.tables = {L.EV_WORLD: st_.W, L.EV_ACTOR: st_.AP, L.EV_CATEGORY: st_.CP,
+                       L.EV_ROUTE: st_.RP, L.EV_TRACK: st_.TP, L.EV_CAPACITY: st_.CAP,
+                       L.EV_DEMAND: st_.DEM}
+
+    def u(self, month, actor, counterpart, purpose):
+        return uniform(self.key, self.run, month, actor, counterpart, purpose)
+
+    def z(self, month, actor, counterpart, purpose):
+        from sim.rng import normal
+
+        return normal(self.key, self.run, month, actor, counterpart, purpose)
+
+    # 7.13
+    def events(self, m):
+        s = self.s
+        for month, table, row, col, value in s.EV:
+            if int(month) != m:
+                continue
+            table, row, col = int(table), int(row), int(col)
+            if table == L.EV_WORLD:
+                s.W[col] = value
+            else:
+                self.tables[table][row, col] = value
+            if table == L.EV_ACTOR:
+                live = {L.A_PRIO: L.S_PRIO, L.A_CRED: L.S_CRED, L.A_WARNING: L.S_WARNED}
+                if col in live:
+                    s.SA[row, live[col]] = value
+
+    # 7.2 and 7.3
+    def sanctions(self, m):
+        from sim.rng import COHESION, SECONDARY
+
+        s = self.s
+        AP, SA, SANC, AFF, TP, TS, TM = s.AP, s.SA, s.SANC, s.AFF, s.TP, s.TS, s.TM
+        n = AP.shape[0]
+        new = SANC.copy()
+        cred = SA[:, L.S_CRED].copy()
+        warned = SA[:, L.S_WARNED].copy()
+        esc = np.zeros(n)
+        failed = np.zeros(n)
+        for i in range(n):
+            step, cap = AP[i, L.A_ESC_STEP], AP[i, L.A_ESC_CAP]
+            for j in range(n):
+                if j == i:
+                    new[i, j] = 0.0
+                    continue
+                sij = SANC[i, j]
+                kept = [t for t in range(TP.shape[0])
+                        if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == j
+                        and TM[t, i] > 0 and TS[t, L.TS_ACTIVE] >= 0.5]
+                if kept:
+                    t = kept[-1]
+                    floor = s.TPRE[t, i] * (1 - TS[t, L.TS_TERMS])
+                    new[i, j] = max(floor, sij - AP[i, L.A_EASE]) if sij > floor else sij
+                    continue
+                trig = SA[j, L.S_TRIG]
+                if (step > 0 and trig >= AP[i, L.A_ESC_THRESH] and trig > 0
+                        and AFF[i, j] < 0):
+                    if warned[i] < 0.5:
+                        warned[i] = 1.0
+                    elif sij < cap - 1e-12:
+                        if self.u(m, i, j, COHESION) < AP[i, L.A_COHESION]:
+                            new[i, j] = min(cap, sij + step)
+                            esc[i] += 1
+                            cred[i] = cred[i] + AP[i, L.A_CRED_GAIN] * (1 - cred[i])
+                        else:
+                            failed[i] += 1
+                            cred[i] = cred[i] * (1 - AP[i, L.A_CRED_LOSS])
+                elif sij > s.SANC0[i, j]:
+                    new[i, j] = sij - AP[i, L.A_DECAY] * (sij - s.SANC0[i, j])
+            sec = AP[i, L.A_SECONDARY]
+            if sec > 0 and esc[i] > 0:
+                for j in range(n):  # in actor order; a facilitator hit earlier counts too
+                    if j == i or not new[i, j] > SANC[i, j]:
+                        continue
+                    for k in range(n):
+                        if (k in (i, j) or AFF[i, k] >= 0.5
+                                or s.TRADE[j, k] * AP[k, L.A_BUSTING] < 0.05):
+                            continue
+                        if self.u(m, i, k, SECONDARY) < AP[i, L.A_COHESION]:
+                            new[i, k] = max(new[i, k], min(sec * cap, SANC[i, k] + sec * step))
+        return new, cred, warned, esc, failed
+
+    # 7.10
+    def tracks(self, m):
+        from sim.rng import DEAL
+
+        s = self.s
+        TP, TS, AP, SA, AFF, RP, G = s.TP, s.TS, s.AP, s.SA, s.AFF, s.RP, s.G
+        out = []
+        for t in range(TP.shape[0]):
+            p = int(TP[t, L.T_PARTY])
+            trust = TS[t, L.TS_TRUST]
+            deal, terms, zopa = 0.0, 0.0, 0.0
+            if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
+                if TS[t, L.TS_ACTIVE] < 0.5:
+                    ties = max([0.0] + [AFF[p, int(RP[r, L.R_RECIPIENT])]
+                                        for r in range(RP.shape[0])
+                                        if int(RP[r, L.R_SUPPLIER]) == p
+                                        and RP[r, L.R_OPEN] >= 0.5])
+                    h = TP[t, L.T_HALT_COST] * ties
+                    members = [i for i in range(AP.shape[0]) if s.TM[t, i] > 0]
+                    w = [max(AP[i, L.A_LEVERAGE], 1e-9) for i in members]
+                    x_max = (sum(wi * AP[i, L.A_OFFER] * AP[i, L.A_COHESION]
+                                 for wi, i in zip(w, members, strict=True)) / sum(w)
+                             if members else 0.0)
+                    prio = SA[p, L.S_PRIO]
+                    if prio > 0 and x_max > 0 and h / prio <= x_max:
+                        x_min = h / prio
+                        zopa = 1.0
+                        if (trust >= TP[t, L.T_MIN_TRUST] and self.u(m, p, t, DEAL)
+                                < TP[t, L.T_BASE_RATE] * trust * (x_max - x_min) / x_max):
+                            deal, terms = 1.0, 0.5 * (x_min + x_max)
+            elif G[L.G_CEASEFIRE] < 0.5:
+                count = TS[t, L.TS_STALEMATE]
+                if count >= TP[t, L.T_STALE_MONTHS] and count >= 1:
+                    zopa = 1.0
+                    rate = TP[t, L.T_BASE_RATE] * trust
+                    if int(TP[t, L.T_MEDIATOR]) >= 0:
+                        rate *= 1 + TP[t, L.T_MED_BONUS]
+                    if trust >= TP[t, L.T_MIN_TRUST] and self.u(m, p, t, DEAL) < min(1, rate):
+                        att, dfd = int(s.W[L.W_ATTACKER]), int(s.W[L.W_DEFENDER])
+                        cost_a = AP[att, L.A_WAR_EXP] * G[L.G_INTENSITY]
+                        cost_d = AP[dfd, L.A_WAR_EXP] * G[L.G_INTENSITY]
+                        deal = 1.0
+                        terms = float(np.clip(G[L.G_BALANCE] + (cost_d - cost_a) / 2, -1, 1))
+            out.append((deal, terms, zopa))
+        return out
+
+    def step(self, m):
+        s = self.s
+        W, AP, CP, RP, TP, TM, SA, TS, G = s.W, s.AP, s.CP, s.RP, s.TP, s.TM, s.SA, s.TS, s.G
+        n, nr, nt, nc = AP.shape[0], RP.shape[0], TP.shape[0], CP.shape[0]
+        att, dfd = int(W[L.W_ATTACKER]), int(W[L.W_DEFENDER])
+        self.events(m)
+        # decisions, all on last month's state
+        shipped = np.zeros(nr)
+        for r in range(nr):
+            p_ship, units = odd_supply_probability(s, r)
+            if units > 0 and self.u(m, int(RP[r, L.R_SUPPLIER]), r, SHIP) < p_ship:
+                shipped[r] = units
+        new_sanc, cred, warned, esc, failed = self.sanctions(m)
+        deals = self.tracks(m)
+        # 1. deals
+        for t, (deal, terms, zopa) in enumerate(deals):
+            TS[t, L.TS_ZOPA] = zopa
+            if deal:
+                TS[t, L.TS_ACTIVE] = 1.0
+                TS[t, L.TS_TERMS] = terms
+                if TS[t, L.TS_REACHED] < 0.5:
+                    TS[t, L.TS_REACHED], TS[t, L.TS_MONTH] = 1.0, m
+                p = int(TP[t, L.T_PARTY])
+                if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
+                    s.TPRE[t] = [s.SANC[i, p] if TM[t, i] > 0 else 0.0 for i in range(n)]
+                else:
+                    G[L.G_CEASEFIRE] = 1.0
+        # 2. deliveries
+        SA[:, L.S_REVENUE] = 0.0
+        SA[:, L.S_EXPOSED] = 0.0
+        SA[:, L.S_DENIED] = 0.0
+        s.RS[:, L.RS_SHIPPED] = shipped
+        s.RS[:, L.RS_DETECTED] = 0.0
+        s.RS[:, L.RS_DENIED] = 0.0
+        v_att = v_def = 0.0
+        for r in np.flatnonzero(shipped > 0):
+            sup, q, c = (int(RP[r, L.R_SUPPLIER]), int(RP[r, L.R_RECIPIENT]),
+                         int(RP[r, L.R_CATEGORY]))
+            units = shipped[r]
+            s.RS[r, L.RS_TOTAL] += units
+            if s.RS[r, L.RS_FIRST] < 0:
+                s.RS[r, L.RS_FIRST] = m
+            SA[sup, L.S_REVENUE] += units * CP[c, L.C_PRICE]
+            b = int(CP[c, L.C_BUILDS])
+            if b >= 0:
+                s.BUILT[q, b] = min(max(s.DEM[q, b], s.BUILT[q, b]),
+                                    s.BUILT[q, b] + units * CP[c, L.C_BUILD_RATE])
+            if q == att:
+                v_att += units * CP[c, L.C_VALUE]
+            elif q == dfd:
+                v_def += units * CP[c, L.C_VALUE]
+        imports = v_att + v_def
+        v_att += sum(s.BUILT[att, c] * CP[c, L.C_VALUE] for c in range(nc))
+        v_def += sum(s.BUILT[dfd, c] * CP[c, L.C_VALUE] for c in range(nc))
+        # 3. detection and denial
+        from sim.rng import DENY, DETECT
+
+        weight = np.zeros(n)
+        for r in np.flatnonzero(shipped > 0):
+            sup, c = int(RP[r, L.R_SUPPLIER]), int(RP[r, L.R_CATEGORY])
+            if self.u(m, sup, r, DETECT) < CP[c, L.C_DETECT]:
+                s.RS[r, L.RS_DETECTED] = 1.0
+                s.RS[r, L.RS_DETECTED_TOTAL] += 1
+                SA[sup, L.S_EXPOSED] += 1
+                weight[sup] += CP[c, L.C_ESC_W]
+                if self.u(m, sup, r, DENY) < AP[sup, L.A_DENY]:
+                    s.RS[r, L.RS_DENIED] = 1.0
+                    SA[sup, L.S_DENIED] = 1.0
+        # 4. sanctions, credibility, warnings, snap-back, trigger
+        s.SANC[:] = np.clip(new_sanc, 0, 1)
+        SA[:, L.S_CRED] = np.clip(cred, 0, 1)
+        SA[:, L.S_WARNED] = warned
+        SA[:, L.S_ESCALATIONS] += esc
+        SA[:, L.S_FAILED] += failed
+        for t in range(nt):
+            p = int(TP[t, L.T_PARTY])
+            if (int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and TS[t, L.TS_ACTIVE] >= 0.5
+                    and SA[p, L.S_EXPOSED] > 0):
+                TS[t, L.TS_ACTIVE] = 0.0
+                TS[t, L.TS_BROKEN] = 1.0
+                if TS[t, L.TS_BROKEN_MONTH] < 0:
+                    TS[t, L.TS_BROKEN_MONTH] = m
+                for i in range(n):
+                    if TM[t, i] > 0:
+                        s.SANC[i, p] = min(1.0, max(s.SANC[i, p], s.TPRE[t, i])
+                                           + AP[i, L.A_SNAPBACK])
+        SA[:, L.S_TRIG] = W[L.W_TRIG_MEM] * SA[:, L.S_TRIG] + weight
+        # 5. pressure
+        SA[:, L.S_RAW], SA[:, L.S_LEAK], SA[:, L.S_PRESSURE] = odd_pressure(W, AP, s.SANC,
+                                                                            s.TRADE)
+        # 6. economy
+        from sim.rng import SHOCK, WAR
+
+        for j in range(n):
+            x = sum(TS[t, L.TS_TERMS] for t in range(nt)
+                    if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == j
+                    and TS[t, L.TS_ACTIVE] >= 0.5)
+            pj = SA[j, L.S_PRESSURE]
+            damage = W[L.W_DAMAGE] * pj * (1 - SA[j, L.S_ADAPT])
+            war = W[L.W_WAR_COST] * AP[j, L.A_WAR_EXP] * G[L.G_INTENSITY]
+            revenue = 12 * SA[j, L.S_REVENUE] / (1000 * AP[j, L.A_GDP] * SA[j, L.S_GDP])
+            g = ((AP[j, L.A_GROWTH] - damage - war + revenue + W[L.W_RELIEF_BOOST] * x) / 12
+                 + W[L.W_SHOCK] * self.z(m, j, 0, SHOCK) / math.sqrt(12))
+            SA[j, L.S_GDP] *= math.exp(g)
+            if pj > 0.01:
+                SA[j, L.S_ADAPT] += W[L.W_ADAPT] * (1 - SA[j, L.S_ADAPT])
+        # 7. affinity
+        D = np.zeros((n, n))
+        for r in np.flatnonzero(shipped > 0):
+            sup, q, c = (int(RP[r, L.R_SUPPLIER]), int(RP[r, L.R_RECIPIENT]),
+                         int(RP[r, L.R_CATEGORY]))
+            share = min(1.0, shipped[r] / s.DEM[q, c]) if s.DEM[q, c] > 0 else 1.0
+            D[sup, q] += W[L.W_TRANSFER_PULL] * share
+            D[q, sup] += W[L.W_TRANSFER_PULL] * share
+            if s.RS[r, L.RS_DETECTED] >= 0.5 and CP[c, L.C_ESC_W] > 0:
+                loss = W[L.W_EXPOSURE] * (1 - W[L.W_DENIAL_SOFT] * s.RS[r, L.RS_DENIED])
+                for k in range(n):
+                    if k not in (sup, q) and AP[k, L.A_ALIGN] <= 0.3 and s.SANC[k, sup] == 0:
+                        D[sup, k] -= loss
+                        D[k, sup] -= loss
+        for i in range(n):
+            for j in range(i + 1, n):
+                co = sum(min(s.SANC[k, i], s.SANC[k, j]) for k in range(n))
+                a = s.AFF[i, j] + (W[L.W_AFF_DRIFT] * (s.AFF0[i, j] - s.AFF[i, j])
+                                   - W[L.W_SANCTION_PUSH] * (s.SANC[i, j] + s.SANC[j, i])
+                                   + W[L.W_CO_PULL] * co + D[i, j])
+                s.AFF[i, j] = s.AFF[j, i] = min(1.0, max(-1.0, a))
+        # 8. trade diversion
+        for j in range(n):
+            pj = SA[j, L.S_PRESSURE]
+            if pj <= 0:
+                continue
+            for k in range(n):
+                if k == j:
+                    continue
+                if s.SANC[k, j] > 0:
+                    s.TRADE[j, k] *= 1 - W[L.W_TRADE_DIV] * s.SANC[k, j]
+                elif AP[k, L.A_BUSTING] > 0:
+                    s.TRADE[j, k] += (W[L.W_TRADE_DIV] * pj * AP[k, L.A_BUSTING]
+                                      * (1 - s.TRADE[j, k]))
+            total = sum(s.TRADE[j, k] for k in range(n) if k != j)
+            if total > 1:
+                s.TRADE[j] /= total
+        # 9. war
+        ref = W[L.W_SUPPLY_REF]
+        if G[L.G_CEASEFIRE] >= 0.5:
+            G[L.G_INTENSITY] = W[L.W_CF_INT]
+        else:
+            target = W[L.W_INT_BASE] + W[L.W_SUPPLY_INT] * min(1, (v_att + v_def) / (2 * ref))
+            G[L.G_INTENSITY] = float(np.clip(G[L.G_INTENSITY] + W[L.W_INT_RATE]
+                                             * (target - G[L.G_INTENSITY]), 0, 1))
+            G[L.G_BALANCE] = float(np.clip(
+                G[L.G_BALANCE] + W[L.W_BAL_GAIN] * (v_att - v_def) / ref
+                - W[L.W_BAL_REV] * G[L.G_BALANCE]
+                + W[L.W_BAL_SD] * self.z(m, att, dfd, WAR), -1, 1))
+        # 10. trust and stalemate
+        for t in range(nt):
+            p = int(TP[t, L.T_PARTY])
+            trust = TS[t, L.TS_TRUST]
+            gain = TP[t, L.T_TRUST_GAIN] * (1 - trust)
+            if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
+                exposed = SA[p, L.S_EXPOSED]
+                trust = trust * (1 - TP[t, L.T_TRUST_LOSS]) ** exposed if exposed else trust + gain
+            else:
+                flow = min(1.0, imports / ref)
+                trust = trust + gain - TP[t, L.T_TRUST_LOSS] * flow * trust
+                hurting = (abs(G[L.G_BALANCE]) < TP[t, L.T_STALE_BAND]
+                           and G[L.G_INTENSITY] > TP[t, L.T_HURT_INT])
+                TS[t, L.TS_STALEMATE] = TS[t, L.TS_STALEMATE] + 1 if hurting else 0.0
+            TS[t, L.TS_TRUST] = min(1.0, max(0.0, trust))
+        # 11. domestic pressure
+        for j in range(n):
+            if AP[j, L.A_PAIN] > 0:
+                prio = SA[j, L.S_PRIO]
+                SA[j, L.S_PRIO] = min(1.0, max(0.0, prio + AP[j, L.A_PAIN]
+                                               * SA[j, L.S_PRESSURE] / 12 * (1 - prio)))
+
+
+_DOCUMENTED_STATE = {
+    "SA": [L.S_GDP, L.S_ADAPT, L.S_PRESSURE, L.S_RAW, L.S_LEAK, L.S_CRED, L.S_WARNED, L.S_PRIO,
+           L.S_REVENUE, L.S_ESCALATIONS, L.S_TRIG, L.S_EXPOSED, L.S_DENIED, L.S_FAILED],
+    "RS": [L.RS_SHIPPED, L.RS_TOTAL, L.RS_DETECTED, L.RS_DETECTED_TOTAL, L.RS_FIRST,
+           L.RS_DENIED],
+    "TS": [L.TS_ACTIVE, L.TS_REACHED, L.TS_MONTH, L.TS_BROKEN, L.TS_BROKEN_MONTH, L.TS_TRUST,
+           L.TS_TERMS, L.TS_STALEMATE, L.TS_ZOPA],
+    "G": [L.G_INTENSITY, L.G_BALANCE, L.G_CEASEFIRE],
+}
+
+
+def _copy_state(st_: RunState) -> RunState:
+    return RunState(**{name: getattr(st_, name).copy() for name in st_.__dataclass_fields__})
+
+
+# Runs chosen so that, between them, every branch of section 7 is taken: a relief deal struck,
+# eased toward, broken and snapped back; escalations and failed follow-through; secondary
+# sanctions on BRICS; a ceasefire.
+CASES = [
+    ("baseline", None, 4, {"deal", "broken", "escalation", "failed", "ceasefire"}),
+    ("relief_first", "conditional_relief", 5, {"deal", "broken", "escalation", "failed"}),
+    ("split_nato_leaky_brics", "secondary_sanctions", 0,
+     {"deal", "broken", "escalation", "failed", "secondary", "ceasefire"}),
+]
+
+
+@pytest.mark.parametrize("scenario, policy, seed, branches", CASES,
+                         ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in CASES])
+def test_odd_month_by_month_equals_the_engine(scenario, policy, seed, branches):
+    model = sim.DiplomacyModel(scenario, seed=seed, run=4, policy=policy)
+    odd = OddMonth(_copy_state(model.state), model.rng_key, 4)
+    brics = model.compiled.actor_ids.index("BRICS")
+    for month in range(1, model.horizon + 1):
+        model.step()
+        odd.step(month)
+        a, b = model.state, odd.s
+        for name in ("AFF", "SANC", "TRADE", "BUILT", "TPRE", "W", "AP", "RP", "TP"):
+            np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-9,
+                                       atol=1e-12, err_msg=f"{scenario} month {month}: {name}")
+        for name, cols in _DOCUMENTED_STATE.items():
+            got, want = getattr(b, name), getattr(a, name)
+            for col in cols:
+                np.testing.assert_allclose(
+                    got[..., col], want[..., col], rtol=1e-9, atol=1e-12,
+                    err_msg=f"{scenario} month {month}: {name} column {col}")
+    s = model.state
+    taken = {
+        "deal": s.TS[:, L.TS_REACHED].sum() > 0, "broken": s.TS[:, L.TS_BROKEN].sum() > 0,
+        "escalation": s.SA[:, L.S_ESCALATIONS].sum() > 0,
+        "failed": s.SA[:, L.S_FAILED].sum() > 0, "secondary": s.SANC[:, brics].max() > 0,
+        "ceasefire": s.G[L.G_CEASEFIRE] > 0,
+    }
+    assert branches <= {k for k, v in taken.items() if v}, taken
