@@ -5,7 +5,7 @@ What is run (in README order, one test per command or block):
 - ```` ```sh ```` blocks: every line starting with ``.venv/bin/diplosim`` or ``diplosim`` (a line
   ending in a backslash continues on the next), from the repository root, as a user would. Other
   lines (``make ...``, ``pip ...``) are not run. Exit status 0 is expected.
-- ```` ```text ```` blocks: every transcript line ``$ diplosim ...``. If the documented output
+- ```` ```text ```` and ```` ```console ```` blocks: every transcript line ``$ diplosim ...``. If the documented output
   under it has a line starting with ``diplosim: error:``, the command must exit with status 2,
   print that line on stderr (``...`` in the documented line matches anything) and no traceback;
   otherwise it must exit 0.
@@ -91,9 +91,9 @@ def extract(markdown: str) -> list[DocItem]:
         lang = (token.info.split() or [""])[0].lower()
         start = token.map[0] + 1  # 1-based line of the opening fence
         body = token.content.splitlines()
-        if lang in ("sh", "bash", "shell", "console"):
+        if lang in ("sh", "bash", "shell"):
             found = _shell_items(body, start)
-        elif lang == "text":
+        elif lang in ("text", "console"):
             found = _transcript_items(body, start)
         elif lang in ("python", "py"):
             found = _python_items(body, start)
