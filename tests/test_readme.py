@@ -5,8 +5,9 @@ What is run (in README order, one test per command or block):
 - ```` ```sh ```` blocks: every line starting with ``.venv/bin/diplosim`` or ``diplosim`` (a line
   ending in a backslash continues on the next), from the repository root, as a user would. Other
   lines (``make ...``, ``pip ...``) are not run. Exit status 0 is expected.
-- ```` ```text ```` and ```` ```console ```` blocks: every transcript line ``$ diplosim ...``. If the documented output
-  under it has a line starting with ``diplosim: error:``, the command must exit with status 2,
+- ```` ```text ```` and ```` ```console ```` blocks: every transcript line ``$ diplosim ...``.
+  If the documented output under it has a line starting with ``diplosim: error:``, the command
+  must exit with status 2,
   print that line on stderr (``...`` in the documented line matches anything) and no traceback;
   otherwise it must exit 0.
 - ```` ```python ```` blocks: each block on its own, in a fresh interpreter (the one running the
