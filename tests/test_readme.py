@@ -7,9 +7,8 @@ What is run (in README order, one test per command or block):
   lines (``make ...``, ``pip ...``) are not run. Exit status 0 is expected.
 - ```` ```text ```` and ```` ```console ```` blocks: every transcript line ``$ diplosim ...``.
   If the documented output under it has a line starting with ``diplosim: error:``, the command
-  must exit with status 2,
-  print that line on stderr (``...`` in the documented line matches anything) and no traceback;
-  otherwise it must exit 0.
+  must exit with status 2, print that line on stderr (``...`` in the documented line matches
+  anything) and no traceback; otherwise it must exit 0.
 - ```` ```python ```` blocks: each block on its own, in a fresh interpreter (the one running the
   tests), from a scratch folder that mirrors the repository root (its top-level entries are
   symlinked), so ``scenarios/...`` paths work and new files land in the scratch folder. Exit
