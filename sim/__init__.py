@@ -11,7 +11,7 @@ The public interface::
 """
 
 from sim import _jit  # noqa: F401  (sets the Numba cache folder before anything compiles)
-from sim.ensemble import EnsembleResult, run_ensemble
+from sim.ensemble import EnsembleResult, load_results, run_ensemble
 from sim.model import ActorAgent, DiplomacyModel, StoryEvent
 from sim.scenario import (
     Scenario, ScenarioError, list_policies, list_scenarios, load_scenario,
@@ -21,5 +21,5 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ActorAgent", "DiplomacyModel", "EnsembleResult", "Scenario", "ScenarioError", "StoryEvent", "__version__",
-    "list_policies", "list_scenarios", "load_scenario", "run_ensemble",
+    "list_policies", "list_scenarios", "load_results", "load_scenario", "run_ensemble",
 ]

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numba
 
-_COMPILED_SOURCES = ("rng.py", "rules.py", "outcomes.py", "kernel.py", "layout.py", "_jit.py")
+_COMPILED_SOURCES = (
+    "rng.py", "rules.py", "outcomes.py", "kernel.py", "layout.py", "_jit.py", "bands.py",
+)
 
 
 def _source_digest() -> str:
