@@ -183,15 +183,17 @@ def FuturesView(room: Classroom, version: int, running: bool, error: str | None,
         head = v.Html(tag="tr", children=[
             v.Html(tag="th", children=[h], style_="text-align: left; padding: 2px 10px 2px 0")
             for h in ("outcome", "estimate", "95% CI", "unit")])
-        v.Html(tag="table", class_="futures-table", children=[head, *rows],
-               style_="font-size: 13px; border-collapse: collapse; margin: 8px 0")
         choices = [n for n in f.band_names if n in labels]
         names = {labels[n]: n for n in choices}
         current = labels.get(figure, labels[choices[0]]) if choices else ""
-        solara.Select("Fan chart of", values=list(names), value=current,
-                      on_value=lambda label: set_figure(names[label]))
-        if fig is not None:
-            solara.FigureMatplotlib(fig, format="png", dependencies=fan_key)
+        with solara.Columns([3, 2]):
+            v.Html(tag="table", class_="futures-table", children=[head, *rows],
+                   style_="font-size: 13px; border-collapse: collapse; margin: 8px 0")
+            with solara.Column():
+                solara.Select("Fan chart of", values=list(names), value=current,
+                              on_value=lambda label: set_figure(names[label]))
+                if fig is not None:
+                    solara.FigureMatplotlib(fig, format="png", dependencies=fan_key)
 
 
 @solara.component
@@ -243,15 +245,28 @@ def Page():
 
     solara.use_thread(play_loop, dependencies=[play_token.value], intrusive_cancel=False)
 
+    futures_running = solara.use_reactive(False)
+    futures_error = solara.use_reactive("")
+
     def compute_futures() -> None:
-        if futures_request.value:
+        if not futures_request.value:
+            return
+        try:
             room.run_futures()
+            futures_error.value = ""
+        except Exception as exc:  # noqa: BLE001 (shown beside the button, logged for us)
+            traceback.print_exc()
+            futures_error.value = f"{type(exc).__name__}: {exc}"
+        finally:
+            futures_running.value = False
             bump()
 
-    futures_task = solara.use_thread(compute_futures, dependencies=[futures_request.value],
-                                     intrusive_cancel=False)
-    futures_running = futures_task.state == solara.ResultState.RUNNING
-    futures_error = str(futures_task.error) if futures_task.error is not None else None
+    solara.use_thread(compute_futures, dependencies=[futures_request.value],
+                      intrusive_cancel=False)
+
+    def on_futures() -> None:
+        futures_running.value = True
+        futures_request.value += 1
 
     @guarded
     def on_play() -> None:
@@ -352,5 +367,5 @@ def Page():
                 net = solara.use_memo(lambda: network_figure(room.network()), run_key)
                 solara.FigureMatplotlib(net, format="png", dependencies=run_key)
             Story(room, version.value)
-        FuturesView(room, version.value, futures_running, futures_error,
-                    lambda: futures_request.set(futures_request.value + 1))
+        FuturesView(room, version.value, futures_running.value, futures_error.value or None,
+                    on_futures)

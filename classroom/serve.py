@@ -84,7 +84,7 @@ def wait_until_up(url: str, timeout: float = 60.0, proc: subprocess.Popen | None
     raise RuntimeError(f"the app did not answer at {url} within {timeout:.0f} s ({last})")
 
 
-def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+def stop(proc: subprocess.Popen, timeout: float = 5.0) -> None:
     """Stop a server started by this module (terminate, then kill)."""
     if proc.poll() is None:
         proc.terminate()

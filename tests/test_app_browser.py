@@ -1,0 +1,201 @@
+"""The classroom app in a real browser: headless Chromium (Debian's package, driven by
+Playwright with ``executable_path``) against ``diplosim ui`` started by the test on a free
+loopback port. Each test saves a screenshot of the page under its ``tmp_path``.
+
+Skipped, with the reason shown in ``pytest -ra``, when no Chromium is installed or the app's
+extras (solara, playwright) are missing; ``.ci/run`` installs Chromium so CI runs them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import sim
+from classroom.serve import find_chromium, free_port, stop, wait_until_up
+from classroom.state import format_share
+
+pytestmark = pytest.mark.browser
+
+_MISSING = [m for m in ("playwright", "solara", "ipyvuetify") if importlib.util.find_spec(m)
+            is None]
+if _MISSING:
+    pytest.skip(f"browser tests need {', '.join(_MISSING)} (pip install -e '.[ui,browser]')",
+                allow_module_level=True)
+if find_chromium() is None:
+    pytest.skip("browser tests need Chromium: apt-get install chromium (or set "
+                "DIPLOSIM_CHROMIUM); .ci/run installs it", allow_module_level=True)
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+from classroom.serve import launch_chromium  # noqa: E402
+
+TIMEOUT_MS = 45_000  # generous: the machine running the tests may be busy
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory, numba_kernel) -> Iterator[str]:
+    """``diplosim ui --port P`` on a free port, as a user starts it; stopped after the tests."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("ui") / "ui.log"
+    with log.open("w") as out:
+        # What the ``diplosim`` script runs (``python -m sim.cli`` would register the verbs on
+        # a second copy of the module).
+        proc = subprocess.Popen([sys.executable, "-c", "import sys; from sim.cli import main; "
+                                 "sys.exit(main())", "ui", "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        try:
+            wait_until_up(url, timeout=120, proc=proc)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; its output:\n{log.read_text()}") from None
+        assert f"diplosim classroom app: {url}" in log.read_text()
+        yield url
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="module")
+def browser(app_url: str) -> Iterator:
+    # Depends on the server so that it closes before the server stops (no open connections).
+    with sync_playwright() as p:
+        b = launch_chromium(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1600},
+                                  accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    pg.goto(app_url)
+    expect(pg.get_by_text("Step: 0", exact=True)).to_be_visible(timeout=90_000)
+    yield pg
+    pg.screenshot(path=str(tmp_path / f"{request.node.name}.png"))
+    context.close()
+
+
+def _step(page: Page, times: int, start: int) -> None:
+    for k in range(start + 1, start + times + 1):
+        page.get_by_role("button", name="Step", exact=True).click()
+        expect(page.get_by_text(f"Step: {k}", exact=True)).to_be_visible()
+
+
+def _story_line(page: Page, month: int, text: str):
+    return page.locator(".story-line", has_text=re.compile(rf"^Month {month}: {text}"))
+
+
+def test_page_loads_with_the_baseline(page: Page) -> None:
+    expect(page.get_by_text("Baseline 2024: Iranian arms to Russia")).to_be_visible()
+    expect(page.get_by_text("Iran supplies Russia with drones", exact=False)).to_be_visible()
+    expect(page.get_by_text("What to notice")).to_be_visible()
+    expect(page.get_by_text("Iran and Russia draw closer", exact=False)).to_be_visible()
+    expect(page.get_by_text("Raise NATO cohesion to 1.0", exact=False)).to_be_visible()
+    expect(page.get_by_text("Month 0 of 36 (start)")).to_be_visible()
+    missile = page.locator(".control-categories-missiles-detection")
+    expect(missile).to_contain_text("Missile detection")
+    expect(missile).to_contain_text("chance per month that a shipment is exposed; range 0 to 1")
+    expect(missile.locator("input[type=text]")).to_have_value("0.2")
+    expect(page.locator(".control-actors-USA-warning")).to_contain_text("US has warned")
+    expect(page.locator(".control-seed input[type=text]")).to_have_value("7")
+    expect(page.locator(".network img")).to_have_count(1)
+    expect(page.get_by_text("Nothing has happened yet", exact=False)).to_be_visible()
+
+
+def test_stepping_advances_the_month_and_the_story(page: Page) -> None:
+    _step(page, 1, 0)
+    expect(_story_line(page, 1, "Iran ships")).to_have_count(2)  # drones and assistance
+    expect(page.get_by_text("Month 1 of 36 (2024-01)")).to_be_visible()
+    _step(page, 2, 1)
+    expect(page.get_by_text("Month 3 of 36 (2024-03)")).to_be_visible()
+    expect(_story_line(page, 3, "Iran ships").first).to_be_visible()
+
+    page.get_by_role("button", name="Play", exact=True).click()
+    expect(page.get_by_text("Step: 5", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Pause", exact=True).click()
+    expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
+    counter = page.locator(".step-counter")
+    paused_at = counter.inner_text()
+    time.sleep(1.5)
+    assert counter.inner_text() == paused_at, "the run kept going after Pause"
+    assert int(paused_at.split()[-1]) >= 5
+
+    page.get_by_role("button", name="Reset", exact=True).click()
+    expect(page.get_by_text("Step: 0", exact=True)).to_be_visible()
+    expect(page.get_by_text("Nothing has happened yet", exact=False)).to_be_visible()
+
+
+def test_slider_change_changes_the_run(page: Page) -> None:
+    _step(page, 2, 0)
+    month1 = page.locator(".story-line", has_text=re.compile(r"^Month 1: Iran ships \d+ Shahed"))
+    expect(month1).to_have_count(1)
+    expect(month1).not_to_contain_text("detected")
+
+    drones = page.locator(".control-categories-drones-detection")
+    drones.get_by_role("slider").focus()
+    page.keyboard.press("End")  # the slider's maximum: every drone shipment is exposed
+    expect(drones.locator("input[type=text]")).to_have_value("1")
+    expect(month1).to_contain_text("the transfer is detected and made public")
+    expect(page.get_by_text("Step: 2", exact=True)).to_be_visible()  # replayed to month 2
+
+    page.keyboard.press("Home")
+    expect(drones.locator("input[type=text]")).to_have_value("0")
+    expect(month1).not_to_contain_text("detected")
+
+
+def test_run_1000_futures_shows_probabilities(page: Page, numba_kernel) -> None:
+    res = sim.run_ensemble(sim.load_scenario("baseline"), runs=1000, seed=7)
+    relief = format_share(float((res.summary["relief_reached"] >= 0.5).mean()))
+    ceasefire = format_share(float((res.summary["ceasefire_reached"] >= 0.5).mean()))
+
+    page.get_by_role("button", name="Run 1,000 futures").click()
+    expect(page.get_by_text(re.compile(r"^1,000 futures, seed 7, in [0-9.]+ s$"))).to_be_visible()
+    table = page.locator(".futures-table")
+    expect(table.locator("tr", has_text="Relief deal reached")).to_contain_text(relief)
+    expect(table.locator("tr", has_text="Ceasefire agreed")).to_contain_text(ceasefire)
+    expect(table.locator("tr", has_text="Relief deal reached")).to_contain_text(
+        re.compile(r"\d+\.\d% to \d+\.\d%"))
+    expect(page.locator(".futures img")).to_have_count(1)  # the fan chart
+    expect(page.get_by_text("Futures: outcomes with CIs (.csv)")).to_be_visible()
+
+
+def test_bad_value_shows_an_error_beside_the_control(page: Page) -> None:
+    missile = page.locator(".control-categories-missiles-detection")
+    field = missile.locator("input[type=text]")
+    field.fill("1.5")
+    field.press("Enter")
+    expect(missile.locator(".diplosim-error")).to_contain_text(
+        "Not applied: Input should be less than or equal to 1 (got 1.5). The run keeps 0.2.")
+    seed = page.locator(".control-seed")
+    seed.locator("input[type=text]").fill("seven")
+    seed.locator("input[type=text]").press("Enter")
+    expect(seed.locator(".diplosim-error")).to_contain_text("whole number")
+    _step(page, 1, 0)  # the page keeps working with the last valid settings
+    field.fill("0.6")
+    field.press("Enter")
+    expect(missile.locator(".diplosim-error")).to_have_count(0)
+
+
+def test_download_settings_as_a_scenario_file(page: Page, tmp_path: Path) -> None:
+    nato = page.locator(".control-actors-NATO-cohesion input[type=text]")
+    nato.fill("0.95")
+    nato.press("Enter")
+    expect(nato).to_have_value("0.95")
+    with page.expect_download() as info:
+        page.get_by_text("Settings as a scenario file (.toml)").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    scn = sim.load_scenario(path)
+    expected = sim.load_scenario("baseline").with_overrides({"actors.NATO.cohesion": 0.95})
+    assert scn.content_hash() == expected.content_hash()
