@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from sim.cli import add_scenario_arguments, ensure_out_dir, parse_sets, verb
+from sim.cli import UsageError, add_scenario_arguments, ensure_out_dir, parse_sets, verb
 from sim.scenario import ScenarioError, list_policies, list_scenarios, load_scenario
 
 
@@ -51,19 +51,37 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--months", type=int, help="months to run (default: the scenario's horizon)")
     p.add_argument("--out", metavar="DIR", help="write results (Parquet + manifest.json) here")
     p.add_argument("--quiet", action="store_true", help="print the outcome table only")
+    p.add_argument("--runs", type=int, default=1,
+                   help="Monte Carlo runs (default 1: one run and its story; more: an ensemble "
+                   "and its outcome table with 95%% confidence intervals)")
+    p.add_argument("--engine", choices=("numba", "mesa"), default="numba",
+                   help="engine of an ensemble (default numba; both give the same numbers)")
+    p.add_argument("--threads", type=int,
+                   help="threads of the numba engine (default: all cores)")
 
 
-@verb("run", "run a scenario once and print its outcomes and story", _run_args)
+@verb("run", "run a scenario once (its story) or many times (an ensemble's outcome table)",
+      _run_args)
 def cmd_run(args: argparse.Namespace) -> int:
-    """One run with the Mesa engine: outcome table, story, optional files."""
+    """One run with the Mesa engine (outcome table, story), or an ensemble; optional files."""
     from sim.model import DiplomacyModel
     from sim.single import save_single_run
 
     scn = load_scenario(args.scenario, policy=args.policy)
     scn = scn.with_overrides(parse_sets(args.sets)) if args.sets else scn
-    out = ensure_out_dir(args.out)
     if args.months is not None and args.months < 1:
         raise ScenarioError("--months", "months", f"must be at least 1 (got {args.months})")
+    if args.runs < 1:
+        raise UsageError(f"--runs {args.runs}: must be at least 1")
+    if args.threads is not None:
+        import numba
+
+        if not 1 <= args.threads <= numba.config.NUMBA_NUM_THREADS:
+            raise UsageError(f"--threads {args.threads}: must be in [1, "
+                             f"{numba.config.NUMBA_NUM_THREADS}] on this machine")
+    out = ensure_out_dir(args.out)
+    if args.runs > 1:
+        return _run_ensemble(args, scn, out)
     model = DiplomacyModel(scn, seed=args.seed)
     model.run(args.months)
     print(f"{scn.spec.meta.title}")
@@ -75,6 +93,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(model.story_text() or "(nothing happened)")
     if out is not None:
         paths = save_single_run(model, out)
+        print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def _run_ensemble(args: argparse.Namespace, scn, out) -> int:
+    """``run --runs N``: an ensemble, its outcome table, optional result folder."""
+    from sim.ensemble import format_outcome_table, run_ensemble
+
+    res = run_ensemble(scn, runs=args.runs, seed=args.seed, engine=args.engine,
+                       months=args.months, threads=args.threads, progress=True)
+    print(f"{scn.spec.meta.title}")
+    pol = f", policy {'+'.join(scn.policies)}" if scn.policies else ""
+    threads = f" on {res.meta['threads']} threads" if args.engine == "numba" else ""
+    print(f"seed {res.seed}, {res.runs} runs of {res.months} months{pol}; {args.engine} engine"
+          f"{threads}, {res.meta['seconds']:.2f} s\n")
+    print(format_outcome_table(res.outcome_table()))
+    if out is not None:
+        paths = res.save(out)
         print(f"\nwrote {', '.join(str(p) for p in paths)}")
     return 0
 
