@@ -231,6 +231,16 @@ def test_a_parameter_that_enters_does_change_results(baseline):
 # ------------------------------------------------------------------------------------------
 
 
+def test_run_variant_gives_the_runs_of_run_ensemble(baseline):
+    """The facts' runs (with monthly figures) are the ensemble's runs, row for row."""
+    ref = sim.run_ensemble(baseline, runs=40, seed=6).summary
+    got = V.run_variant(baseline, 40, seed=6)
+    pd.testing.assert_frame_equal(ref.reset_index(drop=True), got.summary[ref.columns],
+                                  check_dtype=False)
+    months = baseline.horizon
+    assert all(x.shape == (40, months + 1) for x in got.monthly.values())
+
+
 def test_rate_ratio_known_answers():
     """Equal rates give 1 inside the interval; the interval narrows with more events."""
     est, lo, hi = V._rate_ratio(50, 1000.0, 50, 1000.0)
