@@ -214,6 +214,8 @@ class Redirector:
         hit = self._under_redirected(value)
         if hit is not None:
             return str(hit)
+        if "://" in value:  # an address (tcp://..., https://...), not a path
+            return value
         if PATH_LIKE.search(value) and "=" not in value and not (REPO / value).exists():
             return str(self._target(value))
         return value
@@ -411,6 +413,8 @@ def test_outputs_are_redirected_consistently(tmp_path):
     second = r.rewrite(["diplosim", "report", "runs/one/monthly.parquet", "--output=out.html"])
     assert second[2] == str(tmp_path / "runs/one/monthly.parquet")
     assert second[3] == f"--output={tmp_path / 'out.html'}"
-    # inputs that exist in the repository stay as they are
+    # inputs that exist in the repository stay as they are, and so do addresses
     third = r.rewrite(["diplosim", "validate", "scenarios/baseline.toml"])
     assert third[2] == "scenarios/baseline.toml"
+    fourth = r.rewrite(["diplosim", "sweep", "baseline", "--scheduler", "tcp://127.0.0.1:8786"])
+    assert fourth[-1] == "tcp://127.0.0.1:8786"
