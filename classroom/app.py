@@ -177,7 +177,8 @@ def FuturesView(room: Classroom, version: int, running: bool, error: str | None,
             rows.append(v.Html(tag="tr", children=[
                 v.Html(tag="td", children=[r.label], style_="padding: 2px 10px 2px 0"),
                 v.Html(tag="td", children=[est], style_="text-align: right; padding: 2px 10px"),
-                v.Html(tag="td", children=[ci], style_="padding: 2px 10px; color: #555"),
+                v.Html(tag="td", children=[ci],
+                       style_="padding: 2px 10px; color: #555; white-space: nowrap"),
                 v.Html(tag="td", children=[r.unit], style_="padding: 2px 0; color: #777"),
             ]))
         head = v.Html(tag="tr", children=[

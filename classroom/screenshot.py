@@ -20,7 +20,7 @@ MONTHS = 14
 
 
 def make_screenshot(out: Path, months: int = MONTHS, width: int = 1440,
-                    height: int = 2000) -> Path:
+                    height: int = 2560) -> Path:
     """Serve the app, drive it to an informative state and save a screenshot to ``out``."""
     from playwright.sync_api import expect, sync_playwright
 
