@@ -16,8 +16,9 @@ Two ways to compute them, one result format:
   does not grow with runs (8 bytes x (months + 1) x figures x bins, 16 MB for the baseline).
   The quantile is the centre of the bin that holds the order statistic, clamped to the smallest
   and largest value seen, so **its error is at most half a bin, (hi - lo) / (2 x BINS)**:
-  0.0005 for figures in [0, 1], 0.001 for figures in [-1, 1]. Values outside ``[lo, hi]`` are
-  counted in the edge bins and in the ``clipped`` column; the bound holds for every row whose
+  0.0005 for figures in [0, 1], 0.001 for figures in [-1, 1]. Values outside ``[lo, hi]`` go to
+  an underflow or overflow bin (a quantile there is reported as the smallest or largest value
+  seen) and are counted in the ``clipped`` column; the bound holds for every row whose
   ``clipped`` is 0 (the ``error`` column is then the bound, else infinity). The mean is exact
   (a running sum, added in run order whatever the chunking or thread count).
 
@@ -113,7 +114,7 @@ def _accumulate(traj, lo, hi, counts, sums, mins, maxs, clipped):
     runs = traj.shape[0]
     nm = traj.shape[1]
     nf = traj.shape[2]
-    bins = counts.shape[2]
+    bins = counts.shape[2] - 2  # counts[..., 0] underflow, counts[..., bins + 1] overflow
     for f in numba.prange(nf):
         width = (hi[f] - lo[f]) / bins
         for m in range(nm):
@@ -127,14 +128,17 @@ def _accumulate(traj, lo, hi, counts, sums, mins, maxs, clipped):
                     mins[m, f] = x
                 if x > maxs[m, f]:
                     maxs[m, f] = x
-                if x < lo[f] or x > hi[f]:
+                if x < lo[f]:
                     clipped[m, f] += 1
-                b = int(math.floor((x - lo[f]) / width))
-                if b < 0:
-                    b = 0
-                elif b >= bins:
-                    b = bins - 1
-                counts[m, f, b] += 1
+                    counts[m, f, 0] += 1
+                elif x > hi[f]:
+                    clipped[m, f] += 1
+                    counts[m, f, bins + 1] += 1
+                else:
+                    b = int(math.floor((x - lo[f]) / width))
+                    if b >= bins:  # x == hi
+                        b = bins - 1
+                    counts[m, f, b + 1] += 1
 
 
 class HistogramBands:
@@ -156,7 +160,11 @@ class HistogramBands:
         self.hi = np.asarray(hi, dtype=float)
         if self.lo.shape != (nf,) or self.hi.shape != (nf,) or not (self.hi > self.lo).all():
             raise ValueError("need one range lo < hi per figure")
-        self.counts = np.zeros((months + 1, nf, int(bins)), dtype=np.int64)
+        if int(bins) < 1:
+            raise ValueError(f"bins must be at least 1, got {bins}")
+        self.bins = int(bins)
+        # Bin 0 counts values below lo, bin bins + 1 values above hi.
+        self.counts = np.zeros((months + 1, nf, self.bins + 2), dtype=np.int64)
         self.sums = np.zeros((months + 1, nf))
         self.mins = np.full((months + 1, nf), np.inf)
         self.maxs = np.full((months + 1, nf), -np.inf)
@@ -166,7 +174,7 @@ class HistogramBands:
     @property
     def max_error(self) -> np.ndarray:
         """Worst-case quantile error of each figure, half a bin: (hi - lo) / (2 x bins)."""
-        return (self.hi - self.lo) / (2 * self.counts.shape[2])
+        return (self.hi - self.lo) / (2 * self.bins)
 
     def add(self, traj: np.ndarray) -> None:
         """Add the trajectories of a chunk of runs (``runs x (months + 1) x figures``)."""
@@ -181,14 +189,15 @@ class HistogramBands:
         """The bands in long form (columns :data:`BAND_COLUMNS`)."""
         if self.runs == 0:
             raise ValueError("no runs added")
-        nm, nf, bins = self.counts.shape
+        nm, nf, _ = self.counts.shape
         cum = np.cumsum(self.counts, axis=2)
-        width = (self.hi - self.lo) / bins
+        width = (self.hi - self.lo) / self.bins
         out = {}
         for col, q in QUANTILES.items():
             k = _rank(self.runs, q) + 1  # need at least k values at or below
-            b = np.argmax(cum >= k, axis=2)  # first bin reaching rank k
+            b = np.argmax(cum >= k, axis=2) - 1  # first bin reaching rank k (-1: underflow)
             centre = self.lo[None, :] + (b + 0.5) * width[None, :]
+            centre = np.where(b < 0, self.mins, np.where(b >= self.bins, self.maxs, centre))
             out[col] = np.clip(centre, self.mins, self.maxs).T.ravel()
         error = np.where(self.clipped > 0, np.inf, self.max_error[None, :])
         data = {

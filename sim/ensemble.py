@@ -436,7 +436,7 @@ def run_ensemble(scenario: Scenario | str | Path, runs: int | range | Iterable[i
             "bands": None if not bands else ("exact" if exact else "histogram"),
             "seconds": round(seconds, 4)}
     if hist is not None:
-        meta["band_bins"] = int(hist.counts.shape[2])
+        meta["band_bins"] = hist.bins
         meta["band_values_clipped"] = int(hist.clipped.sum())
     return EnsembleResult(scn, seed, engine, months, _summary_frame(names, ids, values),
                           band_frame, traj_frame, meta)

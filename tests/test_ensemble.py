@@ -1,0 +1,307 @@
+"""Ensembles: a run depends only on (scenario, seed, run); intervals cover; bands are within
+their stated error; results round-trip through files; the CLI prints an outcome table."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats as sst
+
+import sim
+from sim.bands import BINS, EXACT_BANDS_MAX_RUNS, HistogramBands, exact_bands, figure_ranges
+from sim.cli import main
+from sim.ensemble import compute_chunk, numba_summary, run_ensemble
+from sim.outcomes import monthly_names, sanction_pairs
+from sim.stats import mean_interval, wilson_interval
+
+MONTHS = 12
+
+
+def same_rows(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """Identical values, NaN where NaN (a run's numbers do not depend on how it was computed)."""
+    assert list(a.columns) == list(b.columns)
+    np.testing.assert_array_equal(a.to_numpy(), b.to_numpy())
+
+
+@pytest.fixture(scope="module")
+def reference(baseline, numba_kernel) -> pd.DataFrame:
+    """Runs 0..199 of the baseline, 12 months, computed in one piece on all threads."""
+    return run_ensemble(baseline, 200, seed=11, months=MONTHS, bands=False,
+                        progress=False).summary
+
+
+# ---- a run depends only on (scenario, seed, run) -----------------------------------------------
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 10_000])
+def test_threads_and_chunks_do_not_change_runs(baseline, reference, threads, chunk_size):
+    import numba
+
+    if threads > numba.config.NUMBA_NUM_THREADS:
+        pytest.skip("machine has fewer threads")
+    before = numba.get_num_threads()
+    res = run_ensemble(baseline, 200, seed=11, months=MONTHS, threads=threads,
+                       chunk_size=chunk_size, bands=False, progress=False)
+    same_rows(res.summary, reference)
+    assert res.meta["threads"] == threads
+    assert numba.get_num_threads() == before  # restored
+
+
+@given(st.lists(st.integers(0, 199), min_size=1, max_size=30, unique=True))
+def test_a_run_alone_equals_the_run_inside_the_ensemble(baseline, reference, ids):
+    alone = run_ensemble(baseline, ids, seed=11, months=MONTHS, bands=False, progress=False)
+    inside = reference.set_index("run").loc[ids].reset_index()
+    same_rows(alone.summary, inside)
+
+
+def test_run_ids_in_any_order_give_the_same_rows(baseline, reference):
+    ids = np.arange(200)[::-1].copy()
+    rev = numba_summary(baseline, 11, ids, MONTHS, chunk_size=13)
+    same_rows(rev.iloc[::-1].reset_index(drop=True), reference)
+
+
+def test_seed_changes_runs_and_is_reproducible(baseline, reference):
+    again = run_ensemble(baseline, 200, seed=11, months=MONTHS, bands=False, progress=False)
+    other = run_ensemble(baseline, 200, seed=12, months=MONTHS, bands=False, progress=False)
+    same_rows(again.summary, reference)
+    assert not np.array_equal(other.summary["gdp_index_IRN"], reference["gdp_index_IRN"])
+
+
+def test_summary_has_run_first_and_every_outcome(baseline, reference):
+    from sim.outcomes import outcome_layout
+
+    names, _ = outcome_layout(baseline.compile())
+    assert list(reference.columns) == ["run", *names]
+    assert reference["run"].tolist() == list(range(200))
+
+
+# ---- the 95% intervals cover the truth -----------------------------------------------------------
+
+def closed_form_scenario(tiny, p: float, months: int):
+    """One route that ships every month for sure; its only randomness is detection (chance p a
+    month), so P(detected within m months) = 1 - (1 - p)^m."""
+    return tiny.with_overrides({
+        "world.supply_base": 20.0, "routes.sup_rec.propensity": 20.0,
+        "categories.widgets.detection": p, "meta.horizon": months,
+    })
+
+
+def test_wilson_interval_covers_the_closed_form_in_95_percent_of_ensembles(tiny, numba_kernel):
+    p, m, ensembles, n = 0.2, 4, 200, 150
+    truth = 1 - (1 - p) ** m
+    scn = closed_form_scenario(tiny, p, m)
+    res = run_ensemble(scn, ensembles * n, seed=2024, bands=False, progress=False)
+    assert (res.summary["delivered_sup_rec"] == 10 * m).all()  # shipping is certain
+    detected = res.summary["detected_sup_rec"].to_numpy() > 0
+    # Pooled over all runs the estimate agrees with the closed form (4 standard errors).
+    se = math.sqrt(truth * (1 - truth) / detected.size)
+    assert abs(detected.mean() - truth) < 4 * se
+    # 200 disjoint blocks of runs are 200 independent ensembles.
+    covered = 0
+    for block in detected.reshape(ensembles, n):
+        lo, hi = wilson_interval(int(block.sum()), n)
+        covered += lo <= truth <= hi
+    # Exact 95% coverage gives Binomial(200, 0.95): 99.9% of outcomes lie in [180, 198].
+    lo_ok, hi_ok = sst.binom.ppf([0.0005, 0.9995], ensembles, 0.95)
+    assert lo_ok <= covered <= hi_ok, covered
+    # The outcome table reports the same interval.
+    one = run_ensemble(scn, range(n), seed=2024, bands=False, progress=False).outcome_table()
+    row = one.set_index("outcome").loc["any_detected_sup_rec"]
+    k = int(detected[:n].sum())
+    assert row["estimate"] == k / n
+    assert (row["lo"], row["hi"]) == pytest.approx(wilson_interval(k, n))
+
+
+def test_t_interval_covers_the_mean_of_a_closed_form(tiny, numba_kernel):
+    """Detections in m months are Binomial(m, p): mean m p; the t interval covers it."""
+    p, m, ensembles, n = 0.3, 6, 200, 100
+    scn = closed_form_scenario(tiny, p, m)
+    res = run_ensemble(scn, ensembles * n, seed=99, bands=False, progress=False)
+    counts = res.summary["detected_sup_rec"].to_numpy().reshape(ensembles, n)
+    covered = sum(lo <= m * p <= hi for _, lo, hi in map(mean_interval, counts))
+    lo_ok, hi_ok = sst.binom.ppf([0.0005, 0.9995], ensembles, 0.95)
+    assert lo_ok <= covered <= hi_ok, covered
+
+
+def test_outcome_table_kinds(baseline, reference):
+    res = sim.EnsembleResult(baseline, 11, "numba", MONTHS, reference)
+    table = res.outcome_table().set_index("outcome")
+    assert table.loc["relief_reached", "kind"] == "probability"
+    assert table.loc["relief_month", "kind"] == "mean"
+    # A month is averaged over the runs where the event happened.
+    assert table.loc["relief_month", "n"] == reference["relief_month"].notna().sum()
+    assert (table["lo"] <= table["estimate"] + 1e-12).all()
+    assert (table["estimate"] <= table["hi"] + 1e-12).all()
+    probs = table[table["kind"] == "probability"]
+    assert ((probs["estimate"] >= 0) & (probs["estimate"] <= 1)).all()
+
+
+# ---- bands --------------------------------------------------------------------------------------
+
+def test_exact_bands_are_order_statistics(baseline, numba_kernel):
+    res = run_ensemble(baseline, 300, seed=5, months=MONTHS, keep_runs=range(300),
+                       progress=False)
+    assert res.meta["bands"] == "exact"
+    traj = res.trajectories
+    b = res.bands.set_index(["metric", "month"])
+    for metric in ["gdp_index_IRN", "pressure_RUS", "active_relief"]:
+        for month in (0, 6, MONTHS):
+            x = np.sort(traj.loc[traj["month"] == month, metric].to_numpy())
+            assert b.loc[(metric, month), "q50"] == x[math.ceil(0.5 * 300) - 1]
+            assert b.loc[(metric, month), "q05"] == x[math.ceil(0.05 * 300) - 1]
+            assert b.loc[(metric, month), "mean"] == pytest.approx(x.mean(), abs=1e-12)
+            assert set(np.unique(x)) >= {b.loc[(metric, month), "q95"]}
+    assert (res.bands["error"] == 0).all()
+
+
+def test_histogram_bands_agree_with_exact_quantiles_within_the_stated_error(baseline,
+                                                                            numba_kernel):
+    runs = EXACT_BANDS_MAX_RUNS + 300
+    res = run_ensemble(baseline, runs, seed=5, months=MONTHS, progress=False)
+    assert res.meta["bands"] == "histogram"
+    assert res.meta["band_values_clipped"] == 0
+    chunk = compute_chunk(baseline, 5, np.arange(runs), MONTHS, record=True)
+    cs = baseline.compile()
+    names = monthly_names(cs, sanction_pairs(cs))
+    exact = exact_bands(chunk.trajectories, names)
+    approx = res.bands
+    assert list(approx[["metric", "month"]].itertuples(index=False)) == \
+        list(exact[["metric", "month"]].itertuples(index=False))
+    lo, hi = figure_ranges(cs, names)
+    bound = np.repeat((hi - lo) / (2 * BINS), MONTHS + 1)
+    np.testing.assert_allclose(approx["error"], bound)
+    for q in ("q05", "q25", "q50", "q75", "q95"):
+        gap = np.abs(approx[q].to_numpy() - exact[q].to_numpy())
+        assert (gap <= bound + 1e-12).all(), (q, gap.max())
+    np.testing.assert_allclose(approx["mean"], exact["mean"], rtol=0, atol=1e-9)
+
+
+@given(st.integers(1, 400), st.floats(-3, 3), st.floats(0.01, 5), st.integers(2, 300),
+       st.integers(0, 2**32 - 1), st.booleans())
+def test_histogram_quantile_error_is_at_most_half_a_bin(n, lo, span, bins, seed, discrete):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(lo, lo + span, size=(n, 2, 1))
+    if discrete:  # ties and gaps: a yes/no figure
+        x = np.where(x < lo + span / 2, lo, lo + span)
+    hb = HistogramBands(["x"], 1, np.array([lo]), np.array([lo + span]), bins=bins)
+    for part in np.array_split(x, 3):
+        if part.shape[0]:
+            hb.add(part)
+    got = hb.frame()
+    want = exact_bands(x, ["x"])
+    half = span / (2 * bins)
+    for q in ("q05", "q25", "q50", "q75", "q95"):
+        assert np.all(np.abs(got[q] - want[q]) <= half * (1 + 1e-9) + 1e-12)
+    assert np.all(got["clipped"] == 0)
+
+
+def test_values_outside_the_range_are_counted_and_void_the_bound():
+    hb = HistogramBands(["x"], 0, np.array([0.0]), np.array([1.0]), bins=10)
+    hb.add(np.array([0.5, 2.0, 0.2]).reshape(3, 1, 1))
+    row = hb.frame().iloc[0]
+    assert row["clipped"] == 1
+    assert row["error"] == np.inf
+    assert row["q95"] == 2.0  # an overflow quantile is the largest value seen
+    assert row["q50"] == pytest.approx(0.55)  # centre of the bin [0.5, 0.6)
+    hb.add(np.array([-3.0, -2.0, -1.0, -1.0]).reshape(4, 1, 1))
+    assert hb.frame().iloc[0]["q05"] == -3.0  # an underflow quantile is the smallest value seen
+
+
+def test_histogram_memory_does_not_grow_with_runs(baseline):
+    cs = baseline.compile()
+    names = monthly_names(cs, sanction_pairs(cs))
+    lo, hi = figure_ranges(cs, names)
+    hb = HistogramBands(names, 3, lo, hi)
+    size = hb.counts.nbytes
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        hb.add(rng.uniform(0, 0.5, size=(500, 4, len(names))))
+    assert hb.counts.nbytes == size and hb.runs == 1500
+
+
+# ---- kept runs, files --------------------------------------------------------------------------
+
+def test_kept_runs_are_the_runs_of_the_ensemble(baseline, numba_kernel):
+    res = run_ensemble(baseline, 50, seed=3, months=MONTHS, keep_runs=[7, 31], progress=False)
+    t = res.trajectory(31)
+    assert len(t) == MONTHS + 1 and t["month"].tolist() == list(range(MONTHS + 1))
+    row = res.summary.set_index("run").loc[31]
+    assert t["gdp_index_IRN"].iloc[-1] == row["gdp_index_IRN"]
+    with pytest.raises(KeyError, match="not kept"):
+        res.trajectory(8)
+    with pytest.raises(ValueError, match="not runs of this ensemble"):
+        run_ensemble(baseline, 5, keep_runs=[9], progress=False)
+
+
+def test_save_and_load_round_trip(baseline, numba_kernel, tmp_path):
+    scn = baseline.with_policy("maximum_pressure")
+    res = run_ensemble(scn, 40, seed=8, months=MONTHS, keep_runs=[3], progress=False)
+    res.save(tmp_path / "out")
+    back = sim.load_results(tmp_path / "out")
+    pd.testing.assert_frame_equal(back.summary, res.summary)
+    pd.testing.assert_frame_equal(back.bands, res.bands)
+    pd.testing.assert_frame_equal(back.trajectories, res.trajectories)
+    assert back.scenario.content_hash() == scn.content_hash()
+    assert back.scenario.policies == ("maximum_pressure",)
+    assert (back.seed, back.engine, back.months, back.runs) == (8, "numba", MONTHS, 40)
+    man = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert man["scenario_hash"] == scn.content_hash()
+    assert man["runs"] == 40 and man["seed"] == 8 and man["engine"] == "numba"
+    assert {"numpy", "numba", "diplosim"} <= set(man["versions"])
+    assert not list((tmp_path / "out").glob(".*tmp"))  # no temporary files left behind
+    # The stored scenario reproduces the stored runs.
+    again = run_ensemble(back.scenario, 40, seed=8, months=MONTHS, bands=False, progress=False)
+    same_rows(again.summary, res.summary)
+
+
+def test_load_refuses_a_folder_that_is_not_a_result(tmp_path):
+    with pytest.raises(FileNotFoundError, match="manifest"):
+        sim.load_results(tmp_path)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"runs": 0}, "at least 1"), ({"runs": [-1]}, r"\[0, 2\*\*32\)"),
+    ({"engine": "fortran"}, "engine"), ({"months": 0}, "months"),
+    ({"threads": 0}, "threads"), ({"chunk_size": 0}, "chunk_size"),
+])
+def test_bad_arguments_are_refused(baseline, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        run_ensemble(baseline, **{"runs": 3, **kwargs})
+
+
+# ---- command line ------------------------------------------------------------------------------
+
+def test_cli_ensemble_prints_outcome_table_and_writes_results(numba_kernel, tmp_path, capsys):
+    out = tmp_path / "ens"
+    code = main(["run", "baseline", "--runs", "60", "--seed", "4", "--months", "12",
+                 "--threads", "1", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "60 runs of 12 months" in text and "95% CI" in text
+    assert "relief_reached" in text and "[" in text
+    back = sim.load_results(out)
+    ref = run_ensemble("baseline", 60, seed=4, months=12, bands=False, progress=False)
+    same_rows(back.summary, ref.summary)
+
+
+def test_cli_mesa_engine_gives_the_numba_table(numba_kernel, capsys):
+    tables = []
+    for engine in ("numba", "mesa"):
+        assert main(["run", "baseline", "--runs", "3", "--months", "6", "--engine", engine]) == 0
+        tables.append(capsys.readouterr().out.split("\n\n", 1)[1])
+    assert tables[0] == tables[1]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--runs", "0"], "--runs 0"), (["--threads", "0", "--runs", "2"], "--threads 0"),
+])
+def test_cli_bad_ensemble_flags_are_one_line_errors(argv, message, capsys):
+    assert main(["run", "baseline", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
