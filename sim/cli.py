@@ -85,11 +85,14 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line (with a pointer to ``--help``), exit 2."""
+    """An argument parser whose errors are one line, like every other error of the CLI.
+
+    ``diplosim: error: ...`` with a pointer to ``--help``, exit status 2.
+    """
 
     def error(self, message: str):  # type: ignore[override]
         """Print the error on one line and exit with status 2."""
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+        self.exit(EXIT_USAGE, f"diplosim: error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

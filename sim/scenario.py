@@ -370,8 +370,11 @@ _OPTIONAL_TABLES = {"world", "teaching", "capacity", "demand", "outcomes"}
 
 
 def parse_override_value(text: str) -> Any:
-    """Read the value of ``--set key=value`` as a TOML value (numbers, booleans, strings,
-    arrays); anything else is taken as a plain string, which validation will then judge."""
+    """Read the value of ``--set key=value`` as a TOML value.
+
+    Numbers, booleans, strings and arrays are read as TOML; anything else is taken as a plain
+    string, which validation will then judge. Nothing is ever evaluated as code.
+    """
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
@@ -399,13 +402,18 @@ class Scenario:
         return list(self.spec.actors)
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
-        """A copy with dotted keys set (``{"actors.USA.escalation_step": 0.3}``), validated like
-        the file. Raises ScenarioError naming the key on any fault."""
+        """A copy with dotted keys set (``{"actors.USA.escalation_step": 0.3}``).
+
+        Validated like the file. Raises ScenarioError naming the key on any fault.
+        """
         raw = copy.deepcopy(self.raw)
         label = f"{self.source} (override)"
         for key, value in overrides.items():
             if not isinstance(key, str) or not key:
                 raise ScenarioError(label, repr(key), "override keys are dotted strings")
+            if key == "extends":
+                raise ScenarioError(label, key, "a loaded scenario cannot change its parent; "
+                                    "load the other scenario instead")
             _set_dotted(raw, key, value, label)
         spec = _validate(raw, label)
         return Scenario(self.name, self.source, spec, raw, self.policies)

@@ -11,8 +11,10 @@ from sim.provenance import manifest, write_json_atomic, write_parquet_atomic
 
 
 def save_single_run(model: DiplomacyModel, out: str | Path) -> list[Path]:
-    """Write ``monthly.parquet``, ``events.parquet``, ``outcomes.parquet`` and ``manifest.json``
-    into ``out``. Each file is written atomically."""
+    """Write ``monthly.parquet``, ``events.parquet``, ``outcomes.parquet`` and ``manifest.json``.
+
+    The files go into ``out``; each is written atomically, the manifest last.
+    """
     out = Path(out)
     scn = model.diplo_scenario
     monthly = model.monthly()

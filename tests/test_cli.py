@@ -144,8 +144,15 @@ def test_run_with_bad_arguments_exits_2_with_one_line(capsys, argv, words):
     out, err = capsys.readouterr()
     assert code == 2
     line = one_line_error(err)
+    assert line.startswith("diplosim: error: ")
     for word in words:
         assert word in line
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and sim.__version__ in capsys.readouterr().out
 
 
 def test_run_of_an_unknown_scenario_or_a_missing_verb(capsys):
@@ -229,9 +236,6 @@ def test_the_executable_runs_validates_and_fails_cleanly(tmp_path, broken):
     assert bad.returncode == 2 and bad.stdout == ""
     line = one_line_error(bad.stderr)
     assert str(broken / "actor.toml") in line and "routes.iran_russia_drones.supplier" in line
-    version = subprocess.run([str(EXE), "--version"], capture_output=True, text=True, env=env,
-                             timeout=300)
-    assert version.returncode == 0 and sim.__version__ in version.stdout
 
 
 # --------------------------------------------------------------------------------------------

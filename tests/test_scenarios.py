@@ -599,7 +599,7 @@ def test_overrides_set_nested_keys_and_refuse_unknown_ones(baseline):
     assert scn.spec.relations[0].affinity == 0.9
     assert baseline.spec.actors["USA"].escalation_step == 0.15  # the original is unchanged
     for key in ("actors.USA.escalation_stepp", "actors.USAA.gdp", "world.nope",
-                "relations.99.affinity", "meta.title.x", "actors..gdp", "nowhere"):
+                "relations.99.affinity", "meta.title.x", "actors..gdp", "nowhere", "extends"):
         with pytest.raises(ScenarioError) as info:
             baseline.with_overrides({key: 0.3})
         assert info.value.key == key, info.value
