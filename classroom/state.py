@@ -25,13 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
 from sim import layout as L
 from sim.ensemble import run_ensemble
 from sim.model import DiplomacyModel
-from sim.outcomes import monthly_names, sanction_pairs
+from sim.outcomes import sanction_pairs
 from sim.scenario import (
     Scenario,
     ScenarioError,
@@ -48,7 +47,7 @@ DEFAULT_SEED = 7
 FUTURES_RUNS = 1000
 NO_POLICY = "(none)"
 BAND_QUANTILES = (5, 25, 50, 75, 95)
-"""Percentiles of the fan chart: 90% and 50% bands around the median."""
+"""Percentiles of the fan chart (the ensemble's q05..q95): 90% and 50% bands, median."""
 
 
 # ---- the controls ------------------------------------------------------------------------------
@@ -178,8 +177,8 @@ class Futures:
         seconds: wall time of the computation.
         summary: one row per run (``sim.run_ensemble(...).summary``).
         table: outcome, label, kind ("probability" or "mean"), estimate, lo, hi (95% CI), unit.
-        band_names: monthly figures (columns of ``DiplomacyModel.monthly()`` but ``month``).
-        bands: percentiles :data:`BAND_QUANTILES` over runs, shape (5, months + 1, figures).
+        bands: the ensemble's monthly bands (``EnsembleResult.bands``, long form: month, metric,
+            q05..q95, mean, error, clipped; exact order statistics up to 2,000 runs).
     """
 
     runs: int
@@ -188,39 +187,22 @@ class Futures:
     seconds: float
     summary: pd.DataFrame
     table: pd.DataFrame
-    band_names: list[str]
-    bands: np.ndarray
+    bands: pd.DataFrame
+
+    @property
+    def band_names(self) -> list[str]:
+        """Monthly figures that have bands (columns of ``DiplomacyModel.monthly()``)."""
+        return list(dict.fromkeys(self.bands["metric"]))
 
     def fan(self, figure: str) -> pd.DataFrame:
         """Percentile bands of one monthly figure: month, p5, p25, p50, p75, p95."""
-        k = self.band_names.index(figure)
-        data = {"month": np.arange(self.bands.shape[1])}
-        for q, row in zip(BAND_QUANTILES, self.bands[:, :, k], strict=True):
-            data[f"p{q}"] = row
-        return pd.DataFrame(data)
-
-
-def trajectories(scn: Scenario, seed: int, run_ids: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Monthly figures of runs ``run_ids`` from the Numba kernel.
-
-    Returns:
-        ``(names, traj)``: ``traj[k, m, j]`` is figure ``names[j]`` of run ``run_ids[k]`` after
-        month ``m`` (``m = 0`` is the start), exactly the row ``DiplomacyModel(scn, seed=seed,
-        run=run_ids[k]).monthly()`` holds for month ``m``.
-    """
-    from sim.kernel import run_kernel
-    from sim.outcomes import n_outcomes
-
-    cs = scn.compile()
-    kp = np.array(cs.key_pairs, dtype=np.int64).reshape(-1, 2)
-    sp = sanction_pairs(cs)
-    names = monthly_names(cs, sp)
-    ids = np.asarray(run_ids, dtype=np.int64)
-    traj = np.zeros((ids.size, cs.horizon + 1, len(names)))
-    out = np.empty((ids.size, n_outcomes(cs)))
-    run_kernel(int(seed), ids, cs.horizon, cs.W, cs.AP, cs.CP, cs.RP, cs.TP, cs.TM, cs.CAP,
-               cs.DEM, cs.AFF0, cs.SANC0, cs.TRADE0, cs.EV, kp, sp, out, traj)
-    return names, traj
+        rows = self.bands[self.bands["metric"] == figure].sort_values("month")
+        if rows.empty:
+            raise KeyError(f"no bands for {figure!r}")
+        out = {"month": rows["month"].to_numpy()}
+        for q in BAND_QUANTILES:
+            out[f"p{q}"] = rows[f"q{q:02d}"].to_numpy()
+        return pd.DataFrame(out)
 
 
 def outcome_table(scn: Scenario, summary: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
@@ -293,13 +275,11 @@ def outcome_table(scn: Scenario, summary: pd.DataFrame, confidence: float = 0.95
 def run_futures(scn: Scenario, seed: int, runs: int = FUTURES_RUNS) -> Futures:
     """Run ``runs`` futures of ``scn`` with the Numba engine: outcome table and fan bands."""
     start = time.perf_counter()
-    res = run_ensemble(scn, runs=runs, seed=seed, engine="numba")
-    names, traj = trajectories(scn, seed, np.arange(runs, dtype=np.int64))
-    bands = np.percentile(traj, BAND_QUANTILES, axis=0)
+    res = run_ensemble(scn, runs=runs, seed=seed, engine="numba", progress=False, bands=True)
     table = outcome_table(scn, res.summary)
     return Futures(runs=runs, seed=int(seed), settings_hash=scn.content_hash(),
                    seconds=time.perf_counter() - start, summary=res.summary, table=table,
-                   band_names=names, bands=bands)
+                   bands=res.bands)
 
 
 def warm_kernel() -> float:
@@ -308,9 +288,7 @@ def warm_kernel() -> float:
     Called once when the app starts so that the first "Run 1,000 futures" answers at once.
     """
     start = time.perf_counter()
-    scn = load_scenario(DEFAULT_SCENARIO)
-    run_ensemble(scn, runs=2, seed=0, engine="numba")
-    trajectories(scn, 0, np.arange(2, dtype=np.int64))
+    run_futures(load_scenario(DEFAULT_SCENARIO), seed=0, runs=2)
     return time.perf_counter() - start
 
 
