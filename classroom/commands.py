@@ -22,7 +22,7 @@ def _ui_args(p: argparse.ArgumentParser) -> None:
       _ui_args)
 def cmd_ui(args: argparse.Namespace) -> int:
     """Check the port, warm the ensemble kernel, then serve the app until Ctrl-C."""
-    from classroom.serve import HOST, port_in_use, server_command, server_env, stop
+    from classroom.serve import HOST, port_problem, server_command, server_env, stop
 
     port = args.port
     if not 1 <= port <= 65535:
@@ -30,8 +30,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
     missing = [m for m in ("solara", "ipyvuetify") if importlib.util.find_spec(m) is None]
     if missing:
         raise UsageError(f"the app needs {', '.join(missing)}: pip install -e '.[ui]'")
-    if port_in_use(port):
-        raise UsageError(f"--port {port}: already in use on {HOST}; choose another port")
+    problem = port_problem(port)
+    if problem:
+        raise UsageError(f"--port {port}: {problem}; choose another port")
     from classroom.state import warm_kernel
 
     print("diplosim: preparing the ensemble kernel (compiled once, then cached) ...",

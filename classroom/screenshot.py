@@ -32,7 +32,7 @@ def make_screenshot(out: Path, months: int = MONTHS, width: int = 1440,
                                  "sys.exit(main())", "ui", "--port", str(port)],
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
-            wait_until_up(url, timeout=120, proc=proc)
+            wait_until_up(url, timeout=300, proc=proc)
             with sync_playwright() as p:
                 browser = launch_chromium(p)
                 page = browser.new_page(viewport={"width": width, "height": height})

@@ -9,6 +9,7 @@ app is for the person at this machine). Solara's front end is served from the in
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import socket
@@ -40,14 +41,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def port_in_use(port: int) -> bool:
-    """Whether something already listens on (or holds) 127.0.0.1:``port``."""
+def port_problem(port: int) -> str | None:
+    """Why the app cannot listen on 127.0.0.1:``port``, or None if it can right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
             s.bind((HOST, port))
-        except OSError:
-            return True
-    return False
+        except PermissionError:
+            return "not allowed for this user (ports below 1024 need root)"
+        except OSError as exc:
+            return f"already in use on {HOST}" if exc.errno in (errno.EADDRINUSE,) else \
+                f"cannot be opened on {HOST} ({exc.strerror})"
+    return None
 
 
 def server_command(port: int) -> list[str]:

@@ -55,7 +55,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, numba_kernel) -> Iterator[
     url = f"http://127.0.0.1:{port}/"
     try:
         try:
-            wait_until_up(url, timeout=120, proc=proc)
+            wait_until_up(url, timeout=300, proc=proc)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}; its output:\n{log.read_text()}") from None
         assert f"diplosim classroom app: {url}" in log.read_text()
