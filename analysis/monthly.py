@@ -1,9 +1,10 @@
 """Monthly figures of an ensemble: full trajectories and their quantile bands (for fan charts).
 
-The Numba kernel records every run's monthly figures when it is given a ``traj`` array
-(``runs x (months + 1) x metrics``); the bands here are exact quantiles over those runs, so keep
-``runs`` to what fits in memory (8 bytes x runs x months x about 60 metrics: 1,000 runs of 36
-months take 17 MB).
+:func:`monthly_bands` takes the bands the ensemble engine computes (``sim.run_ensemble``).
+:func:`trajectories` gives every run's monthly figures from the Numba kernel (a ``traj`` array,
+``runs x (months + 1) x metrics``) and :func:`bands_of` exact quantiles over them; keep ``runs``
+to what fits in memory (8 bytes x runs x months x about 60 metrics: 1,000 runs of 36 months take
+17 MB).
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ def bands_of(traj: np.ndarray, names: list[str], metrics: list[str] | None = Non
              ) -> pd.DataFrame:
     """Exact quantile bands and mean per month and metric, in long form.
 
+    Quantiles are order statistics (numpy's ``inverted_cdf``: the smallest value with at least a
+    share q of runs at or below it), as in :mod:`sim.bands`.
+
     Columns: ``month``, ``metric``, ``q05``, ``q25``, ``q50``, ``q75``, ``q95``, ``mean``.
     """
     metrics = list(names) if metrics is None else list(metrics)
@@ -64,7 +68,7 @@ def bands_of(traj: np.ndarray, names: list[str], metrics: list[str] | None = Non
     months = np.arange(traj.shape[1])
     for m in metrics:
         x = traj[:, :, names.index(m)]
-        q = np.quantile(x, list(QUANTILES.values()), axis=0)
+        q = np.quantile(x, list(QUANTILES.values()), axis=0, method="inverted_cdf")
         frame = pd.DataFrame({"month": months, "metric": m})
         for k, col in enumerate(QUANTILES):
             frame[col] = q[k]
@@ -76,6 +80,24 @@ def bands_of(traj: np.ndarray, names: list[str], metrics: list[str] | None = Non
 def monthly_bands(scenario: Scenario | str, metrics: list[str] | None = None, runs: int = 500,
                   seed: int = 0, months: int | None = None,
                   policy: str | None = None) -> pd.DataFrame:
-    """Quantile bands of monthly metrics over ``runs`` runs (see :func:`bands_of`)."""
-    traj, names = trajectories(scenario, runs, seed, months, policy)
-    return bands_of(traj, names, metrics)
+    """Quantile bands of monthly metrics over ``runs`` runs, from the ensemble engine.
+
+    The bands are :attr:`sim.EnsembleResult.bands` (exact quantiles up to
+    ``sim.bands.EXACT_BANDS_MAX_RUNS`` runs, bounded-memory histograms beyond, with their error
+    in column ``error``), in the long form of :func:`bands_of`, restricted to ``metrics``.
+    """
+    from sim.ensemble import run_ensemble
+
+    scn = as_scenario(scenario)
+    if policy:
+        scn = scn.with_policy(policy)
+    res = run_ensemble(scn, runs=runs, seed=seed, months=months, progress=False, bands=True)
+    bands = res.bands
+    if metrics is not None:
+        known = set(bands["metric"])
+        unknown = [m for m in metrics if m not in known]
+        if unknown:
+            raise KeyError(f"unknown monthly metric {unknown[0]!r} (known: "
+                           f"{', '.join(dict.fromkeys(bands['metric']))})")
+        bands = bands[bands["metric"].isin(metrics)].reset_index(drop=True)
+    return bands

@@ -249,7 +249,7 @@ def ensemble_section(folder: Path, info: dict[str, Any]) -> tuple[str, list[str]
     if df is None:
         return f"<h2>{html.escape(str(folder))}</h2><p>No run summaries found.</p>", []
     rows, sentences = [], []
-    for col in df.columns:
+    for col in df.columns:  # the same estimators as a policy comparison (sim.stats)
         if col in ("run", "policy"):
             continue
         prop = is_proportion(col)
@@ -264,10 +264,12 @@ def ensemble_section(folder: Path, info: dict[str, Any]) -> tuple[str, list[str]
             _meta_line(info)]
     for path in sorted(folder.glob("*.parquet")):
         b = pd.read_parquet(path) if "band" in path.name else None
-        if b is not None and {"month", "metric", "q50"} <= set(b.columns):
-            metrics = [m for m in dict.fromkeys(b["metric"]) if m.startswith("pressure_")][:3]
-            if metrics and {"q05", "q25", "q75", "q95"} <= set(b.columns):
-                body.append(_figure(fan_chart(b, metrics[0]), "fan chart"))
+        if b is not None and {"month", "metric", "q05", "q25", "q50", "q75", "q95"} <= \
+                set(b.columns):
+            actors = [m[len("pressure_"):] for m in dict.fromkeys(b["metric"])
+                      if m.startswith("pressure_") and b.loc[b["metric"] == m, "q95"].max() > 0]
+            if actors:
+                body.append(_figure(fan_chart(b, "pressure", actors[:4]), "fan chart"))
     body.append(_table(pd.DataFrame(rows)))
     return "\n".join(body), sentences
 
