@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -175,6 +176,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         from analysis.discovery import parse_condition
 
         parse_condition(args.discover)
+    if args.design == "sobol" and args.samples > 0 and args.samples & (args.samples - 1):
+        print(f"note: --samples {args.samples} is not a power of 2; Sobol' sequences keep their "
+              "balance properties only at powers of 2", file=sys.stderr)
     res = sweep(scn, vary, design=args.design, samples=args.samples,
                 runs_per_point=args.runs_per_point, seed=args.seed, months=args.months,
                 progress=args.progress)

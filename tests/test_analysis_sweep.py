@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -241,3 +243,14 @@ def test_sensitivity_refuses_what_it_cannot_analyse(sobol_sweep):
         sensitivity(lhs, ["y"])
     with pytest.raises(sim.ScenarioError, match="Morris"):
         morris_indices(sobol_sweep, ["relief_reached"])
+
+
+def test_a_sweep_shows_progress_and_time_left_when_asked(capsys):
+    sweep("baseline", {LIVE: (0.1, 0.5)}, design="lhs", samples=3, runs_per_point=5, months=3,
+          progress=True)
+    err = capsys.readouterr().err
+    assert "sweep (lhs)" in err and "3/3" in err and "point" in err
+    assert re.search(r"\d\d:\d\d<\d\d:\d\d", err)  # elapsed < time left
+    sweep("baseline", {LIVE: (0.1, 0.5)}, design="lhs", samples=3, runs_per_point=5, months=3,
+          progress=False)
+    assert capsys.readouterr().err == ""
