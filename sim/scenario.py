@@ -22,7 +22,7 @@ import tomli_w
 from pydantic import ValidationError
 
 from sim import layout as L
-from sim.schema import DOCTRINE_KEYS, ScenarioSpec
+from sim.schema import DOCTRINE_KEYS, Actor, ScenarioSpec
 
 
 class ScenarioError(ValueError):
@@ -323,9 +323,17 @@ def _check_event_value(spec: ScenarioSpec, key: str, value: float, table: int, w
     body = section.model_dump(by_alias=True)
     body[parts[-1]] = value
     try:
-        type(section).model_validate(body)
+        updated = type(section).model_validate(body)
     except ValidationError as exc:
         raise ScenarioError(label, where, _describe(exc.errors()[0])) from None
+    # The rules the file obeys hold after the event too.
+    if isinstance(updated, Actor):
+        if updated.kind == "state" and updated.cohesion != 1.0:
+            raise ScenarioError(label, where, "only a bloc has a cohesion below 1 (a state acts "
+                                "as one)")
+        if updated.escalation_step > 0 and updated.escalation_cap <= 0:
+            raise ScenarioError(label, where, f"{parts[1]} has no escalation_cap above 0 for an "
+                                "escalation_step above 0")
 
 
 def _parse_dotted(key: str) -> list[str | int]:
