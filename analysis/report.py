@@ -133,7 +133,8 @@ def comparison_section(folder: Path, info: dict[str, Any]) -> tuple[str, list[st
                      "estimate": f(r["estimate"]), "95% CI": f"[{f(r['low'])}, {f(r['high'])}]",
                      f"paired difference from {cmp.titles.get(cmp.reference, cmp.reference)}":
                      "reference" if r["policy"] == cmp.reference else d})
-    fig = forest_plot(cmp.table, shown[:4], cmp.reference, cmp.titles)
+    fig = forest_plot(cmp.table, [o for o in shown if o != "relief_broken"][:3], cmp.reference,
+                      cmp.titles)
     title = info.get("title", info.get("scenario", ""))
     body = [f"<h2>Policy comparison: {html.escape(str(title))}</h2>", _meta_line(info),
             '<div class="summary">' + "".join(f"<p>{html.escape(s)}</p>" for s in sentences)
@@ -315,12 +316,16 @@ SECTIONS = {"comparison": comparison_section, "sweep": sweep_section,
 def build_report(found: Iterable[tuple[Path, dict[str, Any]]],
                  title: str = "diplosim report") -> tuple[str, list[str]]:
     """The HTML page and its plain-words summary lines from result folders."""
-    parts, summary = [], []
+    parts, summary, groups = [], [], []
+    labels = {"comparison": "Policy comparison", "sweep": "Sweep", "ensemble": "Ensemble",
+              "single_run": "One run"}
     for folder, info in found:
         kind = _kind(folder, info)
         section, sentences = SECTIONS[kind](folder, info)
         parts.append(section)
         summary.extend(sentences)
+        if sentences:
+            groups.append((f"{labels[kind]} ({folder.name})", sentences))
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
@@ -328,6 +333,7 @@ def build_report(found: Iterable[tuple[Path, dict[str, Any]]],
             "<code>diplosim report</code>. A what-if model, not a forecast: every figure "
             "depends on the scenario's assumptions.</p>")
     summary_html = ("<h2>Summary</h2><div class='summary'>" + "".join(
-        f"<p>{html.escape(s)}</p>" for s in summary) + "</div>") if summary else ""
+        f"<h4>{html.escape(head)}</h4>" + "".join(f"<p>{html.escape(s)}</p>" for s in lines)
+        for head, lines in groups) + "</div>") if groups else ""
     page = head + summary_html + "\n".join(parts) + "</body></html>\n"
     return page, summary
