@@ -444,6 +444,16 @@ def test_a_run_is_the_same_whatever_the_engine_or_the_company(baseline, numba_ke
             assert row[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
 
 
+@pytest.mark.xfail(raises=OverflowError, reason="sim/ensemble.py passes the seed to the kernel "
+                   "as a Python int: once the kernel is compiled for a small seed, Numba cannot "
+                   "convert a seed >= 2**63 (fix: pass np.uint64(seed), as sim.model does)")
+def test_any_64_bit_seed_runs_in_an_ensemble_after_a_small_one(baseline, numba_kernel):
+    sim.run_ensemble(baseline, runs=2, seed=7, months=3)
+    big = sim.run_ensemble(baseline, runs=2, seed=2**64 - 1, months=3).summary
+    mesa = sim.DiplomacyModel(baseline, seed=2**64 - 1, run=1).run(3).outcomes()
+    assert big.loc[1, "delivered_iran_russia_drones"] == mesa["delivered_iran_russia_drones"]
+
+
 # --------------------------------------------------------------------------------------------
 # The baseline tells different stories in different runs
 # --------------------------------------------------------------------------------------------
