@@ -349,7 +349,9 @@ def run_ensemble(scenario: Scenario | str | Path, runs: int | range | Iterable[i
                  seed: int = 0, engine: Engine = "numba", months: int | None = None,
                  threads: int | None = None, keep_runs: Iterable[int] | None = None,
                  progress: bool = True, chunk_size: int | None = None,
-                 bands: bool = True) -> EnsembleResult:
+                 bands: bool = True, backend: str | None = None, scheduler: Any = None,
+                 workers: int | None = None, out: str | Path | None = None,
+                 resume: bool = False) -> EnsembleResult:
     """Run many Monte Carlo runs of ``scenario``.
 
     Args:
@@ -367,6 +369,19 @@ def run_ensemble(scenario: Scenario | str | Path, runs: int | range | Iterable[i
         bands: compute the monthly bands (exact up to
             :data:`sim.bands.EXACT_BANDS_MAX_RUNS` runs, a histogram beyond, see
             :mod:`sim.bands`); False keeps only the summary.
+        backend: ``"local"`` (this process) or ``"dask"`` (default ``"dask"`` if
+            ``scheduler`` or ``workers`` is given); see :mod:`sim.backends`.
+        scheduler: address of a running Dask scheduler (``"tcp://127.0.0.1:8786"``) or a
+            ``distributed.Client``.
+        workers: start a Dask LocalCluster of this many worker processes on 127.0.0.1.
+        out: folder where every finished chunk of runs is written as a Parquet part (see
+            :mod:`sim.store`); ``resume=True`` continues a killed job there.
+        resume: compute only the chunks missing from ``out``.
+
+    On the Dask backend or with ``out``, runs go through :func:`sim.backends.run_job` (chunks
+    of ``chunk_size`` runs, default :data:`sim.backends.DEFAULT_CHUNK_SIZE`) and only the
+    summary is computed: no bands, and ``keep_runs`` is refused (trajectories are not shipped
+    back from workers nor stored in parts). The summary is the same, row for row.
     """
     scn = _as_scenario(scenario)
     seed = seed_key(seed)
@@ -376,6 +391,10 @@ def run_ensemble(scenario: Scenario | str | Path, runs: int | range | Iterable[i
         raise ValueError(f"months must be at least 1, got {months}")
     if engine not in ("numba", "mesa"):
         raise ValueError(f"engine must be 'numba' or 'mesa', got {engine!r}")
+    if (backend == "dask" or scheduler is not None or workers is not None or out is not None
+            or resume):
+        return _run_on_backend(scn, seed, ids, engine, months, keep_runs, progress, chunk_size,
+                               backend, scheduler, workers, out, resume)
     if chunk_size is None:
         chunk_size = BAND_CHUNK if bands else DEFAULT_CHUNK
     if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1:
@@ -440,6 +459,34 @@ def run_ensemble(scenario: Scenario | str | Path, runs: int | range | Iterable[i
         meta["band_values_clipped"] = int(hist.clipped.sum())
     return EnsembleResult(scn, seed, engine, months, _summary_frame(names, ids, values),
                           band_frame, traj_frame, meta)
+
+
+def _run_on_backend(scn: Scenario, seed: int, ids: np.ndarray, engine: str, months: int,
+                    keep_runs: Iterable[int] | None, progress: bool, chunk_size: int | None,
+                    backend: str | None, scheduler: Any, workers: int | None,
+                    out: str | Path | None, resume: bool) -> EnsembleResult:
+    """``run_ensemble`` through :mod:`sim.backends`: summary only, chunk by chunk."""
+    from sim.backends import DEFAULT_CHUNK_SIZE, run_durable
+
+    if keep_runs is not None and len(list(keep_runs)):
+        raise ValueError("keep_runs needs the local backend without out (trajectories are "
+                         "not shipped from workers nor stored in parts)")
+    chunk_size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
+    start = time.perf_counter()
+    summary = run_durable(scn, ids, seed, months=months, engine=engine, chunk_size=chunk_size,
+                          backend=backend, scheduler=scheduler, workers=workers, out=out,
+                          resume=resume, progress=progress)
+    meta = {"backend": "dask" if backend != "local" and (
+                backend == "dask" or scheduler is not None or workers is not None) else "local",
+            "chunk_size": int(chunk_size), "bands": None,
+            "seconds": round(time.perf_counter() - start, 4)}
+    if workers is not None:
+        meta["workers"] = int(workers)
+    if isinstance(scheduler, str):
+        meta["scheduler"] = scheduler
+    if out is not None:
+        meta["chunks_folder"] = str(out)
+    return EnsembleResult(scn, seed, engine, months, summary, None, None, meta)
 
 
 def format_outcome_table(table: pd.DataFrame, confidence: float = 0.95) -> str:

@@ -246,3 +246,19 @@ def test_sweep_killed_with_sigkill_resumes_without_loss_or_repeats(tmp_path, scn
     assert sorted(Path(p).name for p in out.glob("*")) == sorted(
         ["_lock", "_manifest.json", "_points.json"]
         + [f"part-{c:08d}.parquet" for c in range(n_chunks)])
+
+
+def test_run_ensemble_with_out_is_durable_and_resumable(tmp_path, scn, reference):
+    out = tmp_path / "ens"
+    res = sim.run_ensemble(scn, 120, seed=11, months=MONTHS, out=out, chunk_size=25,
+                           progress=False)
+    pd.testing.assert_frame_equal(res.summary, reference)
+    assert res.meta["backend"] == "local" and read_manifest(out)["complete"]
+    again = sim.run_ensemble(scn, 120, seed=11, months=MONTHS, out=out, chunk_size=25,
+                             progress=False, resume=True)
+    pd.testing.assert_frame_equal(again.summary, reference)
+    with pytest.raises(StoreError, match="already holds this job"):
+        sim.run_ensemble(scn, 120, seed=11, months=MONTHS, out=out, chunk_size=25,
+                         progress=False)
+    with pytest.raises(ValueError, match="keep_runs needs the local backend"):
+        sim.run_ensemble(scn, 120, seed=11, months=MONTHS, out=tmp_path / "k", keep_runs=[1])

@@ -203,3 +203,15 @@ def test_unreachable_scheduler_is_a_one_line_error(scn, monkeypatch):
     monkeypatch.setattr(sim.backends, "CONNECT_TIMEOUT", "1s")
     with pytest.raises(BackendError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         run_durable(scn, 5, 1, scheduler="tcp://127.0.0.1:9")
+
+
+def test_run_ensemble_on_dask_gives_the_local_summary(client, scn, tmp_path):
+    local = sim.run_ensemble(scn, RUNS, seed=SEED, months=MONTHS, progress=False)
+    on_dask = sim.run_ensemble(scn, RUNS, seed=SEED, months=MONTHS, progress=False,
+                               scheduler=client.scheduler.address, chunk_size=70,
+                               out=tmp_path / "ens")
+    pd.testing.assert_frame_equal(on_dask.summary, local.summary)
+    assert on_dask.meta["backend"] == "dask" and on_dask.bands is None
+    pd.testing.assert_frame_equal(on_dask.outcome_table(), local.outcome_table())
+    pd.testing.assert_frame_equal(read_dataset(tmp_path / "ens").drop(columns="point"),
+                                  local.summary)
