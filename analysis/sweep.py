@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis._common import as_scenario, finite, is_proportion
+from analysis._common import as_scenario, is_proportion
 from sim.provenance import manifest, write_bytes_atomic, write_json_atomic, write_parquet_atomic
 from sim.rng import seed_key
 from sim.scenario import Scenario, ScenarioError
@@ -215,13 +215,14 @@ def aggregate(summary: pd.DataFrame) -> dict[str, float]:
     outcomes the mean. Month outcomes (NaN when the event never happened) are averaged over the
     runs where it happened, NaN if it never did.
     """
-    row: dict[str, float] = {}
-    for col in summary.columns:
-        if col == "run":
-            continue
-        values = finite(summary[col].to_numpy())
-        row[col] = float(values.mean()) if values.size else math.nan
-    return row
+    cols = [c for c in summary.columns if c != "run"]
+    values = summary[cols].to_numpy(dtype=float)
+    ok = np.isfinite(values)
+    n = ok.sum(axis=0)
+    total = np.where(ok, values, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(n > 0, total / np.maximum(n, 1), math.nan)
+    return {c: float(m) for c, m in zip(cols, means, strict=True)}
 
 
 def run_point(scenario: Scenario, overrides: Mapping[str, Any], seed: int,
