@@ -366,6 +366,13 @@ def test_invariants_hold_every_month(name, policy, seed, run):
     monthly = model.monthly()
     outcomes = model.outcomes()
     assert len(monthly) == model.horizon + 1
+    # The monthly record a user reads obeys the same bounds.
+    for prefix, lo, hi in (("affinity_", -1, 1), ("sanctions_", 0, 1), ("trust_", 0, 1),
+                           ("pressure_", 0, 1), ("credibility_", 0, 1), ("shipped_", 0, np.inf),
+                           ("gdp_index_", np.nextafter(0, 1), np.inf), ("war_intensity", 0, 1),
+                           ("war_balance", -1, 1)):
+        block = monthly[[c for c in monthly if c.startswith(prefix)]].to_numpy()
+        assert block.size and ((block >= lo) & (block <= hi)).all(), prefix
     for r in model.compiled.route_ids:
         assert monthly[f"shipped_{r}"].sum() == outcomes[f"delivered_{r}"]
         assert monthly[f"detected_{r}"].sum() == outcomes[f"detected_{r}"]
