@@ -152,6 +152,8 @@ def parse_vary_items(items: list[str]) -> dict[str, tuple[float, float]]:
         if not sep or not colon or not key.strip():
             raise UsageError(f"--vary {item!r}: expected KEY=LOW:HIGH, e.g. "
                              "actors.USA.escalation_step=0.05:0.4")
+        if key.strip() in out:
+            raise UsageError(f"--vary {key.strip()}: given twice")
         try:
             out[key.strip()] = (float(low), float(high))
         except ValueError:

@@ -96,6 +96,8 @@ def test_the_same_sweep_twice_gives_the_same_table(tmp_path, capsys):
     (["sweep", "baseline", "--vary", "actors.USA.relief_offer=0:1", "--runs-per-point", "0"],
      "at least 1"),
     (["sweep", "baseline", "--vary", "actors.USA.relief_offer=0:1.5"], "less than or equal"),
+    (["sweep", "baseline", "--vary", "actors.USA.relief_offer=0:1", "--vary",
+      "actors.USA.relief_offer=0:0.5"], "given twice"),
     (["sweep", "baseline", "--vary", "actors.USA.relief_offer=0:1", "--discover", "x>>1"],
      "OUTCOME>=VALUE"),
     (["sweep", "nonexistent", "--vary", "actors.USA.relief_offer=0:1"], "no bundled scenario"),
