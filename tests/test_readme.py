@@ -32,11 +32,15 @@ Keep the whole file under about a minute: mark anything slow with a skip and say
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +57,10 @@ EXIT = re.compile(r"^\s*#\s*doc-test:\s*exit\s+(\d+)\s*$")
 OUT_OPTIONS = {"--out", "--output", "-o", "--out-dir", "--output-dir", "--outdir", "--save"}
 PATH_LIKE = re.compile(r"(/|\.(html|parquet|csv|json|png|svg|pdf|toml|md|txt|zip|nc|zarr|yaml)$)")
 SHELL_OPERATORS = {"|", "||", "&&", ";", "&", ">", ">>", "<", "2>", "2>&1"}
+# Commands run in this process through the console script's entry point (``sim.cli.main``), which
+# saves the interpreter start-up and imports of every command (about 2 s of CPU each); set
+# DIPLOSIM_DOCTEST_SUBPROCESS=1 to run each in its own ``diplosim`` process instead.
+IN_PROCESS = os.environ.get("DIPLOSIM_DOCTEST_SUBPROCESS", "") in ("", "0")
 
 
 @dataclass
@@ -257,19 +265,65 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_command(item: DocItem, redirector: Redirector) -> subprocess.CompletedProcess:
+def run_command(item: DocItem, redirector: Redirector,
+                in_process: bool = IN_PROCESS) -> subprocess.CompletedProcess:
+    """Run a README command from the repository root, outputs redirected.
+
+    In process, ``sim.cli.main`` (the console script's entry point) is called with the command's
+    arguments; otherwise, and always for a command with shell operators, the ``diplosim`` script
+    runs in a subprocess.
+    """
     tokens = shlex.split(item.text, comments=True)
     rewritten = redirector.rewrite(tokens)
+    shell = any(t in SHELL_OPERATORS for t in tokens)
+    if in_process and not shell:
+        return _run_main(rewritten[1:])
     head = rewritten[0]
     if head == ".venv/bin/diplosim" and (REPO / head).exists():
         argv = [head, *rewritten[1:]]
     else:
         argv = [*_diplosim(), *rewritten[1:]]
-    if any(t in SHELL_OPERATORS for t in tokens):
+    if shell:
         script = " ".join(t if t in SHELL_OPERATORS else shlex.quote(t) for t in argv)
         argv = ["bash", "-o", "pipefail", "-c", script]
     return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT_S,
                           env=_env(), check=False)
+
+
+def _alarm(signum, frame):
+    raise subprocess.TimeoutExpired("diplosim (in process)", TIMEOUT_S)
+
+
+def _run_main(args: list[str]) -> subprocess.CompletedProcess:
+    """``diplosim ARGS`` in this process, from the repository root; output captured.
+
+    Exit status as the console script would give it: ``main``'s return value, or the code of a
+    ``SystemExit`` (argparse); an uncaught exception prints its traceback and gives 1.
+    """
+    from sim.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    cwd = os.getcwd()
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(TIMEOUT_S)
+    os.chdir(REPO)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except subprocess.TimeoutExpired:
+                raise
+            except Exception:  # what a user would see as a traceback
+                traceback.print_exc()
+                code = 1
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        os.chdir(cwd)
+    return subprocess.CompletedProcess(["diplosim", *args], int(code or 0), out.getvalue(),
+                                       err.getvalue())
 
 
 def run_python(item: DocItem, sandbox: Path) -> subprocess.CompletedProcess:
@@ -334,6 +388,14 @@ def test_readme_item_runs(item: DocItem, scratch: Path, redirector: Redirector):
             + _report(proc))
     leaked = [p for p in redirector.redirected if (REPO / p).exists() and p not in before]
     assert not leaked, f"README line {item.line} wrote into the repository: {leaked}"
+
+
+def test_the_console_script_runs_from_the_repository_root(tmp_path):
+    """The first README command, through the installed ``diplosim`` script, as a user types it."""
+    first = next(i for i in ITEMS if i.kind == "sh" and i.skip is None)
+    proc = run_command(first, Redirector(tmp_path), in_process=False)
+    assert proc.returncode == first.expect, _report(proc)
+    assert "Traceback" not in proc.stderr
 
 
 # ---------------------------------------------------------------------------------------------
