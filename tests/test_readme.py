@@ -3,8 +3,10 @@
 What is run (in README order, one test per command or block):
 
 - ```` ```sh ```` blocks: every line starting with ``.venv/bin/diplosim`` or ``diplosim`` (a line
-  ending in a backslash continues on the next), from the repository root, as a user would. Other
-  lines (``make ...``, ``pip ...``) are not run. Exit status 0 is expected.
+  ending in a backslash continues on the next), from the repository root, through the console
+  script's entry point ``sim.cli.main`` in this process (``DIPLOSIM_DOCTEST_SUBPROCESS=1``: each
+  in its own ``diplosim`` process; one test always runs the installed script). Other lines
+  (``make ...``, ``pip ...``) are not run. Exit status 0 is expected.
 - ```` ```text ```` and ```` ```console ```` blocks: every transcript line ``$ diplosim ...``.
   If the documented output under it has a line starting with ``diplosim: error:``, the command
   must exit with status 2, print that line on stderr (``...`` in the documented line matches
