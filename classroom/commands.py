@@ -45,7 +45,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     proc = subprocess.Popen(server_command(port), env=server_env())
 
     def on_term(signum: int, frame: FrameType | None) -> None:
-        stop(proc)
+        stop(proc, timeout=3.0)
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
