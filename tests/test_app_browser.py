@@ -199,3 +199,16 @@ def test_download_settings_as_a_scenario_file(page: Page, tmp_path: Path) -> Non
     scn = sim.load_scenario(path)
     expected = sim.load_scenario("baseline").with_overrides({"actors.NATO.cohesion": 0.95})
     assert scn.content_hash() == expected.content_hash()
+
+
+def test_scenario_and_policy_pickers(page: Page) -> None:
+    page.get_by_role("button", name="Policy overlay (none)").click()
+    page.get_by_role("option", name="maximum_pressure").click()
+    step = page.locator(".control-actors-USA-escalation-step input[type=text]")
+    expect(step).to_have_value("0.3")  # the overlay's doctrine
+    expect(page.get_by_text("Policy maximum_pressure applied", exact=False)).to_be_visible()
+    page.get_by_role("button", name="Scenario baseline").click()
+    page.get_by_role("option", name="split_nato_leaky_brics").click()
+    expect(page.get_by_text("What-if: a split NATO and a leaky BRICS")).to_be_visible()
+    expect(page.locator(".control-actors-NATO-cohesion input[type=text]")).to_have_value("0.35")
+    expect(step).to_have_value("0.3")  # the policy stays applied on the new scenario
