@@ -47,7 +47,6 @@ from sim.cli import UsageError
 from sim.outcomes import outcome_layout
 from sim.rng import seed_key
 from sim.scenario import Scenario
-from sim.store import ChunkStore
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
@@ -426,6 +425,8 @@ def run_job(job: Job, *, backend: Backend | None = None, scheduler: str | Client
         StoreError: ``out`` holds another job, or this one without ``resume``.
         BackendError: bad backend settings or an unreachable scheduler.
     """
+    from sim.store import ChunkStore
+
     backend = _resolve_backend(backend, scheduler, workers)
     if resume and out is None:
         raise BackendError("resume needs an output folder (out=DIR, --out DIR)")
@@ -530,7 +531,9 @@ def _progress_bar(show: bool, total: int, initial: int):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, unit="chunk", desc="chunks", leave=False)
+    # disable=None: no bar when stderr is not a terminal (logs of batch jobs stay clean).
+    return tqdm(total=total, initial=initial, unit="chunk", desc="chunks", leave=False,
+                disable=None)
 
 
 def run_durable(scenario: Scenario, runs: int | Sequence[int] | np.ndarray, seed: int, *,
@@ -560,14 +563,19 @@ def add_backend_arguments(p: argparse.ArgumentParser) -> None:
                    help="run on a running Dask cluster, e.g. tcp://127.0.0.1:8786")
     g.add_argument("--workers", type=int, metavar="N",
                    help="run on a Dask LocalCluster of N worker processes on 127.0.0.1")
-    g.add_argument("--chunk-size", type=int, metavar="K", default=DEFAULT_CHUNK_SIZE,
-                   help=f"(point, run) items per chunk (default {DEFAULT_CHUNK_SIZE})")
+    g.add_argument("--chunk-size", type=int, metavar="K",
+                   help=f"(point, run) items per chunk (default {DEFAULT_CHUNK_SIZE} on a "
+                   "backend); never changes a result")
     g.add_argument("--resume", action="store_true",
-                   help="continue the job in --out DIR, computing only its missing chunks")
+                   help="keep every finished chunk in --out DIR and continue the job there if "
+                   "it was interrupted, computing only its missing chunks")
 
 
 def backend_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``run_job`` keyword arguments from the flags of :func:`add_backend_arguments`.
+    """Backend settings from the flags of :func:`add_backend_arguments`.
+
+    Returns ``backend``, ``scheduler``, ``workers``, ``resume`` and ``chunk_size`` (None when
+    not given: the caller's default applies).
 
     Raises:
         BackendError: inconsistent flags (both --scheduler and --workers, --workers 0,
@@ -582,7 +590,7 @@ def backend_options(args: argparse.Namespace) -> dict[str, Any]:
     if scheduler is not None and "://" not in scheduler:
         raise BackendError(f"--scheduler {scheduler!r}: expected an address like "
                            "tcp://127.0.0.1:8786")
-    chunk_size = getattr(args, "chunk_size", DEFAULT_CHUNK_SIZE)
+    chunk_size = getattr(args, "chunk_size", None)
     if chunk_size is not None and chunk_size < 1:
         raise BackendError(f"--chunk-size must be at least 1 (got {chunk_size})")
     resume = bool(getattr(args, "resume", False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from sim.backends import add_backend_arguments, backend_options
 from sim.cli import UsageError, add_scenario_arguments, ensure_out_dir, parse_sets, verb
 from sim.scenario import ScenarioError, list_policies, list_scenarios, load_scenario
 
@@ -58,6 +59,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
                    help="engine of an ensemble (default numba; both give the same numbers)")
     p.add_argument("--threads", type=int,
                    help="threads of the numba engine (default: all cores)")
+    add_backend_arguments(p)
 
 
 @verb("run", "run a scenario once (its story) or many times (an ensemble's outcome table)",
@@ -79,9 +81,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not 1 <= args.threads <= numba.config.NUMBA_NUM_THREADS:
             raise UsageError(f"--threads {args.threads}: must be in [1, "
                              f"{numba.config.NUMBA_NUM_THREADS}] on this machine")
+    backend = backend_options(args)
+    if args.runs == 1 and (backend["backend"] == "dask" or backend["resume"]):
+        raise UsageError("--scheduler, --workers and --resume are for ensembles (--runs N)")
     out = ensure_out_dir(args.out)
     if args.runs > 1:
-        return _run_ensemble(args, scn, out)
+        return _run_ensemble(args, scn, out, backend)
     model = DiplomacyModel(scn, seed=args.seed)
     model.run(args.months)
     print(f"{scn.spec.meta.title}")
@@ -97,15 +102,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_ensemble(args: argparse.Namespace, scn, out) -> int:
-    """``run --runs N``: an ensemble, its outcome table, optional result folder."""
+def _run_ensemble(args: argparse.Namespace, scn, out, backend: dict) -> int:
+    """``run --runs N``: an ensemble, its outcome table, optional result folder.
+
+    On Dask or with ``--resume`` the runs go chunk by chunk through :mod:`sim.backends`; with
+    ``--out DIR`` each finished chunk is kept in ``DIR/chunks`` (a Parquet dataset) so that an
+    interrupted job continues with ``--resume``. Only the summary is computed on that path.
+    """
     from sim.ensemble import format_outcome_table, run_ensemble
 
+    chunked = backend["backend"] == "dask" or backend["resume"]
     res = run_ensemble(scn, runs=args.runs, seed=args.seed, engine=args.engine,
-                       months=args.months, threads=args.threads, progress=True)
+                       months=args.months, threads=None if chunked else args.threads,
+                       progress=True, chunk_size=backend["chunk_size"],
+                       backend=backend["backend"] if chunked else None,
+                       scheduler=backend["scheduler"], workers=backend["workers"],
+                       out=out / "chunks" if chunked and out is not None else None,
+                       resume=backend["resume"])
     print(f"{scn.spec.meta.title}")
     pol = f", policy {'+'.join(scn.policies)}" if scn.policies else ""
-    threads = f" on {res.meta['threads']} threads" if args.engine == "numba" else ""
+    if backend["backend"] == "dask":
+        where = backend["scheduler"] or f"a local cluster of {backend['workers']} workers"
+        threads = f" on Dask ({where})"
+    elif args.engine == "numba" and "threads" in res.meta:
+        threads = f" on {res.meta['threads']} threads"
+    else:
+        threads = ""
     print(f"seed {res.seed}, {res.runs} runs of {res.months} months{pol}; {args.engine} engine"
           f"{threads}, {res.meta['seconds']:.2f} s\n")
     print(format_outcome_table(res.outcome_table()))

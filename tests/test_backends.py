@@ -172,7 +172,7 @@ def _parse(argv):
 
 def test_backend_flags():
     assert _parse([]) == {"backend": "local", "scheduler": None, "workers": None,
-                          "resume": False, "chunk_size": 5000}
+                          "resume": False, "chunk_size": None}
     assert _parse(["--workers", "2", "--out", "d", "--resume", "--chunk-size", "100"]) == {
         "backend": "dask", "scheduler": None, "workers": 2, "resume": True, "chunk_size": 100}
     assert _parse(["--scheduler", "tcp://127.0.0.1:8786"])["backend"] == "dask"
