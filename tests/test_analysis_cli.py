@@ -252,3 +252,14 @@ def test_monthly_bands_are_the_ensemble_engines_and_match_exact_quantiles():
         np.testing.assert_allclose(b[col], exact[col], atol=1e-9)
     with pytest.raises(KeyError):
         monthly_bands("baseline", ["nonsense"], runs=5, months=2)
+
+
+def test_the_readme_figure_script_draws_every_figure(tmp_path):
+    from analysis import figures
+
+    assert figures.main([str(tmp_path), "--quick"]) == 0
+    names = {"fan_pressure.png", "forest_policies.png", "network.png", "sobol.png",
+             "sweep_surface.png", "prim.png"}
+    assert {p.name for p in tmp_path.iterdir()} == names
+    assert all((tmp_path / n).read_bytes().startswith(PNG) for n in names)
+    assert names <= {p.name for p in (REPO / "docs" / "figures").iterdir()}
