@@ -194,7 +194,7 @@ def test_relief_terms_are_the_nash_midpoint(prio, halt, ties, o1, o2, l1, l2, c1
     x_min = halt * max(0.0, ties) / prio
     zopa = x_max > 0 and x_min <= x_max
     deal_months = []
-    for month in range(1, 301):
+    for month in range(1, 201):
         decide_track(0, np.uint64(9), 0, month, W, AP, RP, TP, TM, SA, AFF, TS, G, DT)
         assert DT[0, L.DT_ZOPA] == float(zopa)
         if DT[0, L.DT_DEAL] == 1.0:
@@ -205,10 +205,11 @@ def test_relief_terms_are_the_nash_midpoint(prio, halt, ties, o1, o2, l1, l2, c1
             grid = np.linspace(x_min, x_max, 2001)
             nash = (prio * grid - halt * max(0.0, ties)) * (x_max - grid)
             assert abs(grid[np.argmax(nash)] - terms) <= (x_max - x_min) / 2000 + 1e-12
+            break  # the state does not move here: later deals would have the same terms
     if not zopa:
         assert deal_months == []
     elif (x_max - x_min) / x_max > 0.1:
-        # Monthly chance base_rate x trust x surplus > 0.1: 300 months without one is < 1e-13.
+        # Monthly chance base_rate x trust x surplus > 0.1: 200 months without one is < 1e-9.
         assert deal_months
 
 
