@@ -68,9 +68,11 @@ def run_charts(monthly: pd.DataFrame, labels: dict[str, str], horizon: int) -> F
     _frame(ax, "Effective sanction pressure", horizon, month, "pressure, 0 to 1")
 
     ax = axes[0, 2]
-    lines(ax, _columns(monthly, "shipped_"))
+    shipped = _columns(monthly, "shipped_")
+    lines(ax, shipped)
     ax.set_yscale("symlog", linthresh=1.0)
-    ax.set_ylim(bottom=0)
+    top = float(monthly[shipped].max().max()) if shipped else 0.0
+    ax.set_ylim(0, max(10.0, 2.0 * top))
     _frame(ax, "Deliveries per route", horizon, month, "units per month (symlog)")
 
     ax = axes[1, 0]

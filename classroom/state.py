@@ -438,7 +438,8 @@ class Classroom:
                 return False
             self.source_label = name
             self.errors.clear()
-            self.notice = f"Scenario {name}: the controls show its values."
+            policy = f" with policy {self.policy}" if self.policy else ""
+            self.notice = f"Scenario {name}{policy}: the controls show its values."
             return True
 
     def choose_policy(self, name: str | None) -> bool:

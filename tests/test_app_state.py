@@ -378,3 +378,34 @@ def test_ui_refuses_a_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
         port = s.getsockname()[1]
         assert main(["ui", "--port", str(port)]) == 2
     assert "already in use" in capsys.readouterr().err
+
+
+# ---- figures -----------------------------------------------------------------------------------
+
+def test_figures_draw_what_the_run_holds(numba_kernel, room: Classroom) -> None:
+    from classroom.figures import fan_chart, network_figure, run_charts
+
+    for _ in range(6):
+        room.step()
+    monthly = room.monthly()
+    fig = run_charts(monthly, monthly_labels(room.scenario), room.scenario.horizon)
+    axes = fig.get_axes()
+    assert [a.get_title(loc="left") for a in axes] == [
+        "GDP index", "Effective sanction pressure", "Deliveries per route", "War",
+        "Affinity of key pairs", "Negotiation tracks"]
+    gdp = [line for line in axes[0].get_lines() if not line.get_label().startswith("_")]
+    actors = room.model.compiled.actor_ids
+    assert [line.get_label() for line in gdp] == [
+        room.scenario.spec.actors[a].name for a in actors]
+    np.testing.assert_allclose(gdp[0].get_ydata(), monthly[f"gdp_index_{actors[0]}"])
+    assert axes[0].get_xlim() == (0, room.scenario.horizon)
+    net = network_figure(room.network())
+    assert net.get_axes()[0].get_title(loc="left") == "Relations at month 6"
+    f = room.run_futures(runs=40)
+    fan = fan_chart(f, "war_intensity", "War intensity", monthly["war_intensity"])
+    labels = [t.get_text() for t in fan.get_axes()[0].get_legend().get_texts()]
+    assert labels == ["90% of futures", "50% of futures", "median", "this run (seed)"]
+    for figure in (fig, net, fan):
+        buf = io.BytesIO()
+        figure.savefig(buf, format="png")
+        assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
