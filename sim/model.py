@@ -203,8 +203,10 @@ class DiplomacyModel(mesa.Model):
         return self.compiled.horizon
 
     def step(self) -> None:
-        """One month: events fire, every agent decides, the model resolves, the month is
-        recorded and told."""
+        """One month: events fire, every agent decides, the model resolves.
+
+        The month is then recorded by the DataCollector and told in the story.
+        """
         self.month += 1
         s = self.state
         apply_events(self.month, s.EV, s.W, s.AP, s.CP, s.RP, s.TP, s.CAP, s.DEM, s.SA)
@@ -312,18 +314,22 @@ def narrate(model: DiplomacyModel, before: _Snapshot) -> list[StoryEvent]:
     for t, tid in enumerate(cs.track_ids):
         kind = cs.track_kinds[t]
         p = int(s.TP[t, L.T_PARTY])
-        others = ", ".join(_who(model, i) for i in range(n) if s.TM[t, i] > 0)
-        if s.TS[t, L.TS_ACTIVE] >= 0.5 and before.TS[t, L.TS_ACTIVE] < 0.5:
+        others = _and([_who(model, i) for i in range(n) if s.TM[t, i] > 0])
+        # This month's decision, not the state: a deal struck and broken in the same month is
+        # told twice, and every deal and every break is told, not only the first.
+        struck = s.DT[t, L.DT_DEAL] >= 0.5
+        if struck:
             if kind == "relief":
-                out.append(StoryEvent(m, "deal", f"{_who(model, p)} and {others} strike a relief "
-                           f"deal: {100 * s.TS[t, L.TS_TERMS]:.0f}% of sanctions to be lifted for "
-                           "a verifiable halt of arms transfers"))
+                out.append(StoryEvent(m, "deal", f"{_who(model, p)} strikes a relief deal with "
+                           f"{others}: {100 * s.DT[t, L.DT_TERMS]:.0f}% of sanctions to be lifted "
+                           "for a verifiable halt of arms transfers"))
             else:
                 med = int(s.TP[t, L.T_MEDIATOR])
                 by = f", mediated by {_who(model, med)}" if med >= 0 else ""
                 out.append(StoryEvent(m, "ceasefire", f"{_who(model, p)} and {others} agree a "
                            f"ceasefire{by}"))
-        if s.TS[t, L.TS_BROKEN] >= 0.5 and before.TS[t, L.TS_BROKEN] < 0.5:
+        was_active = before.TS[t, L.TS_ACTIVE] >= 0.5 or struck
+        if kind == "relief" and was_active and s.TS[t, L.TS_ACTIVE] < 0.5:
             out.append(StoryEvent(m, "deal", f"An exposed transfer breaks the {tid} deal; "
                        f"sanctions on {_who(model, p)} snap back"))
         if (kind == "ceasefire" and s.TS[t, L.TS_STALEMATE] >= s.TP[t, L.T_STALE_MONTHS]
@@ -358,12 +364,18 @@ def narrate(model: DiplomacyModel, before: _Snapshot) -> list[StoryEvent]:
             for level in (0.25, 0.5, 0.75, 1.0):
                 if before.BUILT[q, c] < level * dem <= s.BUILT[q, c]:
                     out.append(StoryEvent(m, "production", f"{_who(model, q)} now builds "
-                               f"{100 * level:.0f}% of the {cs.category_units[c]} it needs at home"))
+                               f"{100 * level:.0f}% of the {cs.category_units[c]} it needs "
+                               "at home"))
     if s.G[L.G_CEASEFIRE] < 0.5 and abs(s.G[L.G_BALANCE] - before.G[L.G_BALANCE]) > 0.1:
         side = "attacker" if s.G[L.G_BALANCE] > before.G[L.G_BALANCE] else "defender"
         out.append(StoryEvent(m, "war", f"The front moves in the {side}'s favour "
                    f"(balance {s.G[L.G_BALANCE]:+.2f})"))
     return out
+
+
+def _and(names: list[str]) -> str:
+    """``"A"``, ``"A and B"``, ``"A, B and C"``."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _units(unit: str, units: float) -> str:

@@ -143,7 +143,7 @@ def test_the_story_tells_events_deals_and_warnings(runs):
     text = "\n".join(m.story_text() for m in runs)
     assert "Month 7: Pezeshkian wins Iran's presidential run-off" in text
     assert "Month 9: First Fath-360 missile shipments to Russia are reported" in text
-    assert "strike a relief deal" in text
+    assert "Iran strikes a relief deal with United States and NATO (European members)" in text
     assert re.search(r"Russia and Ukraine agree a ceasefire, mediated by BRICS partners", text)
     # A warning names whom it warns; a scheduled warning is told once, by its event.
     for line in text.splitlines():
@@ -154,6 +154,33 @@ def test_the_story_tells_events_deals_and_warnings(runs):
     assert list(frame.columns) == ["month", "kind", "text"]
     assert set(frame["kind"]) <= {"transfer", "event", "deal", "ceasefire", "war", "warning",
                                   "credibility", "sanctions", "production"}
+
+
+def test_every_deal_and_every_break_is_told(baseline):
+    # Deals are made and broken often here; count them from the month's decisions and state.
+    scn = baseline.with_overrides({"categories.drones.detection": 0.5})
+
+    class Counting(DiplomacyModel):
+        def __init__(self, *args, **kwargs):
+            self.deals = self.breaks = 0
+            super().__init__(*args, **kwargs)
+
+        def step(self):
+            active = self.state.TS[0, L.TS_ACTIVE] >= 0.5
+            super().step()
+            struck = self.state.DT[0, L.DT_DEAL] >= 0.5
+            self.deals += int(struck)
+            self.breaks += int((active or struck) and self.state.TS[0, L.TS_ACTIVE] < 0.5)
+
+    assert baseline.compile().track_ids[0] == "relief"
+    most_deals = most_breaks = 0
+    for seed in range(12):
+        model = Counting(scn, seed=seed).run()
+        text = model.story_text()
+        assert text.count("strikes a relief deal") == model.deals
+        assert text.count("breaks the relief deal") == model.breaks
+        most_deals, most_breaks = max(most_deals, model.deals), max(most_breaks, model.breaks)
+    assert most_deals >= 2 and most_breaks >= 2  # repeated deals and breaks did happen
 
 
 def test_a_subclassed_agent_changes_behaviour(baseline):
