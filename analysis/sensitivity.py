@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.sweep import DESIGNS, MORRIS_LEVELS, SweepResult
+from analysis.sweep import DESIGNS, MORRIS_LEVELS, SweepResult, sample_design
 from sim.scenario import ScenarioError
 
 SOBOL_COLUMNS = ["outcome", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
@@ -75,7 +75,7 @@ def morris_indices(result: SweepResult, outcomes: list[str], confidence: float =
         raise ScenarioError("sensitivity", "design", f"Morris effects need a 'morris' sweep "
                             f"(this one is {result.design!r})")
     rows = []
-    X = result.X
+    X = _morris_design(result)
     for outcome in outcomes:
         y = _outcome_values(result, outcome)
         res = morris.analyze(result.problem, X, y, conf_level=confidence,
@@ -86,6 +86,25 @@ def morris_indices(result: SweepResult, outcomes: list[str], confidence: float =
                          "mu_star_conf": float(res["mu_star_conf"][k]),
                          "sigma": float(res["sigma"][k])})
     return pd.DataFrame(rows, columns=MORRIS_COLUMNS)
+
+
+def _morris_design(result: SweepResult) -> np.ndarray:
+    """The Morris design as sampled, before whole-number parameters were rounded.
+
+    SALib needs the grid values to recognise each trajectory's steps (effects of whole-number
+    parameters are then per nominal step of the design). The design is redrawn from the sweep's
+    seed and checked against the table.
+    """
+    X = result.X
+    if not any(f.integer for f in result.factors):
+        return X
+    raw = sample_design("morris", result.problem, result.samples, result.seed)
+    setv = np.column_stack([np.round(raw[:, j]) if f.integer else raw[:, j]
+                            for j, f in enumerate(result.factors)])
+    if raw.shape != X.shape or not np.allclose(setv, X):
+        raise ScenarioError("sensitivity", "design", "the sweep's table does not match its "
+                            "Morris design (seed or samples changed?)")
+    return raw
 
 
 def sensitivity(result: SweepResult, outcomes: list[str], confidence: float = 0.95,

@@ -254,3 +254,16 @@ def test_a_sweep_shows_progress_and_time_left_when_asked(capsys):
     sweep("baseline", {LIVE: (0.1, 0.5)}, design="lhs", samples=3, runs_per_point=5, months=3,
           progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_morris_with_a_whole_number_parameter_uses_the_design_as_sampled():
+    res = sweep("baseline", {"tracks.ceasefire.stalemate_months": (2, 12), DEAD: (0.0, 1.0)},
+                design="morris", samples=4, runs_per_point=20, seed=3, months=12)
+    values = res.table["tracks.ceasefire.stalemate_months"]
+    assert (values == values.round()).all() and set(values) <= set(range(2, 13))
+    idx = morris_indices(res, ["ceasefire_reached"]).set_index("parameter")
+    assert idx.loc[DEAD, "mu_star"] == 0.0
+    tampered = SweepResult(res.scenario, res.factors, "morris", res.samples, 1, res.seed + 1,
+                           res.months, res.table)
+    with pytest.raises(sim.ScenarioError, match="does not match"):
+        morris_indices(tampered, ["ceasefire_reached"])
