@@ -9,6 +9,9 @@ from sim.backends import add_backend_arguments, backend_options
 from sim.cli import UsageError, add_scenario_arguments, ensure_out_dir, parse_sets, verb
 from sim.scenario import ScenarioError, list_policies, list_scenarios, load_scenario
 
+# The longest run a scenario may ask for (the schema's bound on meta.horizon).
+_MAX_MONTHS = 600
+
 
 def _list_args(p: argparse.ArgumentParser) -> None:
     pass
@@ -71,8 +74,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     scn = load_scenario(args.scenario, policy=args.policy)
     scn = scn.with_overrides(parse_sets(args.sets)) if args.sets else scn
-    if args.months is not None and args.months < 1:
-        raise ScenarioError("--months", "months", f"must be at least 1 (got {args.months})")
+    if args.months is not None and not 1 <= args.months <= _MAX_MONTHS:
+        raise UsageError(f"--months {args.months}: must be between 1 and {_MAX_MONTHS}")
     if args.runs < 1:
         raise UsageError(f"--runs {args.runs}: must be at least 1")
     if args.threads is not None:

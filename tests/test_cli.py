@@ -133,7 +133,8 @@ def test_run_applies_sets_policy_and_months(capsys):
     (["--seed", "-1"], ["--seed", "-1"]),
     (["--seed", str(2**64)], ["--seed"]),
     (["--seed", "seven"], ["--seed", "seven"]),
-    (["--months", "0"], ["months"]),
+    (["--months", "0"], ["--months", "0"]),
+    (["--months", "100000"], ["--months", "100000", "600"]),
     (["--bogus"], ["--bogus"]),
 ])
 def test_run_with_bad_arguments_exits_2_with_one_line(capsys, argv, words):
