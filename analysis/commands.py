@@ -67,7 +67,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     scn = _scenario(args)
     cmp = compare_policies(scn, args.policies, runs=args.runs, seed=args.seed,
                            months=args.months, outcomes=args.outcomes,
-                           confidence=args.confidence)
+                           confidence=args.confidence, progress=sys.stderr.isatty())
     shown = args.outcomes or _default_outcomes(list(cmp.table["outcome"]))
     print(f"{scn.spec.meta.title}")
     print(f"{cmp.n_runs} runs per policy, seed {cmp.seed}, {cmp.months} months; common random "

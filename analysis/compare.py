@@ -189,7 +189,7 @@ class PolicyComparison:
 def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: int = 1000,
                      seed: int = 0, months: int | None = None,
                      outcomes: Sequence[str] | None = None,
-                     confidence: float = 0.95) -> PolicyComparison:
+                     confidence: float = 0.95, progress: bool = False) -> PolicyComparison:
     """Compare sanctions policies on common random numbers.
 
     Args:
@@ -202,6 +202,7 @@ def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: in
         months: months per run (default: the scenario's horizon).
         outcomes: outcome columns to put in the table (default: all).
         confidence: two-sided confidence level of every interval.
+        progress: show the ensemble engine's progress bar for each policy's runs.
 
     Returns:
         A :class:`PolicyComparison`.
@@ -209,7 +210,7 @@ def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: in
     Raises:
         ScenarioError: unknown policy or scenario, bad sizes or outcome names (before any run).
     """
-    from sim.ensemble import numba_summary
+    from sim.ensemble import run_ensemble
 
     base = as_scenario(scenario)
     if not policies:
@@ -225,7 +226,9 @@ def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: in
     scns = [base.with_policy(p) for p in policies]  # all overlays checked before any run
     labels = _labels(policies)
     run_ids = np.arange(int(runs), dtype=np.int64)
-    summaries = {lab: numba_summary(s, seed, run_ids, months)
+    # Every policy through the ensemble engine with the same seed and run ids (CRN).
+    summaries = {lab: run_ensemble(s, runs=run_ids, seed=seed, months=months, bands=False,
+                                   progress=bool(progress)).summary
                  for lab, s in zip(labels, scns, strict=True)}
     names = [c for c in summaries[labels[0]].columns if c != "run"]
     if outcomes:
