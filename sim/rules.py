@@ -426,17 +426,20 @@ def update_pressure(W, AP, SA, SANC, TRADE):
             if i != j:
                 keep *= 1.0 - SANC[i, j] * AP[i, A_LEVERAGE]
         SA[j, S_RAW] = 1.0 - keep
+    # Busting through each partner k, summed over k in order for every j (S_LEAK holds the sum
+    # until the leak is known); the largest sanction on k is found once per k, not once per j.
     for j in range(n):
-        busting = 0.0
-        for k in range(n):
-            if k == j:
-                continue
-            hit = 0.0
-            for i in range(n):
-                if i != k and SANC[i, k] > hit:
-                    hit = SANC[i, k]
-            busting += TRADE[j, k] * AP[k, A_BUSTING] * (1.0 - hit) * (1.0 - SANC[k, j])
-        leak = (1.0 - W[W_COALITION]) * W[W_LEAK_GAIN] * busting
+        SA[j, S_LEAK] = 0.0
+    for k in range(n):
+        hit = 0.0
+        for i in range(n):
+            if i != k and SANC[i, k] > hit:
+                hit = SANC[i, k]
+        for j in range(n):
+            if j != k:
+                SA[j, S_LEAK] += TRADE[j, k] * AP[k, A_BUSTING] * (1.0 - hit) * (1.0 - SANC[k, j])
+    for j in range(n):
+        leak = (1.0 - W[W_COALITION]) * W[W_LEAK_GAIN] * SA[j, S_LEAK]
         SA[j, S_LEAK] = min(W[W_MAX_LEAK], leak)
         SA[j, S_PRESSURE] = SA[j, S_RAW] * (1.0 - SA[j, S_LEAK])
 
