@@ -439,10 +439,16 @@ class Scenario:
                 continue
             if section != "actors" or not isinstance(body, dict):
                 raise ScenarioError(label, section, "an overlay may only set actors' doctrine keys")
+            bundled = path.resolve().parent == (scenario_dir() / "policies").resolve()
             for aid, keys in body.items():
                 if aid not in self.spec.actors:
-                    # Overlays are written for the bundled actor set; skip actors a what-if lacks.
-                    continue
+                    # Bundled overlays are written for the bundled actor set: a scenario without
+                    # one of their actors simply has no doctrine to change. In an overlay of
+                    # the user's own, an unknown actor is a typo and refused.
+                    if bundled:
+                        continue
+                    raise ScenarioError(label, f"actors.{aid}", "unknown actor (known: "
+                                        + ", ".join(self.spec.actors) + ")")
                 if not isinstance(keys, dict):
                     raise ScenarioError(label, f"actors.{aid}", "must be a table of doctrine keys")
                 for key, value in keys.items():

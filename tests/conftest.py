@@ -29,7 +29,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 # A minimal scenario with one supply route, one sanctioner and no negotiation track: small enough
 # that its outcomes have closed forms (detection within m months, pressure from one sender, GDP
-# growth with no shocks). Parameters a test varies are set through ``with_overrides``.
+# growth with no shocks). Parameters a test varies are set through ``with_overrides``. Tests of
+# several files rely on its names and figures (route ``sup_rec``, category ``widgets``, 10 units a
+# month, pressure 0.5 x 0.4 on REC): change them only together with those tests.
 TINY_TOML = textwrap.dedent("""\
     # Tiny scenario for closed-form tests: SUP ships widgets to REC; SND sanctions REC.
     relations = [

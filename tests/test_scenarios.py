@@ -494,6 +494,7 @@ def write(path: Path, text: str) -> Path:
     ("[actors]\nUSA = 3\n", "actors.USA"),
     ("[policy]\ntitle = 'x'\nauthor = 'me'\n", "policy"),
     ("actors = 5\n", "actors"),
+    ("[actors.UAS]\nescalation_step = 0.3\n", "actors.UAS"),  # a typo is not skipped
 ])
 def test_an_overlay_may_only_set_doctrine_keys(tmp_path, baseline, body, key):
     path = write(tmp_path / "mine.toml", body)
@@ -501,6 +502,23 @@ def test_an_overlay_may_only_set_doctrine_keys(tmp_path, baseline, body, key):
         baseline.with_policy(path)
     assert info.value.key == key
     assert info.value.source == str(path)
+
+
+def test_a_bundled_overlay_skips_actors_a_scenario_lacks(tmp_path):
+    path = write(tmp_path / "no_nato.toml", 'extends = "baseline"\n[meta]\ntitle = "x"\n')
+    raw = sim.load_scenario(path).raw
+    del raw["actors"]["NATO"]
+    raw["sanctions"] = [s for s in raw["sanctions"] if "NATO" not in (s["sender"], s["target"])]
+    raw["relations"] = [r for r in raw["relations"] if "NATO" not in (r["a"], r["b"])]
+    raw["trade"] = [r for r in raw["trade"] if "NATO" not in (r["from"], r["to"])]
+    raw["events"] = [e for e in raw["events"] if "NATO" not in e["key"]]
+    raw["routes"].pop("nato_ukraine_aid")
+    raw["tracks"]["relief"]["counterparts"] = ["USA"]
+    raw["outcomes"]["key_pairs"] = [p for p in raw["outcomes"]["key_pairs"] if "NATO" not in p]
+    raw["sources"] = {k: v for k, v in raw["sources"].items() if "NATO" not in k}
+    lean = write(tmp_path / "lean.toml", tomli_w.dumps(raw))
+    scn = sim.load_scenario(lean, policy="maximum_pressure")
+    assert scn.spec.actors["USA"].escalation_step == 0.3 and "NATO" not in scn.spec.actors
 
 
 def test_a_user_overlay_file_applies(tmp_path, baseline):
