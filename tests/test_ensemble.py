@@ -305,3 +305,31 @@ def test_cli_bad_ensemble_flags_are_one_line_errors(argv, message, capsys):
     assert main(["run", "baseline", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+# ---- interval helpers -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("k, n, lo, hi", [
+    # Newcombe (1998), Statistics in Medicine 17:857-872, Table I, method 3 (Wilson score).
+    (81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611),
+    (1, 29, 0.0061, 0.1718),
+])
+def test_wilson_interval_matches_published_values(k, n, lo, hi):
+    got = wilson_interval(k, n)
+    assert got == pytest.approx((lo, hi), abs=6e-5)
+
+
+def test_mean_interval_is_the_student_t_interval():
+    x = np.random.default_rng(3).normal(2.0, 1.5, size=40)
+    mean, lo, hi = mean_interval(np.append(x, np.nan))  # NaN is left out
+    want = sst.t.interval(0.9, 39, loc=x.mean(), scale=sst.sem(x))
+    assert mean_interval(x, 0.9)[1:] == pytest.approx(want)
+    assert mean == pytest.approx(x.mean()) and lo < mean < hi
+    assert mean_interval([5.0])[1:] == (5.0, 5.0)
+    assert all(math.isnan(v) for v in mean_interval([np.nan]))
+
+
+@pytest.mark.parametrize("args", [(1, 0), (5, 4), (-1, 4)])
+def test_wilson_interval_refuses_impossible_counts(args):
+    with pytest.raises(ValueError):
+        wilson_interval(*args)
