@@ -70,14 +70,13 @@ def _error(text: str, slot: str) -> None:
 
 
 @solara.component
-def ControlView(room: Classroom, control: Control, version: int,
+def ControlView(control: Control, value: float | None, err: str | None,
                 on_set: Callable[[str, Any], None], on_text: Callable[[str, str], None]):
     """One control with its name, unit and range.
 
     A slider (or switch), an exact-value field, and the message of a refused value beside it.
+    It re-renders only when its value or message changes.
     """
-    value = room.value(control.key)
-    err = room.errors.get(control.key)
     with solara.Column(gap="0px", classes=[_slug(control.key)],
                        style={"margin-bottom": "6px"}):
         solara.Text(control.label, style={"font-weight": "600", "font-size": "13px"})
@@ -269,6 +268,10 @@ def Page():
         futures_running.value = True
         futures_request.value += 1
 
+    # Stable handlers (the same objects every render), so controls re-render only on change.
+    on_set = solara.use_memo(lambda: guarded(room.set_value), [])
+    on_text = solara.use_memo(lambda: guarded(room.set_text), [])
+
     @guarded
     def on_play() -> None:
         if room.playing:
@@ -317,9 +320,10 @@ def Page():
         with solara.Card("Controls", classes=["controls"]):
             _small("Changing a control replays the run to the current month with the new "
                    "value. Type an exact value in the box beside a slider.")
+            values = room.control_values()
             for control in room.controls:
-                ControlView(room, control, version.value, guarded(room.set_value),
-                            guarded(room.set_text))
+                ControlView(control, values[control.key], room.errors.get(control.key),
+                            on_set, on_text)
         with solara.Card("Your own scenario file", classes=["upload"]):
             _small("A .toml scenario (it may start with extends = \"baseline\"); it is "
                    "validated like any scenario file.")

@@ -143,12 +143,13 @@ CONTROLS: tuple[Control, ...] = (
 CONTROLS_BY_KEY: dict[str, Control] = {c.key: c for c in CONTROLS}
 
 
-def read_value(scn: Scenario, key: str) -> float | None:
+def read_value(scn: Scenario, key: str, dump: dict[str, Any] | None = None) -> float | None:
     """The value of dotted ``key`` in ``scn`` (policy and overrides applied).
 
     None when the scenario has no such parameter (e.g. an uploaded scenario without NATO).
+    ``dump`` may pass ``scn.spec.model_dump(by_alias=True)`` when reading many keys.
     """
-    node: Any = scn.spec.model_dump(by_alias=True)
+    node: Any = scn.spec.model_dump(by_alias=True) if dump is None else dump
     parts = key.split(".")
     for depth, part in enumerate(parts):
         if isinstance(node, dict) and part in node:
@@ -396,7 +397,14 @@ class Classroom:
     @property
     def controls(self) -> list[Control]:
         """The controls that apply to the current scenario (its actors and categories)."""
-        return [c for c in CONTROLS if read_value(self.scenario, c.key) is not None]
+        values = self.control_values()
+        return [c for c in CONTROLS if values[c.key] is not None]
+
+    def control_values(self) -> dict[str, float | None]:
+        """Current value of every control's key (None where the scenario lacks it)."""
+        scn = self.scenario
+        dump = scn.spec.model_dump(by_alias=True)
+        return {c.key: read_value(scn, c.key, dump) for c in CONTROLS}
 
     def value(self, key: str) -> float | None:
         """Current value of a control's key in the settings the run uses."""
