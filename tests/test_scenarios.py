@@ -521,6 +521,20 @@ def test_a_bundled_overlay_skips_actors_a_scenario_lacks(tmp_path):
     assert scn.spec.actors["USA"].escalation_step == 0.3 and "NATO" not in scn.spec.actors
 
 
+@pytest.mark.parametrize("key", sorted(schema.Actor.model_fields))
+def test_an_overlay_sets_exactly_the_doctrine_keys(tmp_path, baseline, key):
+    numeric = schema.Actor.model_fields[key].annotation is float
+    value = 0.5 if numeric else '"x"'
+    path = write(tmp_path / "p.toml", f"[actors.USA]\n{key} = {value}\n")
+    if key in schema.DOCTRINE_KEYS:
+        assert numeric
+        assert getattr(baseline.with_policy(path).spec.actors["USA"], key) == 0.5
+    else:
+        with pytest.raises(ScenarioError) as info:
+            baseline.with_policy(path)
+        assert info.value.key == f"actors.USA.{key}" and "doctrine" in info.value.fault
+
+
 def test_a_user_overlay_file_applies(tmp_path, baseline):
     path = write(tmp_path / "hawk.toml", "[policy]\ntitle = 'Hawk'\n\n[actors.NATO]\n"
                  "escalation_step = 0.25\nsecondary = 0.5\n")
