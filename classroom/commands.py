@@ -44,14 +44,23 @@ def cmd_ui(args: argparse.Namespace) -> int:
           flush=True)
     proc = subprocess.Popen(server_command(port), env=server_env())
 
+    stopping: list[int] = []
+
     def on_term(signum: int, frame: FrameType | None) -> None:
-        stop(proc, timeout=3.0)
+        stopping.append(signum)  # handled below, outside the signal handler
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        status = proc.wait()
+        while True:
+            try:
+                status = proc.wait(timeout=0.25)
+                break
+            except subprocess.TimeoutExpired:
+                if stopping:
+                    stop(proc, timeout=3.0)  # the server may linger on open connections
+                    return 0
     except KeyboardInterrupt:
-        stop(proc)
+        stop(proc, timeout=3.0)
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)

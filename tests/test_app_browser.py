@@ -62,6 +62,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, numba_kernel) -> Iterator[
         yield url
     finally:
         stop(proc)
+    # SIGTERM stops the server and ``diplosim ui`` exits cleanly (not killed after a timeout).
+    assert proc.returncode == 0, log.read_text()[-2000:]
 
 
 @pytest.fixture(scope="module")
