@@ -216,3 +216,20 @@ def test_chunk_rows_are_what_a_store_writes(tmp_path, scn):
     frames = [compute_chunk(job.task(c, cols)) for c in job.chunks()]
     assert len({tuple(f.dtypes.astype(str)) for f in frames}) == 1
     assert all(f["point"].dtype == np.int64 and f["run"].dtype == np.int64 for f in frames)
+
+
+def test_duckdb_query_of_docs_scaling_runs_as_written(tmp_path):
+    """The DuckDB example of docs/scaling.md runs from a fresh interpreter and prints a table."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "scaling.md").read_text()
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", doc, re.S) if "duckdb.sql" in b]
+    assert len(blocks) == 1
+    done = subprocess.run([sys.executable, "-c", blocks[0]], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "p_relief" in done.stdout and "engagement" in done.stdout
+    assert len(read_dataset(tmp_path / "results" / "duck")) == 1000
