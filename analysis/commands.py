@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.backends import add_backend_arguments, chunked_options
 from sim.cli import UsageError, add_scenario_arguments, ensure_out_dir, parse_sets, verb
 from sim.scenario import Scenario, load_scenario
 
@@ -53,6 +54,7 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
                    help="outcome to show (repeat; default: deals, detections, escalations)")
     p.add_argument("--confidence", type=float, default=0.95, help="CI level (default 0.95)")
     p.add_argument("--out", metavar="DIR", help="write the comparison (Parquet, manifest, plot)")
+    add_backend_arguments(p)
 
 
 @verb("compare", "compare sanctions policies on common random numbers, with paired CIs",
@@ -67,7 +69,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     scn = _scenario(args)
     cmp = compare_policies(scn, args.policies, runs=args.runs, seed=args.seed,
                            months=args.months, outcomes=args.outcomes,
-                           confidence=args.confidence, progress=sys.stderr.isatty())
+                           confidence=args.confidence, progress=sys.stderr.isatty(),
+                           **chunked_options(args, out))
     shown = args.outcomes or _default_outcomes(list(cmp.table["outcome"]))
     print(f"{scn.spec.meta.title}")
     print(f"{cmp.n_runs} runs per policy, seed {cmp.seed}, {cmp.months} months; common random "
@@ -141,6 +144,7 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar with time left (default: on a terminal)")
     p.add_argument("--out", metavar="DIR", help="write the sweep (Parquet, manifest, plots)")
+    add_backend_arguments(p)
 
 
 def parse_vary_items(items: list[str]) -> dict[str, tuple[float, float]]:
@@ -183,7 +187,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
               "balance properties only at powers of 2", file=sys.stderr)
     res = sweep(scn, vary, design=args.design, samples=args.samples,
                 runs_per_point=args.runs_per_point, seed=args.seed, months=args.months,
-                progress=args.progress)
+                progress=args.progress, **chunked_options(args, out))
     outcomes = args.outcomes or _default_outcomes(res.outcomes)
     unknown = [o for o in outcomes if o not in res.outcomes]
     if unknown:

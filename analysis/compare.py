@@ -189,7 +189,8 @@ class PolicyComparison:
 def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: int = 1000,
                      seed: int = 0, months: int | None = None,
                      outcomes: Sequence[str] | None = None,
-                     confidence: float = 0.95, progress: bool = False) -> PolicyComparison:
+                     confidence: float = 0.95, progress: bool = False,
+                     **backend: Any) -> PolicyComparison:
     """Compare sanctions policies on common random numbers.
 
     Args:
@@ -203,6 +204,9 @@ def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: in
         outcomes: outcome columns to put in the table (default: all).
         confidence: two-sided confidence level of every interval.
         progress: show the ensemble engine's progress bar for each policy's runs.
+        **backend: ``backend``, ``scheduler``, ``workers``, ``out``, ``resume``,
+            ``chunk_size`` of :func:`sim.backends.run_job`: run every policy as one point of
+            one chunked job (on Dask, or durably into ``out``); same numbers.
 
     Returns:
         A :class:`PolicyComparison`.
@@ -227,9 +231,16 @@ def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: in
     labels = _labels(policies)
     run_ids = np.arange(int(runs), dtype=np.int64)
     # Every policy through the ensemble engine with the same seed and run ids (CRN).
-    summaries = {lab: run_ensemble(s, runs=run_ids, seed=seed, months=months, bands=False,
-                                   progress=bool(progress)).summary
-                 for lab, s in zip(labels, scns, strict=True)}
+    if backend:
+        from sim.backends import run_points
+
+        frames = run_points(scns, run_ids, seed, labels=[{"policy": lab} for lab in labels],
+                            months=months, progress=bool(progress), **backend)
+        summaries = dict(zip(labels, frames, strict=True))
+    else:
+        summaries = {lab: run_ensemble(s, runs=run_ids, seed=seed, months=months, bands=False,
+                                       progress=bool(progress)).summary
+                     for lab, s in zip(labels, scns, strict=True)}
     names = [c for c in summaries[labels[0]].columns if c != "run"]
     if outcomes:
         unknown = [o for o in outcomes if o not in names]

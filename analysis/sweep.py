@@ -332,7 +332,7 @@ class SweepResult:
 def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
           design: str = "lhs", samples: int = 32, runs_per_point: int = 100, seed: int = 0,
           months: int | None = None, policy: str | None = None,
-          progress: bool | None = None) -> SweepResult:
+          progress: bool | None = None, **backend: Any) -> SweepResult:
     """Run an ensemble at every point of a design over the parameters in ``vary``.
 
     Args:
@@ -348,6 +348,9 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
         months: months per run (default: the scenario's horizon).
         policy: optional policy overlay applied before the sweep.
         progress: show a progress bar with time left (default: when stderr is a terminal).
+        **backend: ``backend``, ``scheduler``, ``workers``, ``out``, ``resume``,
+            ``chunk_size`` of :func:`sim.backends.run_job`: run every design point as one
+            chunked job (on Dask, or durably into ``out`` and resumable); same numbers.
 
     Returns:
         A :class:`SweepResult`; ``result.save(dir)`` writes Parquet and a manifest.
@@ -370,7 +373,17 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
     X = sample_design(design, problem_of(factors), samples, seed)
     run_ids = np.arange(int(runs_per_point), dtype=np.int64)
     rows = []
-    for k, values in enumerate(_progress(X, progress, design)):
+    if backend:
+        from sim.backends import run_points
+
+        settings = [{f.key: f.value(v) for f, v in zip(factors, values, strict=True)}
+                    for values in X]
+        frames = run_points([scn.with_overrides(o) for o in settings], run_ids, seed,
+                            labels=settings, months=months, progress=bool(progress), **backend)
+        for k, (overrides, frame) in enumerate(zip(settings, frames, strict=True)):
+            rows.append({"point": k, **overrides, "runs": int(runs_per_point),
+                         **aggregate(frame)})
+    for k, values in enumerate(_progress(X, progress, design) if not backend else ()):
         overrides = {f.key: f.value(v) for f, v in zip(factors, values, strict=True)}
         rows.append({"point": k, **overrides, "runs": int(runs_per_point),
                      **evaluate_point(scn, overrides, seed, run_ids, months)})

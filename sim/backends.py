@@ -552,6 +552,41 @@ def run_durable(scenario: Scenario, runs: int | Sequence[int] | np.ndarray, seed
     return None if rows is None else rows.drop(columns="point")
 
 
+def run_points(scenarios: Sequence[Scenario], runs: int | Sequence[int] | np.ndarray, seed: int,
+               *, labels: Sequence[Mapping[str, Any]] | None = None, months: int | None = None,
+               engine: Engine = "numba", chunk_size: int | None = None,
+               **options: Any) -> list[pd.DataFrame]:
+    """Run summaries of several scenarios on the same runs (common random numbers), as one job.
+
+    The building block of policy comparisons and sweeps on a backend: every scenario is a point
+    of one :class:`Job` (so one cluster, one chunk plan and, with ``out``, one dataset whose rows
+    carry ``labels`` as columns).
+
+    Args:
+        scenarios: one per point.
+        runs: a count (runs 0..n-1) or explicit run indices, the same for every point.
+        seed: seed of every draw.
+        labels: per point, the label columns of its rows in the stored dataset.
+        months: months per run (default: each scenario's horizon).
+        engine: ``"numba"`` or ``"mesa"``.
+        chunk_size: items per chunk (default :data:`DEFAULT_CHUNK_SIZE`).
+        **options: those of :func:`run_job` (backend, scheduler, workers, out, resume, ...).
+
+    Returns:
+        Per point, its summary: one row per run, column ``run`` first, then the outcomes (the
+        union over points; NaN where a point's scenario lacks one).
+    """
+    labels = list(labels) if labels is not None else [{} for _ in scenarios]
+    job = Job(tuple(Point(s, lab) for s, lab in zip(scenarios, labels, strict=True)),
+              as_run_ids(runs), seed, months=months, engine=engine,
+              chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size)
+    rows = run_job(job, **options)
+    n = job.run_ids.size
+    drop = ["point", *job.labels_frame().columns]
+    return [rows.iloc[i * n:(i + 1) * n].drop(columns=drop).reset_index(drop=True)
+            for i in range(len(job.points))]
+
+
 # -- command line ----------------------------------------------------------------------------
 def add_backend_arguments(p: argparse.ArgumentParser) -> None:
     """The flags of every verb that runs many runs: where to run them and how to store them.
@@ -599,3 +634,16 @@ def backend_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"backend": "dask" if scheduler is not None or workers is not None else "local",
             "scheduler": scheduler, "workers": workers, "resume": resume,
             "chunk_size": chunk_size}
+
+
+def chunked_options(args: argparse.Namespace, out: str | Path | None) -> dict[str, Any]:
+    """Keyword arguments for a verb's function from the backend flags.
+
+    Empty (the verb's usual local path) unless a Dask backend or ``--resume`` is asked for;
+    otherwise ``backend``, ``scheduler``, ``workers``, ``chunk_size``, ``resume`` and ``out``:
+    the chunks of the job are kept in ``OUT/chunks`` (the verb's own files stay in ``OUT``).
+    """
+    opts = backend_options(args)
+    if opts["backend"] != "dask" and not opts["resume"]:
+        return {}
+    return {**opts, "out": None if out is None else Path(out) / "chunks"}

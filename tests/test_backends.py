@@ -262,3 +262,26 @@ def test_run_ensemble_with_out_is_durable_and_resumable(tmp_path, scn, reference
                          progress=False)
     with pytest.raises(ValueError, match="keep_runs needs the local backend"):
         sim.run_ensemble(scn, 120, seed=11, months=MONTHS, out=tmp_path / "k", keep_runs=[1])
+
+
+def test_sweep_and_compare_through_the_backend_give_the_same_tables(tmp_path, scn):
+    import analysis
+
+    vary = {"actors.USA.escalation_step": (0.05, 0.4), "world.shock_sd": (0.0, 0.05)}
+    plain = analysis.sweep(scn, vary, design="lhs", samples=5, runs_per_point=12, seed=3,
+                           months=MONTHS)
+    chunked = analysis.sweep(scn, vary, design="lhs", samples=5, runs_per_point=12, seed=3,
+                             months=MONTHS, backend="local", out=tmp_path / "sw", chunk_size=7,
+                             resume=True)
+    pd.testing.assert_frame_equal(chunked.table, plain.table, check_like=True)
+    stored = read_dataset(tmp_path / "sw")
+    assert len(stored) == 5 * 12 and not stored.duplicated(["point", "run"]).any()
+    assert list(stored.columns[:4]) == ["point", *vary, "run"]
+
+    policies = ["status_quo", "engagement"]
+    a = analysis.compare_policies(scn, policies, runs=20, seed=3, months=MONTHS)
+    b = analysis.compare_policies(scn, policies, runs=20, seed=3, months=MONTHS,
+                                  out=tmp_path / "cmp", resume=True, chunk_size=9)
+    pd.testing.assert_frame_equal(b.table, a.table)
+    pd.testing.assert_frame_equal(b.runs, a.runs)
+    assert set(read_dataset(tmp_path / "cmp")["policy"]) == set(policies)

@@ -215,3 +215,16 @@ def test_run_ensemble_on_dask_gives_the_local_summary(client, scn, tmp_path):
     pd.testing.assert_frame_equal(on_dask.outcome_table(), local.outcome_table())
     pd.testing.assert_frame_equal(read_dataset(tmp_path / "ens").drop(columns="point"),
                                   local.summary)
+
+
+def test_sweep_on_dask_equals_the_local_sweep(client, scn, tmp_path):
+    import analysis
+
+    vary = {"actors.USA.escalation_step": (0.05, 0.4)}
+    local = analysis.sweep(scn, vary, design="grid", samples=4, runs_per_point=25, seed=2,
+                           months=MONTHS)
+    on_dask = analysis.sweep(scn, vary, design="grid", samples=4, runs_per_point=25, seed=2,
+                             months=MONTHS, scheduler=client.scheduler.address, chunk_size=30,
+                             out=tmp_path / "sw")
+    pd.testing.assert_frame_equal(on_dask.table, local.table, check_like=True)
+    assert read_manifest(tmp_path / "sw")["identity"]["points"] == 4
