@@ -893,3 +893,13 @@ def test_odd_month_by_month_equals_the_engine(scenario, policy, seed, branches):
         "ceasefire": s.G[L.G_CEASEFIRE] > 0,
     }
     assert branches <= {k for k, v in taken.items() if v}, taken
+
+
+def test_the_story_line_quoted_in_observation_is_what_the_model_writes(prose):
+    text = " ".join(prose.split())
+    quoted = re.search(r'plain words \("(Month \d+: [^"]+)"\)', text).group(1)
+    pattern = re.sub(r"\\d\+|\d+", r"\\d+", re.escape(quoted))
+    lines = []
+    for seed in range(6):
+        lines += sim.DiplomacyModel("baseline", seed=seed).run().story_text().splitlines()
+    assert any(re.fullmatch(pattern, line) for line in lines), quoted
