@@ -6,9 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -185,39 +183,28 @@ def test_backend_flags():
 
 
 # -- kill -9 part-way, then resume -------------------------------------------------------------
-SWEEP_SCRIPT = textwrap.dedent("""
-    import sys
-    import numpy as np
-    import sim
-    from sim.backends import Job, Point, run_job
-
-    scn = sim.load_scenario("baseline")
-    points = tuple(Point(scn.with_overrides({"actors.USA.escalation_step": step}),
-                         {"actors.USA.escalation_step": step})
-                   for step in (0.05, 0.15, 0.25, 0.35))
-    job = Job(points, np.arange(1500), seed=9, chunk_size=50)
-    run_job(job, out=sys.argv[1], resume=len(sys.argv) > 2)
-""")
-
-
-def _sweep_job(scn):
-    points = tuple(Point(scn.with_overrides({"actors.USA.escalation_step": step}),
-                         {"actors.USA.escalation_step": step})
-                   for step in (0.05, 0.15, 0.25, 0.35))
-    return Job(points, np.arange(1500), seed=9, chunk_size=50)
+SWEEP_ARGS = ["sweep", "baseline", "--vary", "actors.USA.escalation_step=0.05:0.4",
+              "--vary", "world.shock_sd=0:0.05", "--design", "lhs", "--samples", "4",
+              "--runs-per-point", "1500", "--seed", "9", "--chunk-size", "50",
+              "--outcome", "relief_reached"]
 
 
 def test_sweep_killed_with_sigkill_resumes_without_loss_or_repeats(tmp_path, scn):
+    """`diplosim sweep --resume` in a subprocess, SIGKILLed part-way, then resumed in a new
+    process: the stored runs and the sweep's table equal an uninterrupted sweep's."""
+    import analysis
+
     out = tmp_path / "sweep"
-    script = tmp_path / "sweep.py"
-    script.write_text(SWEEP_SCRIPT)
+    chunks = out / "chunks"
+    cmd = [sys.executable, "-c", "import sys; from sim.cli import main; sys.exit(main())",
+           *SWEEP_ARGS, "--out", str(out), "--resume"]
     env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, str(script), str(out)], env=env, cwd=tmp_path,
+    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
-    n_chunks = 120
+    n_chunks = 4 * 1500 // 50
     try:
         deadline = time.monotonic() + 60
-        while len(list(out.glob(PART_GLOB))) < 5:
+        while len(list(chunks.glob(PART_GLOB))) < 5:
             assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
             assert time.monotonic() < deadline, "the sweep wrote no parts in 60 s"
             time.sleep(0.005)
@@ -228,22 +215,29 @@ def test_sweep_killed_with_sigkill_resumes_without_loss_or_repeats(tmp_path, scn
             proc.kill()
             proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    left = len(list(out.glob(PART_GLOB)))
+    left = len(list(chunks.glob(PART_GLOB)))
     assert 5 <= left < n_chunks, "the sweep must be killed part-way"
+    assert not (out / "sweep.parquet").exists()
 
-    # Resume in a fresh process, as a user would, then check against an uninterrupted run.
-    done = subprocess.run([sys.executable, str(script), str(out), "resume"], env=env,
-                          cwd=tmp_path, capture_output=True, timeout=120)
+    done = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, timeout=180)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
-    man = read_manifest(out)
+    man = read_manifest(chunks)
     assert man["complete"] and len(man["chunks"]) == n_chunks
     assert len(man["resumed_utc"]) == 1
-    got = read_dataset(out)
+    got = read_dataset(chunks)
     assert len(got) == 4 * 1500
     assert not got.duplicated(["point", "run"]).any()
-    expected = run_job(_sweep_job(scn))
-    pd.testing.assert_frame_equal(got, expected)
-    assert sorted(Path(p).name for p in out.glob("*")) == sorted(
+    vary = {"actors.USA.escalation_step": (0.05, 0.4), "world.shock_sd": (0.0, 0.05)}
+    plain = analysis.sweep(scn, vary, design="lhs", samples=4, runs_per_point=1500, seed=9)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "sweep.parquet"), plain.table,
+                                  check_like=True)
+    # Row for row: every stored run equals the kernel's run at its point.
+    for k in range(4):
+        overrides = {key: plain.table.loc[k, key] for key in vary}
+        expected = numba_summary(scn.with_overrides(overrides), 9, np.arange(1500))
+        mine = got[got["point"] == k].drop(columns=["point", *vary]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, expected)
+    assert sorted(p.name for p in chunks.iterdir()) == sorted(
         ["_lock", "_manifest.json", "_points.json"]
         + [f"part-{c:08d}.parquet" for c in range(n_chunks)])
 
