@@ -102,7 +102,7 @@ def compute_chunk(scn: Scenario | CompiledScenario, seed: int, run_ids: np.ndarr
         months: months per run.
         record: also return every run's monthly figures.
     """
-    from sim.kernel import run_kernel
+    from sim.kernel import GRAB, run_kernel
 
     cs = _compiled(scn)
     run_ids = np.ascontiguousarray(run_ids, dtype=np.int64)
@@ -114,8 +114,14 @@ def compute_chunk(scn: Scenario | CompiledScenario, seed: int, run_ids: np.ndarr
         traj = np.empty((run_ids.size, months + 1, len(monthly_names(cs, sp))))
     else:
         traj = np.zeros((0, 0, 0))
-    run_kernel(seed, run_ids, months, cs.W, cs.AP, cs.CP, cs.RP, cs.TP, cs.TM, cs.CAP, cs.DEM,
-               cs.AFF0, cs.SANC0, cs.TRADE0, cs.EV, kp, sp, raw, traj)
+    import numba
+
+    before = numba.set_parallel_chunksize(GRAB)
+    try:
+        run_kernel(seed, run_ids, months, cs.W, cs.AP, cs.CP, cs.RP, cs.TP, cs.TM, cs.CAP,
+                   cs.DEM, cs.AFF0, cs.SANC0, cs.TRADE0, cs.EV, kp, sp, raw, traj)
+    finally:
+        numba.set_parallel_chunksize(before)
     return Chunk(run_ids, raw[:, idx], traj if record else None)
 
 

@@ -22,6 +22,10 @@ from sim.rules import copy_into, init_state, step_month
 
 #: Runs per parallel work item; each item allocates one run's arrays once.
 BLOCK = 16
+#: Work items a thread takes at a time (``numba.set_parallel_chunksize``, set by the caller:
+#: set inside the kernel it would stop Numba from caching it). Small grabs balance the load when
+#: another process holds a core for a while; a static split leaves one thread waiting.
+GRAB = 2
 
 
 @rule_njit
