@@ -279,3 +279,10 @@ def test_sweep_and_compare_through_the_backend_give_the_same_tables(tmp_path, sc
     pd.testing.assert_frame_equal(b.table, a.table)
     pd.testing.assert_frame_equal(b.runs, a.runs)
     assert set(read_dataset(tmp_path / "cmp")["policy"]) == set(policies)
+
+
+def test_mesa_engine_chunks_agree_with_the_numba_engine(scn):
+    numba_rows = run_durable(scn, 6, 4, months=MONTHS, chunk_size=4)
+    mesa_rows = run_durable(scn, 6, 4, months=MONTHS, chunk_size=4, engine="mesa")
+    assert list(mesa_rows.columns) == list(numba_rows.columns)
+    pd.testing.assert_frame_equal(mesa_rows, numba_rows, check_exact=False, rtol=0, atol=1e-9)
