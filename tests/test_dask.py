@@ -56,8 +56,15 @@ def reference(scn):
 
 @pytest.fixture(scope="module")
 def client():
-    """Two single-threaded worker processes on 127.0.0.1, no dashboard (dask_client)."""
-    with dask_client(workers=2) as cl:
+    """Two single-threaded worker processes on 127.0.0.1, no dashboard (dask_client).
+
+    A task may see one worker die under it and be retried (Dask's default is three) so that
+    the test of a chunk that kills every worker takes two deaths, not four.
+    """
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            dask_client(workers=2) as cl:
         cl.run(_warm)  # import the model and load the compiled kernel on every worker
         yield cl
 
@@ -228,3 +235,50 @@ def test_sweep_on_dask_equals_the_local_sweep(client, scn, tmp_path):
                              out=tmp_path / "sw")
     pd.testing.assert_frame_equal(on_dask.table, local.table, check_like=True)
     assert read_manifest(tmp_path / "sw")["identity"]["points"] == 4
+
+
+class _PoisonRun(distributed.WorkerPlugin):
+    """On every worker, also those started to replace a dead one: the chunk holding ``run``
+    kills its worker process, as a segfault or the out-of-memory killer would."""
+
+    name = "diplosim-poison-run"
+
+    def __init__(self, run):
+        self.run = run
+
+    def setup(self, worker):
+        import os
+
+        import sim.ensemble
+
+        real = sim.ensemble.__dict__.setdefault("_real_numba_summary",
+                                                sim.ensemble.numba_summary)
+        run = self.run
+
+        def poisoned(s, seed, ids, months=None, **kw):
+            if run in ids:
+                os._exit(1)
+            return real(s, seed, ids, months, **kw)
+
+        sim.ensemble.numba_summary = poisoned
+
+    def teardown(self, worker):
+        _repair()
+
+
+def test_chunk_that_kills_every_worker_is_reported_and_the_rest_kept(client, scn, reference,
+                                                                     tmp_path):
+    """After Dask's allowed failures the chunk fails with KilledWorker, named with its runs;
+    every other chunk is stored, and a resume after the fix completes the job."""
+    out = tmp_path / "job"
+    client.register_plugin(_PoisonRun(123))
+    try:
+        with pytest.raises(ChunkError, match=r"chunk 2 \(point 0 runs 100-149\): KilledWorker"):
+            run_durable(scn, RUNS, SEED, months=MONTHS, chunk_size=50, scheduler=client, out=out)
+    finally:
+        client.unregister_worker_plugin(_PoisonRun.name)
+    stored = set(read_manifest(out)["chunks"])
+    assert "2" not in stored and len(stored) >= 4
+    got = run_durable(scn, RUNS, SEED, months=MONTHS, chunk_size=50, scheduler=client, out=out,
+                      resume=True)
+    pd.testing.assert_frame_equal(got, reference)
