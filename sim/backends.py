@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from sim.cli import UsageError
+from sim.cli import JobError, UsageError
 from sim.outcomes import outcome_layout
 from sim.rng import seed_key
 from sim.scenario import Scenario
@@ -122,12 +122,13 @@ def _describe_runs(ids: np.ndarray) -> str:
     return f"runs [{shown}]"
 
 
-class ChunkError(RuntimeError):
+class ChunkError(JobError):
     """One or more chunks raised.
 
     ``failures`` lists ``(description, exception)``; the message names each failed chunk's
     points and runs and the error. Chunks that finished are kept (in ``out``, when given), so a
-    resume recomputes only the failed ones.
+    resume recomputes only the failed ones. A ``RuntimeError``; the CLI prints it on one line
+    and exits 1.
     """
 
     def __init__(self, failures: list[tuple[str, BaseException]], n_chunks: int):

@@ -19,6 +19,11 @@ from typing import Any
 from sim.scenario import ScenarioError
 
 EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+class JobError(RuntimeError):
+    """A job that ran but failed in part (chunks that raised): one line on stderr, exit 1."""
 
 
 class UsageError(ValueError):
@@ -138,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, UsageError) as exc:
         print(f"diplosim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except JobError as exc:
+        print(f"diplosim: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("diplosim: interrupted", file=sys.stderr)
         return 130

@@ -286,3 +286,25 @@ def test_mesa_engine_chunks_agree_with_the_numba_engine(scn):
     mesa_rows = run_durable(scn, 6, 4, months=MONTHS, chunk_size=4, engine="mesa")
     assert list(mesa_rows.columns) == list(numba_rows.columns)
     pd.testing.assert_frame_equal(mesa_rows, numba_rows, check_exact=False, rtol=0, atol=1e-9)
+
+
+def test_cli_reports_a_failing_chunk_on_one_line(tmp_path, monkeypatch, capsys):
+    import sim.ensemble
+    from sim.cli import main
+
+    real = sim.ensemble.numba_summary
+
+    def broken(s, seed, ids, months=None, **kw):
+        if 7 in ids:
+            raise FloatingPointError("pressure diverged")
+        return real(s, seed, ids, months, **kw)
+
+    monkeypatch.setattr(sim.ensemble, "numba_summary", broken)
+    status = main(["run", "baseline", "--runs", "40", "--months", "6", "--chunk-size", "10",
+                   "--resume", "--out", str(tmp_path / "ens")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1
+    assert err[-1] == ("diplosim: error: 1 of 4 chunks failed: chunk 0 (point 0 runs 0-9): "
+                       "FloatingPointError: pressure diverged")
+    assert "Traceback" not in "\n".join(err)
+    assert set(read_manifest(tmp_path / "ens" / "chunks")["chunks"]) == {"1", "2", "3"}
