@@ -25,6 +25,7 @@ from solara import v
 
 from classroom.figures import fan_chart, network_figure, run_charts
 from classroom.state import (
+    EDITOR_EXAMPLE,
     FUTURES_RUNS,
     NO_POLICY,
     Classroom,
@@ -99,6 +100,17 @@ def ControlView(control: Control, value: float | None, err: str | None,
                                  on_value=lambda text: on_text(control.key, text or ""))
         if err:
             _error(f"Not applied: {err}. The run keeps {_fmt(value)}.", control.key)
+
+
+@solara.component
+def ScenarioEditor(on_use: Callable[[str], None]):
+    """A text box for typing or pasting a scenario, and a button to use it."""
+    text, set_text = solara.use_state(EDITOR_EXAMPLE)
+    with solara.Column(gap="4px", classes=["scenario-editor"]):
+        _small("or type or paste a scenario:")
+        solara.InputTextArea("Scenario (TOML)", value=text, on_value=set_text, rows=7,
+                             continuous_update=True)
+        solara.Button("Use this scenario", outlined=True, on_click=lambda: on_use(text))
 
 
 @solara.component
@@ -285,6 +297,8 @@ def Page():
         room.reset()
         play_token.value = 0
 
+    on_use = solara.use_memo(lambda: guarded(room.use_text), [])
+
     def on_upload(info: dict[str, Any]) -> None:
         data = info.get("data") or b""
         if len(data) > MAX_UPLOAD_BYTES:
@@ -331,6 +345,9 @@ def Page():
                             on_file=guarded(on_upload))
             if "upload" in room.errors:
                 _error(room.errors["upload"], "upload")
+            ScenarioEditor(on_use)
+            if "edited" in room.errors:
+                _error(room.errors["edited"], "edited")
         with solara.Card("Downloads", classes=["downloads"]):
             solara.FileDownload(room.settings_toml, filename=room.settings_filename(),
                                 label="Settings as a scenario file (.toml)",

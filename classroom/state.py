@@ -46,6 +46,16 @@ DEFAULT_SCENARIO = "baseline"
 DEFAULT_SEED = 7
 FUTURES_RUNS = 1000
 NO_POLICY = "(none)"
+EDITED_NAME = "edited.toml"
+EDITOR_EXAMPLE = """extends = "baseline"
+
+[meta]
+title = "My what-if: a united NATO"
+
+[actors.NATO]
+cohesion = 0.95
+"""
+"""What the scenario editor on the page starts with."""
 BAND_QUANTILES = (5, 25, 50, 75, 95)
 """Percentiles of the fan chart (the ensemble's q05..q95): 90% and 50% bands, median."""
 
@@ -507,11 +517,12 @@ class Classroom:
             self.errors.pop("seed", None)
             return True
 
-    def upload(self, filename: str, data: bytes) -> bool:
+    def upload(self, filename: str, data: bytes, slot: str = "upload") -> bool:
         """Use an uploaded scenario file (TOML), validated like any scenario file.
 
         It may ``extends = "baseline"`` (a bundled name). On success it joins the scenario
-        choices under ``uploaded: NAME`` and becomes the current scenario.
+        choices under ``uploaded: NAME`` and becomes the current scenario; on a fault the
+        message goes to ``errors[slot]``.
         """
         safe = _SAFE_NAME.sub("_", Path(filename or "scenario.toml").name) or "scenario.toml"
         if not safe.endswith(".toml"):
@@ -524,7 +535,7 @@ class Classroom:
                     base = load_scenario(path)
                     base.compile()
                 except ScenarioError as exc:
-                    self.errors["upload"] = f"{safe}: {exc.key}: {exc.fault}"
+                    self.errors[slot] = f"{safe}: {exc.key}: {exc.fault}"
                     return False
             label = f"uploaded: {safe}"
             self._uploads[label] = base
@@ -533,6 +544,13 @@ class Classroom:
             self.errors.clear()
             self.notice = f"Using {safe}."
             return True
+
+    def use_text(self, text: str) -> bool:
+        """Use scenario text typed or pasted into the page (as the file ``edited.toml``).
+
+        Validated like any scenario file; a fault goes to ``errors["edited"]``.
+        """
+        return self.upload(EDITED_NAME, (text or "").encode("utf-8"), slot="edited")
 
     # ---- the run -------------------------------------------------------------------------
     @property

@@ -214,3 +214,17 @@ def test_scenario_and_policy_pickers(page: Page) -> None:
     expect(page.get_by_text("What-if: a split NATO and a leaky BRICS")).to_be_visible()
     expect(page.locator(".control-actors-NATO-cohesion input[type=text]")).to_have_value("0.35")
     expect(step).to_have_value("0.3")  # the policy stays applied on the new scenario
+
+
+def test_typed_scenario_is_validated(page: Page) -> None:
+    editor = page.locator(".scenario-editor textarea")
+    bad = 'extends = "baseline"\n[actors.NATO]\ncohesion = 2.0\n'
+    editor.fill(bad)
+    page.get_by_role("button", name="Use this scenario").click()
+    expect(page.locator(".upload .diplosim-error")).to_contain_text(
+        "edited.toml: actors.NATO.cohesion: Input should be less than or equal to 1 (got 2.0)")
+    expect(page.get_by_text("Baseline 2024: Iranian arms to Russia")).to_be_visible()
+    editor.fill(bad.replace("2.0", "0.2"))
+    page.get_by_role("button", name="Use this scenario").click()
+    expect(page.locator(".control-actors-NATO-cohesion input[type=text]")).to_have_value("0.2")
+    expect(page.locator(".upload .diplosim-error")).to_have_count(0)

@@ -409,3 +409,19 @@ def test_figures_draw_what_the_run_holds(numba_kernel, room: Classroom) -> None:
         buf = io.BytesIO()
         figure.savefig(buf, format="png")
         assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_typed_scenario_text(room: Classroom) -> None:
+    from classroom.state import EDITOR_EXAMPLE
+
+    assert room.use_text(EDITOR_EXAMPLE)
+    assert room.source_label == "uploaded: edited.toml"
+    assert room.value("actors.NATO.cohesion") == 0.95
+    assert room.teaching["title"] == "My what-if: a united NATO"
+    bad = EDITOR_EXAMPLE.replace("0.95", "2.0")
+    assert not room.use_text(bad)
+    assert room.errors["edited"] == ("edited.toml: actors.NATO.cohesion: Input should be less "
+                                     "than or equal to 1 (got 2.0)")
+    assert room.value("actors.NATO.cohesion") == 0.95  # still the last valid scenario
+    assert not room.use_text("[meta\n")
+    assert "not valid TOML" in room.errors["edited"]
