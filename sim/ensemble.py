@@ -367,7 +367,8 @@ def run_ensemble(scenario: Scenario | str | Path, runs: int | range | Iterable[i
         engine: ``"numba"`` (compiled, parallel) or ``"mesa"`` (one Mesa model per run); both
             give the same numbers.
         months: months per run (default: the scenario's horizon).
-        threads: Numba threads to use (default: all); restored afterwards.
+        threads: Numba threads to use (default: all); restored afterwards. The Mesa engine
+            runs on one thread and ignores it.
         keep_runs: runs whose full monthly trajectories to keep (they must be among ``runs``).
         progress: show a progress bar (on stderr) once the ensemble has run for a second.
         chunk_size: runs per chunk (default :data:`DEFAULT_CHUNK`, or :data:`BAND_CHUNK` with
@@ -406,7 +407,8 @@ def run_ensemble(scenario: Scenario | str | Path, runs: int | range | Iterable[i
     if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     chunk_size = int(chunk_size)
-    keep = _run_ids(list(keep_runs)) if keep_runs is not None and len(list(keep_runs)) else None
+    keep_list = [] if keep_runs is None else list(keep_runs)
+    keep = _run_ids(keep_list) if keep_list else None
     if keep is not None:
         missing = np.setdiff1d(keep, ids)
         if missing.size:

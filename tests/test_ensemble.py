@@ -235,6 +235,9 @@ def test_kept_runs_are_the_runs_of_the_ensemble(baseline, numba_kernel):
     assert t["gdp_index_IRN"].iloc[-1] == row["gdp_index_IRN"]
     with pytest.raises(KeyError, match="not kept"):
         res.trajectory(8)
+    lazy = run_ensemble(baseline, 50, seed=3, months=MONTHS, keep_runs=(r for r in [7, 31]),
+                        bands=False, progress=False)
+    pd.testing.assert_frame_equal(lazy.trajectories, res.trajectories)
     with pytest.raises(ValueError, match="not runs of this ensemble"):
         run_ensemble(baseline, 5, keep_runs=[9], progress=False)
 
