@@ -118,8 +118,9 @@ def compute_chunk(scn: Scenario | CompiledScenario, seed: int, run_ids: np.ndarr
 
     before = numba.set_parallel_chunksize(GRAB)
     try:
-        run_kernel(seed, run_ids, months, cs.W, cs.AP, cs.CP, cs.RP, cs.TP, cs.TM, cs.CAP,
-                   cs.DEM, cs.AFF0, cs.SANC0, cs.TRADE0, cs.EV, kp, sp, raw, traj)
+        # As uint64: the kernel compiled for one seed type must take every seed in [0, 2**64).
+        run_kernel(np.uint64(seed), run_ids, months, cs.W, cs.AP, cs.CP, cs.RP, cs.TP, cs.TM,
+                   cs.CAP, cs.DEM, cs.AFF0, cs.SANC0, cs.TRADE0, cs.EV, kp, sp, raw, traj)
     finally:
         numba.set_parallel_chunksize(before)
     return Chunk(run_ids, raw[:, idx], traj if record else None)

@@ -336,3 +336,12 @@ def test_mean_interval_is_the_student_t_interval():
 def test_wilson_interval_refuses_impossible_counts(args):
     with pytest.raises(ValueError):
         wilson_interval(*args)
+
+
+@pytest.mark.parametrize("seed", [0, 2**63 - 1, 2**63, 2**64 - 1])
+def test_every_64_bit_seed_runs_and_matches_the_mesa_engine(baseline, numba_kernel, seed):
+    run_ensemble(baseline, 2, seed=7, months=3, bands=False, progress=False)  # small seed first
+    nb = run_ensemble(baseline, [1], seed=seed, months=3, bands=False, progress=False).summary
+    me = run_ensemble(baseline, [1], seed=seed, months=3, engine="mesa", bands=False,
+                      progress=False).summary
+    np.testing.assert_allclose(nb.to_numpy(), me.to_numpy(), rtol=0, atol=1e-9)
