@@ -95,7 +95,8 @@ class Chunk:
 class ChunkTask:
     """What a worker needs to compute one chunk: picklable and self-contained.
 
-    ``pieces`` holds, for each point the chunk touches, ``(point, scenario, run_ids)``.
+    ``pieces`` holds, for each point the chunk touches, ``(point, scenario, run_ids)``; the run
+    ids are a ``range`` when they are consecutive (a few bytes to ship instead of 8 a run).
     """
 
     index: int
@@ -103,7 +104,7 @@ class ChunkTask:
     months: int | None
     engine: str
     columns: tuple[str, ...]
-    pieces: tuple[tuple[int, Scenario, np.ndarray], ...]
+    pieces: tuple[tuple[int, Scenario, np.ndarray | range], ...]
     threads: int | None = None
 
     def describe(self) -> str:
@@ -116,6 +117,7 @@ class ChunkTask:
 
 
 def _describe_runs(ids: np.ndarray) -> str:
+    ids = np.asarray(ids)
     if ids.size and np.array_equal(ids, np.arange(ids[0], ids[0] + ids.size)):
         return f"runs {ids[0]}-{ids[-1]}" if ids.size > 1 else f"run {ids[0]}"
     shown = ", ".join(str(i) for i in ids[:6]) + (", ..." if ids.size > 6 else "")
@@ -206,6 +208,9 @@ class Job:
         reserved = {"point", "run"} & set(keys[0])
         if reserved:
             raise ValueError(f"label names {sorted(reserved)} are reserved")
+        ids = self.run_ids
+        object.__setattr__(self, "_consecutive",
+                           bool(ids[-1] - ids[0] == ids.size - 1 and np.all(np.diff(ids) == 1)))
 
     @classmethod
     def ensemble(cls, scenario: Scenario, runs: int | Sequence[int] | np.ndarray, seed: int,
@@ -255,8 +260,11 @@ class Job:
         while k < chunk.stop:
             point, offset = divmod(k, nr)
             take = min(nr - offset, chunk.stop - k)
+            ids = self.run_ids[offset:offset + take]
+            if self._consecutive:
+                ids = range(int(ids[0]), int(ids[0]) + take)
             pieces.append((point, self.points[point].scenario,
-                           self.run_ids[offset:offset + take].copy()))
+                           ids if isinstance(ids, range) else ids.copy()))
             k += take
         months = None if self.months is None else int(self.months)
         return ChunkTask(chunk.index, self.seed, months, self.engine, columns, tuple(pieces),
@@ -305,7 +313,8 @@ def compute_chunk(task: ChunkTask) -> pd.DataFrame:
 
         numba.set_num_threads(max(1, min(int(task.threads), numba.config.NUMBA_NUM_THREADS)))
     frames = []
-    for point, scn, ids in task.pieces:
+    for point, scn, piece in task.pieces:
+        ids = np.asarray(piece, dtype=np.int64)
         if task.engine == "numba":
             df = numba_summary(scn, task.seed, ids, task.months)
         else:
@@ -318,9 +327,9 @@ def compute_chunk(task: ChunkTask) -> pd.DataFrame:
 
 
 def _check_rows(task: ChunkTask, frame: pd.DataFrame) -> None:
-    want_points = np.concatenate([np.full(ids.size, p, dtype=np.int64)
+    want_points = np.concatenate([np.full(len(ids), p, dtype=np.int64)
                                   for p, _, ids in task.pieces])
-    want_runs = np.concatenate([ids for _, _, ids in task.pieces])
+    want_runs = np.concatenate([np.asarray(ids, dtype=np.int64) for _, _, ids in task.pieces])
     if (len(frame) != want_runs.size or not np.array_equal(frame["point"].to_numpy(), want_points)
             or not np.array_equal(frame["run"].to_numpy(), want_runs)):
         raise RuntimeError(f"{task.describe()} returned rows for other (point, run) items")
