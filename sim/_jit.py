@@ -43,6 +43,17 @@ def cache_dir() -> Path:
 if not os.environ.get("NUMBA_CACHE_DIR"):
     numba.config.CACHE_DIR = str(cache_dir())
 
+# LLVM's loop and SLP vectorisers turn the rules' loops over 2 to 8 actors, routes or tracks into
+# masked 512-bit vector code whose set-up costs more than the scalar loop: with them off the
+# ensemble kernel is about 12% faster, with identical results (without fastmath LLVM never
+# reorders floating-point sums). Numba reads these settings when it first compiles anything in
+# the process, so they only apply if diplosim is imported first; a user's
+# NUMBA_LOOP_VECTORIZE / NUMBA_SLP_VECTORIZE wins.
+if "NUMBA_LOOP_VECTORIZE" not in os.environ:
+    numba.config.LOOP_VECTORIZE = 0
+if "NUMBA_SLP_VECTORIZE" not in os.environ:
+    numba.config.SLP_VECTORIZE = 0
+
 JIT_DISABLED: bool = bool(numba.config.DISABLE_JIT)
 
 
