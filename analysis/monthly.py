@@ -46,8 +46,8 @@ def trajectories(scenario: Scenario | str, runs: int = 500, seed: int = 0,
     ids = np.arange(int(runs), dtype=np.int64)
     out = np.empty((ids.size, n_outcomes(cs)))
     traj = np.zeros((ids.size, months + 1, len(names)))
-    run_kernel(seed, ids, months, cs.W, cs.AP, cs.CP, cs.RP, cs.TP, cs.TM, cs.CAP, cs.DEM,
-               cs.AFF0, cs.SANC0, cs.TRADE0, cs.EV, kp, sp, out, traj)
+    run_kernel(np.uint64(seed_key(seed)), ids, months, cs.W, cs.AP, cs.CP, cs.RP, cs.TP, cs.TM,
+               cs.CAP, cs.DEM, cs.AFF0, cs.SANC0, cs.TRADE0, cs.EV, kp, sp, out, traj)
     return traj, names
 
 

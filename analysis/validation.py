@@ -151,8 +151,8 @@ def run_variant(scn: Scenario, runs: int, seed: int) -> Ensemble:
     ids = np.arange(runs, dtype=np.int64)
     raw = np.empty((runs, n_outcomes(cs)))
     traj = np.zeros((runs, months + 1, len(names)))
-    run_kernel(seed_key(seed), ids, months, cs.W, cs.AP, cs.CP, cs.RP, cs.TP, cs.TM, cs.CAP,
-               cs.DEM, cs.AFF0, cs.SANC0, cs.TRADE0, cs.EV, kp, sp, raw, traj)
+    run_kernel(np.uint64(seed_key(seed)), ids, months, cs.W, cs.AP, cs.CP, cs.RP, cs.TP, cs.TM,
+               cs.CAP, cs.DEM, cs.AFF0, cs.SANC0, cs.TRADE0, cs.EV, kp, sp, raw, traj)
     cols, idx = outcome_layout(cs)
     summary = pd.DataFrame(raw[:, idx], columns=cols)
     summary.insert(0, "run", ids)

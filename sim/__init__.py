@@ -14,12 +14,17 @@ from sim import _jit  # noqa: F401  (sets the Numba cache folder before anything
 from sim.ensemble import EnsembleResult, load_results, run_ensemble
 from sim.model import ActorAgent, DiplomacyModel, StoryEvent
 from sim.scenario import (
-    Scenario, ScenarioError, list_policies, list_scenarios, load_scenario,
+    Scenario,
+    ScenarioError,
+    list_policies,
+    list_scenarios,
+    load_scenario,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ActorAgent", "DiplomacyModel", "EnsembleResult", "Scenario", "ScenarioError", "StoryEvent", "__version__",
+    "ActorAgent", "DiplomacyModel", "EnsembleResult", "Scenario", "ScenarioError", "StoryEvent",
+    "__version__",
     "list_policies", "list_scenarios", "load_results", "load_scenario", "run_ensemble",
 ]

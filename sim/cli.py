@@ -168,4 +168,8 @@ def ensure_out_dir(path: str | None) -> Path | None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Under `python -m sim.cli` this file runs as __main__, a second copy of the module whose
+    # registry the verb modules never see: run the imported module's main instead.
+    from sim.cli import main as _main
+
+    sys.exit(_main())

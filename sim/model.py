@@ -21,7 +21,12 @@ import pandas as pd
 
 from sim import layout as L
 from sim.outcomes import (
-    monthly_names, n_outcomes, outcome_layout, record_month, sanction_pairs, summarize,
+    monthly_names,
+    n_outcomes,
+    outcome_layout,
+    record_month,
+    sanction_pairs,
+    summarize,
 )
 from sim.rng import seed_key
 from sim.rules import apply_events, decide_sanctions, decide_supply, decide_track, resolve_month

@@ -12,10 +12,31 @@ import numpy as np
 
 from sim._jit import rule_njit as njit
 from sim.layout import (
-    A_ESC_STEP, C_BUILDS, G_BALANCE, G_INTENSITY, R_CATEGORY, R_SUPPLIER, RS_DETECTED,
-    RS_DETECTED_TOTAL, RS_FIRST, RS_SHIPPED, RS_TOTAL, S_CRED, S_ESCALATIONS, S_FAILED, S_GDP,
-    S_PEAK, S_PRESSURE, S_PRIO, S_REVENUE_TOTAL, TS_ACTIVE, TS_BROKEN, TS_BROKEN_MONTH,
-    TS_MONTH, TS_REACHED, TS_TRUST,
+    A_ESC_STEP,
+    C_BUILDS,
+    G_BALANCE,
+    G_INTENSITY,
+    R_CATEGORY,
+    R_SUPPLIER,
+    RS_DETECTED,
+    RS_DETECTED_TOTAL,
+    RS_FIRST,
+    RS_SHIPPED,
+    RS_TOTAL,
+    S_CRED,
+    S_ESCALATIONS,
+    S_FAILED,
+    S_GDP,
+    S_PEAK,
+    S_PRESSURE,
+    S_PRIO,
+    S_REVENUE_TOTAL,
+    TS_ACTIVE,
+    TS_BROKEN,
+    TS_BROKEN_MONTH,
+    TS_MONTH,
+    TS_REACHED,
+    TS_TRUST,
 )
 from sim.scenario import CompiledScenario
 

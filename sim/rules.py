@@ -19,28 +19,143 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from sim._jit import rule_njit as njit
 from sim.layout import (
-    A_ALIGN, A_BUSTING, A_COHESION, A_CRED, A_CRED_GAIN, A_CRED_LOSS, A_DECAY, A_DENY, A_EASE,
-    A_ESC_CAP, A_ESC_STEP, A_ESC_THRESH, A_GDP, A_GROWTH, A_LEVERAGE, A_OFFER, A_PAIN, A_PRIO,
-    A_SECONDARY, A_SNAPBACK, A_WAR_EXP, A_WARNING, C_BUILD_RATE, C_BUILDS, C_DETECT, C_ESC_W,
-    C_PRICE, C_VALUE, DA_CRED, DA_ESC, DA_FAILED, DA_WARN, DT_DEAL, DT_TERMS, DT_ZOPA, EV_ACTOR,
-    EV_CAPACITY, EV_CATEGORY, EV_DEMAND, EV_ROUTE, EV_TRACK, EV_WORLD, G_CEASEFIRE, G_IMPORTS,
-    G_INTENSITY, G_MONTH, G_V_ATT, G_V_DEF, G_BALANCE, R_CATEGORY, R_OPEN, R_PROPENSITY,
-    R_RECIPIENT, R_SUPPLIER, RS_DENIED, RS_DETECTED, RS_DETECTED_TOTAL, RS_FIRST, RS_SHIPPED,
-    RS_TOTAL, S_ADAPT, S_CRED, S_DAMAGE, S_DENIED, S_ESCALATIONS, S_EXPOSED, S_FAILED, S_GDP,
-    S_GROWTH, S_LEAK, S_PEAK, S_PRESSURE, S_PRIO, S_RAW, S_REVENUE, S_REVENUE_TOTAL, S_TRIG,
-    S_WARNED, T_BASE_RATE, T_HALT_COST, T_HURT_INT, T_KIND, T_MED_BONUS, T_MEDIATOR,
-    T_MIN_TRUST, T_PARTY, T_STALE_BAND, T_STALE_MONTHS, T_TRUST0, T_TRUST_GAIN, T_TRUST_LOSS,
-    TRACK_CEASEFIRE, TRACK_RELIEF, TS_ACTIVE, TS_BROKEN, TS_BROKEN_MONTH, TS_MONTH,
-    TS_REACHED, TS_STALEMATE, TS_TERMS, TS_TRUST, TS_ZOPA, W_ADAPT, W_AFF_DRIFT, W_ATTACKER,
-    W_BAL0, W_BAL_GAIN, W_BAL_REV, W_BAL_SD, W_CF_INT, W_CO_PULL, W_COALITION, W_DAMAGE,
-    W_DEFENDER, W_DENIAL_SOFT, W_EXPOSURE, W_INT0, W_INT_BASE, W_INT_RATE, W_LEAK_GAIN,
-    W_MAX_LEAK, W_RELIEF_BOOST, W_SANCTION_PUSH, W_SHOCK, W_SUPPLY_BASE, W_SUPPLY_INT,
-    W_SUPPLY_REF, W_TRADE_DIV, W_TRANSFER_PULL, W_TRIG_MEM, W_W_AFF, W_W_NEED, W_W_PRICE,
-    W_W_RELIEF, W_W_RISK, W_WAR_COST,
+    A_ALIGN,
+    A_BUSTING,
+    A_COHESION,
+    A_CRED,
+    A_CRED_GAIN,
+    A_CRED_LOSS,
+    A_DECAY,
+    A_DENY,
+    A_EASE,
+    A_ESC_CAP,
+    A_ESC_STEP,
+    A_ESC_THRESH,
+    A_GDP,
+    A_GROWTH,
+    A_LEVERAGE,
+    A_OFFER,
+    A_PAIN,
+    A_PRIO,
+    A_SECONDARY,
+    A_SNAPBACK,
+    A_WAR_EXP,
+    A_WARNING,
+    C_BUILD_RATE,
+    C_BUILDS,
+    C_DETECT,
+    C_ESC_W,
+    C_PRICE,
+    C_VALUE,
+    DA_CRED,
+    DA_ESC,
+    DA_FAILED,
+    DA_WARN,
+    DT_DEAL,
+    DT_TERMS,
+    DT_ZOPA,
+    EV_ACTOR,
+    EV_CAPACITY,
+    EV_CATEGORY,
+    EV_DEMAND,
+    EV_ROUTE,
+    EV_TRACK,
+    EV_WORLD,
+    G_BALANCE,
+    G_CEASEFIRE,
+    G_IMPORTS,
+    G_INTENSITY,
+    G_MONTH,
+    G_V_ATT,
+    G_V_DEF,
+    R_CATEGORY,
+    R_OPEN,
+    R_PROPENSITY,
+    R_RECIPIENT,
+    R_SUPPLIER,
+    RS_DENIED,
+    RS_DETECTED,
+    RS_DETECTED_TOTAL,
+    RS_FIRST,
+    RS_SHIPPED,
+    RS_TOTAL,
+    S_ADAPT,
+    S_CRED,
+    S_DAMAGE,
+    S_DENIED,
+    S_ESCALATIONS,
+    S_EXPOSED,
+    S_FAILED,
+    S_GDP,
+    S_GROWTH,
+    S_LEAK,
+    S_PEAK,
+    S_PRESSURE,
+    S_PRIO,
+    S_RAW,
+    S_REVENUE,
+    S_REVENUE_TOTAL,
+    S_TRIG,
+    S_WARNED,
+    T_BASE_RATE,
+    T_HALT_COST,
+    T_HURT_INT,
+    T_KIND,
+    T_MED_BONUS,
+    T_MEDIATOR,
+    T_MIN_TRUST,
+    T_PARTY,
+    T_STALE_BAND,
+    T_STALE_MONTHS,
+    T_TRUST0,
+    T_TRUST_GAIN,
+    T_TRUST_LOSS,
+    TRACK_RELIEF,
+    TS_ACTIVE,
+    TS_BROKEN,
+    TS_BROKEN_MONTH,
+    TS_MONTH,
+    TS_REACHED,
+    TS_STALEMATE,
+    TS_TERMS,
+    TS_TRUST,
+    TS_ZOPA,
+    W_ADAPT,
+    W_AFF_DRIFT,
+    W_ATTACKER,
+    W_BAL0,
+    W_BAL_GAIN,
+    W_BAL_REV,
+    W_BAL_SD,
+    W_CF_INT,
+    W_CO_PULL,
+    W_COALITION,
+    W_DAMAGE,
+    W_DEFENDER,
+    W_DENIAL_SOFT,
+    W_EXPOSURE,
+    W_INT0,
+    W_INT_BASE,
+    W_INT_RATE,
+    W_LEAK_GAIN,
+    W_MAX_LEAK,
+    W_RELIEF_BOOST,
+    W_SANCTION_PUSH,
+    W_SHOCK,
+    W_SUPPLY_BASE,
+    W_SUPPLY_INT,
+    W_SUPPLY_REF,
+    W_TRADE_DIV,
+    W_TRANSFER_PULL,
+    W_TRIG_MEM,
+    W_W_AFF,
+    W_W_NEED,
+    W_W_PRICE,
+    W_W_RELIEF,
+    W_W_RISK,
+    W_WAR_COST,
 )
 from sim.rng import COHESION, DEAL, DENY, DETECT, SECONDARY, SHIP, SHOCK, WAR, normal, uniform
 
@@ -190,8 +305,11 @@ def route_need(r, W, RP, CP, DEM, BUILT, G):
 
 @njit
 def threat_against(s, n, AP, SA, SANC, AFF):
-    """Credible threat hanging over supplier ``s``: sum over hostile sanctioners of
-    credibility x leverage x headroom to their cap (halved when they have not warned)."""
+    """Credible threat hanging over supplier ``s``.
+
+    The sum over hostile sanctioners of credibility x leverage x headroom to their cap, halved
+    for those that have not warned.
+    """
     threat = 0.0
     for i in range(n):
         if i == s or AP[i, A_ESC_STEP] <= 0.0 or AFF[i, s] >= 0.0:
@@ -334,8 +452,10 @@ def _secondary(i, j, seed, run, month, step, cap, AP, AFF, SANC, TRADE, DS):
 
 @njit
 def decide_track(t, seed, run, month, W, AP, RP, TP, TM, SA, AFF, TS, G, DT):
-    """Both sides of track ``t`` value a deal against no deal; strike it by chance if a zone of
-    agreement exists and trust suffices. Terms are the Nash bargaining solution.
+    """Negotiation on track ``t``: both sides value a deal against no deal.
+
+    A deal is struck by chance if a zone of agreement exists and trust suffices; its terms are
+    the Nash bargaining solution.
 
     Relief: the party gains ``relief_priority * x`` from lifting a share x of sanctions and loses
     ``halt_cost * affinity with its recipients`` by halting transfers; the senders concede at most

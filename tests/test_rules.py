@@ -518,9 +518,6 @@ def test_changing_one_parameter_does_not_shift_unrelated_draws(tiny, numba_kerne
     assert not a["detected_sup_rec"].equals(c["detected_sup_rec"])
 
 
-@pytest.mark.xfail(raises=OverflowError, reason="sim/ensemble.py passes the seed to the kernel "
-                   "as a Python int: once the kernel is compiled for a small seed, Numba cannot "
-                   "convert a seed >= 2**63 (fix: pass np.uint64(seed), as sim.model does)")
 def test_any_64_bit_seed_runs_in_an_ensemble_after_a_small_one(baseline, numba_kernel):
     sim.run_ensemble(baseline, runs=2, seed=7, months=3)
     big = sim.run_ensemble(baseline, runs=2, seed=2**64 - 1, months=3).summary
