@@ -220,6 +220,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFrame | None,
                        box, condition: str | None) -> list[Path]:
     """Write a sweep, its sensitivity indices, its PRIM box and their plots into ``out``."""
+    import matplotlib.pyplot as plt
+
     from analysis import plots
     from sim.provenance import write_json_atomic, write_parquet_atomic
 
@@ -228,7 +230,7 @@ def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFram
     keys = [f.key for f in res.factors]
     if indices is not None:
         paths.append(write_parquet_atomic(indices, out / "sensitivity.parquet"))
-        plots.sensitivity_bars(indices, path=out / "sensitivity.png")
+        plt.close(plots.sensitivity_bars(indices, path=out / "sensitivity.png"))
         paths.append(out / "sensitivity.png")
     if box is not None:
         paths.append(write_json_atomic(out / "discovery.json", {
@@ -236,11 +238,11 @@ def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFram
             "restricted": box.restricted, "coverage": box.coverage, "density": box.density,
             "mass": box.mass, "n": box.n, "base_density": box.base_density,
             "description": box.describe()}))
-        plots.prim_trajectory(box, path=out / "prim.png")
+        plt.close(plots.prim_trajectory(box, path=out / "prim.png"))
         paths.append(out / "prim.png")
     if len(keys) >= 2 and outcomes:
-        plots.sweep_surface(res.table, keys[0], keys[1], outcomes[0], box=box,
-                            path=out / "surface.png")
+        plt.close(plots.sweep_surface(res.table, keys[0], keys[1], outcomes[0], box=box,
+                                      path=out / "surface.png"))
         paths.append(out / "surface.png")
     return paths
 
