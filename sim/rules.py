@@ -365,12 +365,28 @@ def decide_supply(r, seed, run, month, W, AP, CP, RP, TP, CAP, DEM, SA, AFF, SAN
     gdp_usd_mn = AP[s, A_GDP] * 1000.0 * SA[s, S_GDP]
     revenue_pct = 100.0 * units * CP[c, C_PRICE] / gdp_usd_mn if gdp_usd_mn > 0.0 else 0.0
     p_det = CP[c, C_DETECT]
-    risk = p_det * CP[c, C_ESC_W] * threat_against(s, n, AP, SA, SANC, AFF)
+    risk = 0.0
+    if p_det > 0.0 and CP[c, C_ESC_W] > 0.0:  # (0 x threat is 0: skip the sum for open aid)
+        risk = p_det * CP[c, C_ESC_W] * threat_against(s, n, AP, SA, SANC, AFF)
     relief = relief_at_risk(s, p_det, TP, TS, SA)
     u = (W[W_SUPPLY_BASE] + RP[r, R_PROPENSITY] + W[W_W_AFF] * AFF[s, q] + W[W_W_NEED] * need
          + W[W_W_PRICE] * revenue_pct - W[W_W_RISK] * risk - W[W_W_RELIEF] * relief)
     if uniform(seed, run, month, s, r, SHIP) < logistic(u):
         DR[r] = units
+
+
+@njit
+def _row_at_rest(i, n, TP, TM, TS, SANC, SANC0):
+    # True when actor i sanctions nobody above the starting level and is no counterpart of a
+    # relief deal in force (the only cases in which a non-escalating actor changes its row).
+    for j in range(n):
+        if SANC[i, j] > SANC0[i, j]:
+            return False
+    for t in range(TP.shape[0]):
+        if (TM[t, i] > 0.0 and TS[t, TS_ACTIVE] >= 0.5
+                and int(TP[t, T_KIND]) == TRACK_RELIEF):
+            return False
+    return True
 
 
 @njit
@@ -392,6 +408,15 @@ def decide_sanctions(i, seed, run, month, W, AP, TP, TM, SANC0, SA, AFF, SANC, T
     warned = SA[i, S_WARNED]
     escalations = 0.0
     failed = 0.0
+    if step <= 0.0 and _row_at_rest(i, n, TP, TM, TS, SANC, SANC0):
+        # Nothing to escalate, ease or decay: the general loop below would keep the row as it is.
+        for j in range(n):
+            DS[i, j] = SANC[i, j] if j != i else 0.0
+        DA[i, DA_CRED] = cred
+        DA[i, DA_WARN] = warned
+        DA[i, DA_ESC] = 0.0
+        DA[i, DA_FAILED] = 0.0
+        return
     for j in range(n):
         s = SANC[i, j]
         new = s
