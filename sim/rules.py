@@ -170,6 +170,20 @@ def clip(x, lo, hi):
 
 
 @njit
+def chance(p, seed, run, month, actor, counterpart, purpose):
+    """True with probability ``p``, decided by the keyed uniform draw (see :mod:`sim.rng`).
+
+    A uniform draw lies in [0, 1), so ``p <= 0`` is never and ``p >= 1`` always true: the draw is
+    skipped then, with the same answer (draws are keyed, so skipping one shifts no other).
+    """
+    if p <= 0.0:
+        return False
+    if p >= 1.0:
+        return True
+    return uniform(seed, run, month, actor, counterpart, purpose) < p
+
+
+@njit
 def logistic(u):
     """The logistic function 1 / (1 + e^-u), safe for large |u|."""
     if u >= 0.0:
@@ -371,7 +385,7 @@ def decide_supply(r, seed, run, month, W, AP, CP, RP, TP, CAP, DEM, SA, AFF, SAN
     relief = relief_at_risk(s, p_det, TP, TS, SA)
     u = (W[W_SUPPLY_BASE] + RP[r, R_PROPENSITY] + W[W_W_AFF] * AFF[s, q] + W[W_W_NEED] * need
          + W[W_W_PRICE] * revenue_pct - W[W_W_RISK] * risk - W[W_W_RELIEF] * relief)
-    if uniform(seed, run, month, s, r, SHIP) < logistic(u):
+    if chance(logistic(u), seed, run, month, s, r, SHIP):
         DR[r] = units
 
 
@@ -436,7 +450,7 @@ def decide_sanctions(i, seed, run, month, W, AP, TP, TM, SANC0, SA, AFF, SANC, T
                 if warned < 0.5:
                     warned = 1.0
                 elif s < cap - 1e-12:
-                    if uniform(seed, run, month, i, j, COHESION) < AP[i, A_COHESION]:
+                    if chance(AP[i, A_COHESION], seed, run, month, i, j, COHESION):
                         new = min(cap, s + step)
                         escalations += 1.0
                         cred = cred + AP[i, A_CRED_GAIN] * (1.0 - cred)
@@ -471,7 +485,7 @@ def _secondary(i, j, seed, run, month, step, cap, AP, AFF, SANC, TRADE, DS):
         facilitation = TRADE[j, k] * AP[k, A_BUSTING]
         if facilitation < 0.05:
             continue
-        if uniform(seed, run, month, i, k, SECONDARY) < AP[i, A_COHESION]:
+        if chance(AP[i, A_COHESION], seed, run, month, i, k, SECONDARY):
             DS[i, k] = max(DS[i, k], min(cap, SANC[i, k] + step))
 
 
@@ -525,7 +539,7 @@ def decide_track(t, seed, run, month, W, AP, RP, TP, TM, SA, AFF, TS, G, DT):
         if trust < TP[t, T_MIN_TRUST]:
             return
         surplus = (x_max - x_min) / x_max
-        if uniform(seed, run, month, p, t, DEAL) < TP[t, T_BASE_RATE] * trust * surplus:
+        if chance(TP[t, T_BASE_RATE] * trust * surplus, seed, run, month, p, t, DEAL):
             DT[t, DT_DEAL] = 1.0
             DT[t, DT_TERMS] = 0.5 * (x_min + x_max)
     else:
@@ -539,7 +553,7 @@ def decide_track(t, seed, run, month, W, AP, RP, TP, TM, SA, AFF, TS, G, DT):
         rate = TP[t, T_BASE_RATE] * trust
         if int(TP[t, T_MEDIATOR]) >= 0:
             rate = rate * (1.0 + TP[t, T_MED_BONUS])
-        if uniform(seed, run, month, p, t, DEAL) < min(rate, 1.0):
+        if chance(min(rate, 1.0), seed, run, month, p, t, DEAL):
             att = int(W[W_ATTACKER])
             dfd = int(W[W_DEFENDER])
             cost_a = AP[att, A_WAR_EXP] * G[G_INTENSITY]
@@ -669,12 +683,12 @@ def resolve_month(seed, run, month, W, AP, CP, RP, TP, TM, CAP, DEM, AFF0, SANC0
             continue
         s = int(RP[r, R_SUPPLIER])
         c = int(RP[r, R_CATEGORY])
-        if uniform(seed, run, month, s, r, DETECT) < CP[c, C_DETECT]:
+        if chance(CP[c, C_DETECT], seed, run, month, s, r, DETECT):
             RS[r, RS_DETECTED] = 1.0
             RS[r, RS_DETECTED_TOTAL] += 1.0
             SA[s, S_EXPOSED] += 1.0
             SCR[s, 0] += CP[c, C_ESC_W]
-            if uniform(seed, run, month, s, r, DENY) < AP[s, A_DENY]:
+            if chance(AP[s, A_DENY], seed, run, month, s, r, DENY):
                 RS[r, RS_DENIED] = 1.0
                 SA[s, S_DENIED] = 1.0
 
