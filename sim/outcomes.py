@@ -14,6 +14,7 @@ from sim._jit import rule_njit as njit
 from sim.layout import (
     A_ESC_STEP,
     C_BUILDS,
+    C_ESC_W,
     G_BALANCE,
     G_INTENSITY,
     R_CATEGORY,
@@ -113,10 +114,11 @@ def summarize(out, AP, CP, RP, TP, SA, AFF, BUILT, RS, TS, G, key_pairs):
     for r in range(nr):
         out[k] = RS[r, RS_TOTAL]
         k += 1
-    total = 0.0
+    total = 0.0  # covert transfers exposed: categories sanctioners react to (weight > 0)
     for r in range(nr):
         out[k] = RS[r, RS_DETECTED_TOTAL]
-        total += RS[r, RS_DETECTED_TOTAL]
+        if CP[int(RP[r, R_CATEGORY]), C_ESC_W] > 0.0:
+            total += RS[r, RS_DETECTED_TOTAL]
         k += 1
     for c in range(nc):
         d = 0.0
