@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/diplosim run baseline --seed 7
+	$(BIN)/diplosim run baseline --seed 42
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
