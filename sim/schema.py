@@ -2,7 +2,8 @@
 
 A scenario file (TOML) maps one to one onto these models. Each field carries its unit and a
 one-line meaning in its metadata; ``docs/ODD.md``'s parameter table is generated from here
-(``python -m sim.schema``), so the documentation cannot drift from the code.
+(``docs/make_parameter_table.py``, checked by ``tests/test_docs.py``), so the documentation
+cannot drift from the code.
 """
 
 from __future__ import annotations
