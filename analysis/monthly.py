@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis._common import as_scenario
+from sim.ensemble import compute_chunk
 from sim.outcomes import monthly_names, sanction_pairs
 from sim.rng import seed_key
 from sim.scenario import Scenario
@@ -29,9 +30,6 @@ def trajectories(scenario: Scenario | str, runs: int = 500, seed: int = 0,
     Returns an array ``runs x (months + 1) x metrics`` (month 0 is the start) and the metric
     names (see :func:`sim.outcomes.monthly_names`).
     """
-    from sim.kernel import run_kernel
-    from sim.outcomes import n_outcomes
-
     scn = as_scenario(scenario)
     if policy:
         scn = scn.with_policy(policy)
@@ -40,15 +38,9 @@ def trajectories(scenario: Scenario | str, runs: int = 500, seed: int = 0,
     months = cs.horizon if months is None else int(months)
     if months < 1 or runs < 1:
         raise ValueError("runs and months must be at least 1")
-    kp = np.array(cs.key_pairs, dtype=np.int64).reshape(-1, 2)
-    sp = sanction_pairs(cs)
-    names = monthly_names(cs, sp)
-    ids = np.arange(int(runs), dtype=np.int64)
-    out = np.empty((ids.size, n_outcomes(cs)))
-    traj = np.zeros((ids.size, months + 1, len(names)))
-    run_kernel(np.uint64(seed_key(seed)), ids, months, cs.W, cs.AP, cs.CP, cs.RP, cs.TP, cs.TM,
-               cs.CAP, cs.DEM, cs.AFF0, cs.SANC0, cs.TRADE0, cs.EV, kp, sp, out, traj)
-    return traj, names
+    names = monthly_names(cs, sanction_pairs(cs))
+    chunk = compute_chunk(cs, seed, np.arange(int(runs), dtype=np.int64), months, record=True)
+    return chunk.trajectories, names
 
 
 def bands_of(traj: np.ndarray, names: list[str], metrics: list[str] | None = None

@@ -35,7 +35,8 @@ import pandas as pd
 from scipy import stats as _st
 
 from sim.cli import UsageError, verb
-from sim.outcomes import monthly_names, n_outcomes, outcome_layout, sanction_pairs
+from sim.ensemble import compute_chunk
+from sim.outcomes import monthly_names, outcome_layout, sanction_pairs
 from sim.rng import seed_key
 from sim.scenario import Scenario, load_scenario
 from sim.stats import mean_interval, wilson_interval
@@ -141,21 +142,13 @@ def run_variant(scn: Scenario, runs: int, seed: int) -> Ensemble:
     Same kernel, same draws as :func:`sim.run_ensemble` (run ``r`` is identical); in addition the
     kernel records every month (``traj``), which the event studies need.
     """
-    from sim.kernel import run_kernel
-
     cs = scn.compile()
-    months = cs.horizon
-    kp = np.array(cs.key_pairs, dtype=np.int64).reshape(-1, 2)
-    sp = sanction_pairs(cs)
-    names = monthly_names(cs, sp)
+    names = monthly_names(cs, sanction_pairs(cs))
     ids = np.arange(runs, dtype=np.int64)
-    raw = np.empty((runs, n_outcomes(cs)))
-    traj = np.zeros((runs, months + 1, len(names)))
-    run_kernel(np.uint64(seed_key(seed)), ids, months, cs.W, cs.AP, cs.CP, cs.RP, cs.TP, cs.TM,
-               cs.CAP, cs.DEM, cs.AFF0, cs.SANC0, cs.TRADE0, cs.EV, kp, sp, raw, traj)
-    cols, idx = outcome_layout(cs)
-    summary = pd.DataFrame(raw[:, idx], columns=cols)
+    chunk = compute_chunk(cs, seed_key(seed), ids, cs.horizon, record=True)
+    summary = pd.DataFrame(chunk.outcomes, columns=outcome_layout(cs)[0])
     summary.insert(0, "run", ids)
+    traj = chunk.trajectories
     return Ensemble(scn, summary, {n: traj[:, :, k] for k, n in enumerate(names)})
 
 

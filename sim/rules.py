@@ -390,20 +390,6 @@ def decide_supply(r, seed, run, month, W, AP, CP, RP, TP, CAP, DEM, SA, AFF, SAN
 
 
 @njit
-def _row_at_rest(i, n, TP, TM, TS, SANC, SANC0):
-    # True when actor i sanctions nobody above the starting level and is no counterpart of a
-    # relief deal in force (the only cases in which a non-escalating actor changes its row).
-    for j in range(n):
-        if SANC[i, j] > SANC0[i, j]:
-            return False
-    for t in range(TP.shape[0]):
-        if (TM[t, i] > 0.0 and TS[t, TS_ACTIVE] >= 0.5
-                and int(TP[t, T_KIND]) == TRACK_RELIEF):
-            return False
-    return True
-
-
-@njit
 def decide_sanctions(i, seed, run, month, W, AP, TP, TM, SANC0, SA, AFF, SANC, TRADE, TS, TPRE,
                      DS, DA):
     """Sanctioner ``i`` sets its row of sanctions for next month.
@@ -422,15 +408,10 @@ def decide_sanctions(i, seed, run, month, W, AP, TP, TM, SANC0, SA, AFF, SANC, T
     warned = SA[i, S_WARNED]
     escalations = 0.0
     failed = 0.0
-    if step <= 0.0 and _row_at_rest(i, n, TP, TM, TS, SANC, SANC0):
-        # Nothing to escalate, ease or decay: the general loop below would keep the row as it is.
-        for j in range(n):
-            DS[i, j] = SANC[i, j] if j != i else 0.0
-        DA[i, DA_CRED] = cred
-        DA[i, DA_WARN] = warned
-        DA[i, DA_ESC] = 0.0
-        DA[i, DA_FAILED] = 0.0
-        return
+    in_deal = False  # a counterpart of a relief deal in force: the only case that eases
+    for t in range(TP.shape[0]):
+        if TM[t, i] > 0.0 and TS[t, TS_ACTIVE] >= 0.5 and int(TP[t, T_KIND]) == TRACK_RELIEF:
+            in_deal = True
     for j in range(n):
         s = SANC[i, j]
         new = s
@@ -438,12 +419,13 @@ def decide_sanctions(i, seed, run, month, W, AP, TP, TM, SANC0, SA, AFF, SANC, T
             DS[i, j] = 0.0
             continue
         eased = False
-        for t in range(TP.shape[0]):
-            if (int(TP[t, T_KIND]) == TRACK_RELIEF and int(TP[t, T_PARTY]) == j
-                    and TM[t, i] > 0.0 and TS[t, TS_ACTIVE] >= 0.5):
-                floor = TPRE[t, i] * (1.0 - TS[t, TS_TERMS])
-                new = max(floor, s - AP[i, A_EASE]) if s > floor else s
-                eased = True
+        if in_deal:
+            for t in range(TP.shape[0]):
+                if (int(TP[t, T_KIND]) == TRACK_RELIEF and int(TP[t, T_PARTY]) == j
+                        and TM[t, i] > 0.0 and TS[t, TS_ACTIVE] >= 0.5):
+                    floor = TPRE[t, i] * (1.0 - TS[t, TS_TERMS])
+                    new = max(floor, s - AP[i, A_EASE]) if s > floor else s
+                    eased = True
         if not eased:
             trig = SA[j, S_TRIG]
             if step > 0.0 and trig >= AP[i, A_ESC_THRESH] and trig > 0.0 and AFF[i, j] < 0.0:
