@@ -286,7 +286,7 @@ def test_mesa_engine_chunks_agree_with_the_numba_engine(scn):
     numba_rows = run_durable(scn, 6, 4, months=MONTHS, chunk_size=4)
     mesa_rows = run_durable(scn, 6, 4, months=MONTHS, chunk_size=4, engine="mesa")
     assert list(mesa_rows.columns) == list(numba_rows.columns)
-    pd.testing.assert_frame_equal(mesa_rows, numba_rows, check_exact=False, rtol=0, atol=1e-9)
+    pd.testing.assert_frame_equal(mesa_rows, numba_rows, check_exact=True)
 
 
 def test_cli_reports_a_failing_chunk_on_one_line(tmp_path, monkeypatch, capsys):

@@ -344,4 +344,4 @@ def test_every_64_bit_seed_runs_and_matches_the_mesa_engine(baseline, numba_kern
     nb = run_ensemble(baseline, [1], seed=seed, months=3, bands=False, progress=False).summary
     me = run_ensemble(baseline, [1], seed=seed, months=3, engine="mesa", bands=False,
                       progress=False).summary
-    np.testing.assert_allclose(nb.to_numpy(), me.to_numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(nb.to_numpy(), me.to_numpy())
