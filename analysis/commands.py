@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.backends import add_backend_arguments, chunked_options
+from sim.jobs.backends import add_backend_arguments, chunked_options
 from sim.cli import UsageError, add_scenario_arguments, ensure_out_dir, parse_sets, verb
 from sim.scenario import Scenario, load_scenario
 
@@ -223,7 +223,7 @@ def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFram
     import matplotlib.pyplot as plt
 
     from analysis import plots
-    from sim.provenance import write_json_atomic, write_parquet_atomic
+    from sim.results.provenance import write_json_atomic, write_parquet_atomic
 
     res.meta["outcomes"] = list(outcomes)
     paths = res.save(out)
@@ -275,7 +275,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         html, summary = build_report(found, title=args.title)
     except (ValueError, KeyError, OSError, json.JSONDecodeError) as exc:
         raise UsageError(f"{args.dir}: cannot read saved results ({exc})") from None
-    from sim.provenance import write_bytes_atomic
+    from sim.results.provenance import write_bytes_atomic
 
     write_bytes_atomic(out, html.encode())
     umask = os.umask(0)

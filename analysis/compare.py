@@ -9,7 +9,7 @@ that of the difference of two independent ensembles (see the tests), and a polic
 itself differs by exactly zero.
 
 Estimates: a proportion (a deal reached or broken) with the Wilson score interval, a mean with the
-Student t interval (:mod:`sim.stats`); the paired difference from the reference policy (the first)
+Student t interval (:mod:`sim.results.stats`); the paired difference from the reference policy (the first)
 as the mean of the per-run differences with its Student t interval. Month outcomes (NaN when the
 event never happened) are averaged over the runs where it happened, and their differences over
 the runs where it happened under both policies.
@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 
 from analysis._common import as_scenario, fmt_pct, is_proportion, track_phrases
-from sim.provenance import manifest, write_bytes_atomic, write_json_atomic, write_parquet_atomic
-from sim.rng import seed_key
+from sim.results.provenance import manifest, write_bytes_atomic, write_json_atomic, write_parquet_atomic
+from sim.core.rng import seed_key
 from sim.scenario import Scenario, ScenarioError, scenario_dir
-from sim.stats import mean_interval, wilson_interval
+from sim.results.stats import mean_interval, wilson_interval
 
 TABLE_COLUMNS = ["policy", "outcome", "kind", "estimate", "low", "high", "n", "diff", "diff_low",
                  "diff_high", "n_pairs"]
@@ -205,7 +205,7 @@ def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: in
         confidence: two-sided confidence level of every interval.
         progress: show the ensemble engine's progress bar for each policy's runs.
         **backend: ``backend``, ``scheduler``, ``workers``, ``out``, ``resume``,
-            ``chunk_size`` of :func:`sim.backends.run_job`: run every policy as one point of
+            ``chunk_size`` of :func:`sim.jobs.backends.run_job`: run every policy as one point of
             one chunked job (on Dask, or durably into ``out``); same numbers.
 
     Returns:
@@ -214,7 +214,7 @@ def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: in
     Raises:
         ScenarioError: unknown policy or scenario, bad sizes or outcome names (before any run).
     """
-    from sim.ensemble import run_ensemble
+    from sim.engines.ensemble import run_ensemble
 
     base = as_scenario(scenario)
     if not policies:
@@ -232,7 +232,7 @@ def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: in
     run_ids = np.arange(int(runs), dtype=np.int64)
     # Every policy through the ensemble engine with the same seed and run ids (CRN).
     if backend:
-        from sim.backends import run_points
+        from sim.jobs.backends import run_points
 
         frames = run_points(scns, run_ids, seed, labels=[{"policy": lab} for lab in labels],
                             months=months, progress=bool(progress), **backend)

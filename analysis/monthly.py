@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from analysis._common import as_scenario
-from sim.ensemble import compute_chunk
-from sim.outcomes import monthly_names, sanction_pairs
-from sim.rng import seed_key
+from sim.engines.ensemble import compute_chunk
+from sim.core.outcomes import monthly_names, sanction_pairs
+from sim.core.rng import seed_key
 from sim.scenario import Scenario
 
 #: Quantiles drawn by a fan chart and their column names.
@@ -28,7 +28,7 @@ def trajectories(scenario: Scenario | str, runs: int = 500, seed: int = 0,
     """Monthly figures of runs ``0..runs-1`` from the Numba kernel.
 
     Returns an array ``runs x (months + 1) x metrics`` (month 0 is the start) and the metric
-    names (see :func:`sim.outcomes.monthly_names`).
+    names (see :func:`sim.core.outcomes.monthly_names`).
     """
     scn = as_scenario(scenario)
     if policy:
@@ -48,7 +48,7 @@ def bands_of(traj: np.ndarray, names: list[str], metrics: list[str] | None = Non
     """Exact quantile bands and mean per month and metric, in long form.
 
     Quantiles are order statistics (numpy's ``inverted_cdf``: the smallest value with at least a
-    share q of runs at or below it), as in :mod:`sim.bands`.
+    share q of runs at or below it), as in :mod:`sim.results.bands`.
 
     Columns: ``month``, ``metric``, ``q05``, ``q25``, ``q50``, ``q75``, ``q95``, ``mean``.
     """
@@ -75,10 +75,10 @@ def monthly_bands(scenario: Scenario | str, metrics: list[str] | None = None, ru
     """Quantile bands of monthly metrics over ``runs`` runs, from the ensemble engine.
 
     The bands are :attr:`sim.EnsembleResult.bands` (exact quantiles up to
-    ``sim.bands.EXACT_BANDS_MAX_RUNS`` runs, bounded-memory histograms beyond, with their error
+    ``sim.results.bands.EXACT_BANDS_MAX_RUNS`` runs, bounded-memory histograms beyond, with their error
     in column ``error``), in the long form of :func:`bands_of`, restricted to ``metrics``.
     """
-    from sim.ensemble import run_ensemble
+    from sim.engines.ensemble import run_ensemble
 
     scn = as_scenario(scenario)
     if policy:

@@ -29,7 +29,7 @@ _COLORS = plt.get_cmap("tab10").colors
 def save(fig: Figure, path: str | Path | None) -> Figure:
     """Write ``fig`` as PNG to ``path`` (atomically, folders created) unless ``path`` is None."""
     if path is not None:
-        from sim.provenance import write_bytes_atomic
+        from sim.results.provenance import write_bytes_atomic
 
         write_bytes_atomic(path, png_bytes(fig))
     return fig
@@ -235,7 +235,7 @@ def relations_graph(model: Any) -> Any:
     """
     import networkx as nx
 
-    from sim.layout import R_RECIPIENT, R_SUPPLIER, RS_TOTAL
+    from sim.core.layout import R_RECIPIENT, R_SUPPLIER, RS_TOTAL
 
     s = model.state
     ids = model.compiled.actor_ids
@@ -327,7 +327,7 @@ def network_plot(graph: Any, title: str | None = None, path: str | Path | None =
 def relations_network(scenario: Any, seed: int = 0, run: int = 0, month: int | None = None,
                       policy: str | None = None, path: str | Path | None = None) -> Figure:
     """Step one Mesa run to ``month`` (default: the horizon) and draw its relations."""
-    from sim.model import DiplomacyModel
+    from sim.engines.model import DiplomacyModel
 
     model = DiplomacyModel(scenario, seed=seed, run=run, policy=policy).run(month)
     title = (f"{model.diplo_scenario.name}, seed {seed}, run {run}: relations at month "

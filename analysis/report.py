@@ -250,7 +250,7 @@ def ensemble_section(folder: Path, info: dict[str, Any]) -> tuple[str, list[str]
     if df is None:
         return f"<h2>{html.escape(str(folder))}</h2><p>No run summaries found.</p>", []
     rows, sentences = [], []
-    for col in df.columns:  # the same estimators as a policy comparison (sim.stats)
+    for col in df.columns:  # the same estimators as a policy comparison (sim.results.stats)
         if col in ("run", "policy"):
             continue
         prop = is_proportion(col)

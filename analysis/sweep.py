@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from analysis._common import as_scenario, is_proportion
-from sim.provenance import manifest, write_bytes_atomic, write_json_atomic, write_parquet_atomic
-from sim.rng import seed_key
+from sim.results.provenance import manifest, write_bytes_atomic, write_json_atomic, write_parquet_atomic
+from sim.core.rng import seed_key
 from sim.scenario import Scenario, ScenarioError
 
 # ---------------------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def run_point(scenario: Scenario, overrides: Mapping[str, Any], seed: int,
     The unit of work a backend ships to a worker: it depends only on its arguments, and the
     same ``seed`` and ``run_ids`` at every point give common random numbers.
     """
-    from sim.ensemble import numba_summary
+    from sim.engines.ensemble import numba_summary
 
     scn = scenario.with_overrides(dict(overrides)) if overrides else scenario
     return numba_summary(scn, seed, np.asarray(run_ids, dtype=np.int64), months)
@@ -349,7 +349,7 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
         policy: optional policy overlay applied before the sweep.
         progress: show a progress bar with time left (default: when stderr is a terminal).
         **backend: ``backend``, ``scheduler``, ``workers``, ``out``, ``resume``,
-            ``chunk_size`` of :func:`sim.backends.run_job`: run every design point as one
+            ``chunk_size`` of :func:`sim.jobs.backends.run_job`: run every design point as one
             chunked job (on Dask, or durably into ``out`` and resumable); same numbers.
 
     Returns:
@@ -374,7 +374,7 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
     run_ids = np.arange(int(runs_per_point), dtype=np.int64)
     rows = []
     if backend:
-        from sim.backends import run_points
+        from sim.jobs.backends import run_points
 
         settings = [{f.key: f.value(v) for f, v in zip(factors, values, strict=True)}
                     for values in X]

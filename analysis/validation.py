@@ -10,7 +10,7 @@ the literature's band. ``docs/validation.md`` states every definition in words; 
 each ``_fact_*`` function states it in model terms.
 
 Every comparison of two variants uses common random numbers: run ``r`` of each variant sees the
-same shocks, detection and deal draws (see :mod:`sim.rng`), so a paired difference per run
+same shocks, detection and deal draws (see :mod:`sim.core.rng`), so a paired difference per run
 measures the variant's effect, not Monte Carlo noise.
 
     from analysis.validation import check_facts
@@ -35,11 +35,11 @@ import pandas as pd
 from scipy import stats as _st
 
 from sim.cli import UsageError, verb
-from sim.ensemble import compute_chunk
-from sim.outcomes import monthly_names, outcome_layout, sanction_pairs
-from sim.rng import seed_key
+from sim.engines.ensemble import compute_chunk
+from sim.core.outcomes import monthly_names, outcome_layout, sanction_pairs
+from sim.core.rng import seed_key
 from sim.scenario import Scenario, load_scenario
-from sim.stats import mean_interval, wilson_interval
+from sim.results.stats import mean_interval, wilson_interval
 
 #: A sender "imposes" sanctions when its intensity on the target rises at least this much above
 #: the starting level: one escalation step of the baseline's smallest stepper (NATO, 0.10).
@@ -910,7 +910,7 @@ def write_figures(check: FactCheck, folder: str | Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sim.provenance import write_bytes_atomic
+    from sim.results.provenance import write_bytes_atomic
 
     out = Path(folder)
     try:
@@ -1085,7 +1085,7 @@ def facts_command(args: argparse.Namespace) -> int:
                         sensitivity=not args.no_sensitivity)
     print(format_report(check))
     if args.csv:
-        from sim.provenance import write_bytes_atomic
+        from sim.results.provenance import write_bytes_atomic
 
         path = Path(args.csv)
         if path.is_dir():

@@ -35,8 +35,8 @@ from pathlib import Path
 import pandas as pd
 
 import sim
-from sim.backends import DEFAULT_CHUNK_SIZE, dask_client, run_durable
-from sim.provenance import versions
+from sim.jobs.backends import DEFAULT_CHUNK_SIZE, dask_client, run_durable
+from sim.results.provenance import versions
 
 SEED = 2024
 RESULTS = Path(__file__).resolve().parent / "results" / "dask_overhead.json"
@@ -46,7 +46,7 @@ def _warm() -> int:
     import numpy as np
 
     import sim
-    from sim.ensemble import numba_summary
+    from sim.engines.ensemble import numba_summary
 
     numba_summary(sim.load_scenario("baseline"), 0, np.arange(64, dtype=np.int64))
     return os.getpid()

@@ -41,8 +41,8 @@ import numba
 import numpy as np
 
 import sim
-from sim.ensemble import mesa_summary, run_ensemble
-from sim.rng import normal, uniform
+from sim.engines.ensemble import mesa_summary, run_ensemble
+from sim.core.rng import normal, uniform
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results" / "engines.json"
@@ -70,8 +70,8 @@ def say(label: str, value: str) -> None:
 COUNT_DRAWS = r"""
 import collections, json, sys
 import numpy as np
-import sim.rules as R
-from sim.ensemble import mesa_summary
+import sim.core.rules as R
+from sim.engines.ensemble import mesa_summary
 from sim.scenario import load_scenario
 cnt = collections.Counter()
 u0, n0 = R.uniform, R.normal
@@ -122,8 +122,8 @@ def bare_draws(seed, nruns, months, n_uniform, n_normal):
 
 def make_profile_kernel():
     """A copy of the ensemble's month with one phase run twice (phase 0: none)."""
-    from sim import layout as L
-    from sim.rules import (
+    from sim.core import layout as L
+    from sim.core.rules import (
         apply_events,
         copy_into,
         decide_sanctions,
@@ -259,7 +259,7 @@ import json, sys, time, warnings
 import numpy as np
 warnings.simplefilter("ignore")
 import sim
-from sim.ensemble import mesa_summary
+from sim.engines.ensemble import mesa_summary
 scn = sim.load_scenario("baseline")
 runs = int(sys.argv[1])
 with np.errstate(over="ignore"):

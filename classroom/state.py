@@ -27,10 +27,10 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from sim import layout as L
-from sim.ensemble import run_ensemble
-from sim.model import DiplomacyModel
-from sim.outcomes import sanction_pairs
+from sim.core import layout as L
+from sim.engines.ensemble import run_ensemble
+from sim.engines.model import DiplomacyModel
+from sim.core.outcomes import sanction_pairs
 from sim.scenario import (
     Scenario,
     ScenarioError,
@@ -39,8 +39,8 @@ from sim.scenario import (
     load_scenario,
     parse_override_value,
 )
-from sim.schema import Actor, Category
-from sim.stats import mean_interval, wilson_interval
+from sim.scenario.schema import Actor, Category
+from sim.results.stats import mean_interval, wilson_interval
 
 DEFAULT_SCENARIO = "baseline"
 DEFAULT_SEED = 7
@@ -220,8 +220,8 @@ def outcome_table(scn: Scenario, summary: pd.DataFrame, confidence: float = 0.95
     """The headline outcomes of an ensemble, in words, each with a confidence interval.
 
     Yes/no outcomes get the share of runs where they happened with a Wilson score interval
-    (:func:`sim.stats.wilson_interval`); quantities get their mean with a Student t interval
-    (:func:`sim.stats.mean_interval`).
+    (:func:`sim.results.stats.wilson_interval`); quantities get their mean with a Student t interval
+    (:func:`sim.results.stats.mean_interval`).
     """
     cs = scn.compile()
     n = len(summary)

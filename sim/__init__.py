@@ -10,9 +10,9 @@ The public interface::
     model.run()
 """
 
-from sim import _jit  # noqa: F401  (sets the Numba cache folder before anything compiles)
-from sim.ensemble import EnsembleResult, load_results, run_ensemble
-from sim.model import ActorAgent, DiplomacyModel, StoryEvent
+from sim.core import jit as _jit  # noqa: F401  (sets the Numba cache folder before anything compiles)
+from sim.engines.ensemble import EnsembleResult, load_results, run_ensemble
+from sim.engines.model import ActorAgent, DiplomacyModel, StoryEvent
 from sim.scenario import (
     Scenario,
     ScenarioError,

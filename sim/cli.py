@@ -16,18 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.scenario import ScenarioError
-
-EXIT_USAGE = 2
-EXIT_FAILURE = 1
-
-
-class JobError(RuntimeError):
-    """A job that ran but failed in part (chunks that raised): one line on stderr, exit 1."""
-
-
-class UsageError(ValueError):
-    """A user error outside scenario files (bad flag value, bad output folder, ...)."""
+from sim.errors import EXIT_FAILURE, EXIT_USAGE, JobError, ScenarioError, UsageError
 
 
 @dataclass(frozen=True)
@@ -131,7 +120,7 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``diplosim``; returns the exit status."""
-    from sim.provenance import recording_command_line
+    from sim.results.provenance import recording_command_line
 
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from sim.backends import add_backend_arguments, backend_options
+from sim.jobs.backends import add_backend_arguments, backend_options
 from sim.cli import UsageError, add_scenario_arguments, ensure_out_dir, parse_sets, verb
 from sim.scenario import ScenarioError, list_policies, list_scenarios, load_scenario
 
@@ -69,8 +69,8 @@ def _run_args(p: argparse.ArgumentParser) -> None:
       _run_args)
 def cmd_run(args: argparse.Namespace) -> int:
     """One run with the Mesa engine (outcome table, story), or an ensemble; optional files."""
-    from sim.model import DiplomacyModel
-    from sim.single import save_single_run
+    from sim.engines.model import DiplomacyModel
+    from sim.engines.single import save_single_run
 
     scn = load_scenario(args.scenario, policy=args.policy)
     scn = scn.with_overrides(parse_sets(args.sets)) if args.sets else scn
@@ -108,11 +108,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run_ensemble(args: argparse.Namespace, scn, out, backend: dict) -> int:
     """``run --runs N``: an ensemble, its outcome table, optional result folder.
 
-    On Dask or with ``--resume`` the runs go chunk by chunk through :mod:`sim.backends`; with
+    On Dask or with ``--resume`` the runs go chunk by chunk through :mod:`sim.jobs.backends`; with
     ``--out DIR`` each finished chunk is kept in ``DIR/chunks`` (a Parquet dataset) so that an
     interrupted job continues with ``--resume``. Only the summary is computed on that path.
     """
-    from sim.ensemble import format_outcome_table, run_ensemble
+    from sim.engines.ensemble import format_outcome_table, run_ensemble
 
     chunked = backend["backend"] == "dask" or backend["resume"]
     res = run_ensemble(scn, runs=args.runs, seed=args.seed, engine=args.engine,

@@ -120,6 +120,6 @@ def numba_kernel(baseline: Scenario):
     in one place in ``--durations``.
     """
     sim.run_ensemble(baseline, runs=np.arange(2), seed=0, engine="numba", months=2)
-    from sim.kernel import run_kernel
+    from sim.core.kernel import run_kernel
 
     return run_kernel

@@ -126,13 +126,13 @@ def test_report_is_built_from_saved_results_alone(saved, tmp_path):
     out = tmp_path / "report.html"
     script = textwrap.dedent(f"""
         import sys
-        import sim.ensemble, sim.kernel, sim.model
+        import sim.engines.ensemble, sim.core.kernel, sim.engines.model
         def forbidden(*a, **k):
             raise AssertionError("the report tried to run the model")
-        sim.ensemble.numba_summary = forbidden
-        sim.ensemble.run_ensemble = forbidden
-        sim.kernel.run_kernel = forbidden
-        sim.model.DiplomacyModel.__init__ = forbidden
+        sim.engines.ensemble.numba_summary = forbidden
+        sim.engines.ensemble.run_ensemble = forbidden
+        sim.core.kernel.run_kernel = forbidden
+        sim.engines.model.DiplomacyModel.__init__ = forbidden
         from sim.cli import main
         sys.exit(main(["report", {str(saved)!r}, "--out", {str(out)!r}]))
     """)

@@ -10,8 +10,8 @@ import pytest
 
 import sim
 from analysis.compare import PolicyComparison, compare_policies, paired_difference
-from sim.ensemble import numba_summary
-from sim.stats import mean_interval, wilson_interval
+from sim.engines.ensemble import numba_summary
+from sim.results.stats import mean_interval, wilson_interval
 
 MONTHS = 24
 

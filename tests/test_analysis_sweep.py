@@ -22,7 +22,7 @@ from analysis.sweep import (
     sample_design,
     sweep,
 )
-from sim.ensemble import numba_summary
+from sim.engines.ensemble import numba_summary
 
 MONTHS = 18
 DEAD = "actors.BRICS.openness"  # numeric, bounded, read by no rule (column A_OPEN)

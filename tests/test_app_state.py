@@ -27,7 +27,7 @@ from classroom.state import (
     run_futures,
 )
 from sim.cli import main
-from sim.stats import wilson_interval
+from sim.results.stats import wilson_interval
 
 
 @pytest.fixture

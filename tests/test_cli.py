@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import provenance
+from sim.results import provenance
 from sim.cli import main
 
 EXE = Path(sys.executable).with_name("diplosim")
@@ -285,7 +285,7 @@ def test_a_failed_byte_write_leaves_the_old_file_and_no_temporary(tmp_path, monk
 
 _KILLED_WRITER = textwrap.dedent("""
     import os, sys, time
-    from sim import provenance
+    from sim.results import provenance
     def stall(fd):                       # the data is written but not yet renamed into place
         print("writing", flush=True)
         time.sleep(120)

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 
 import sim
-import sim.backends
-from sim.backends import (
+import sim.jobs.backends
+from sim.jobs.backends import (
     BackendError,
     ChunkError,
     Job,
@@ -30,8 +30,8 @@ from sim.backends import (
     run_durable,
     run_job,
 )
-from sim.ensemble import numba_summary
-from sim.store import read_dataset, read_manifest
+from sim.engines.ensemble import numba_summary
+from sim.jobs.store import read_dataset, read_manifest
 
 distributed = pytest.importorskip("distributed")
 
@@ -73,31 +73,31 @@ def _warm():
     import numpy as np
 
     import sim
-    from sim.ensemble import numba_summary
+    from sim.engines.ensemble import numba_summary
 
     numba_summary(sim.load_scenario("baseline"), 0, np.arange(2, dtype=np.int64), 2)
 
 
 def _break_run(run):
     """On a worker: make the chunk holding ``run`` raise, as a bug in the model would."""
-    import sim.ensemble
+    import sim.engines.ensemble
 
-    real = sim.ensemble.__dict__.setdefault("_real_numba_summary", sim.ensemble.numba_summary)
+    real = sim.engines.ensemble.__dict__.setdefault("_real_numba_summary", sim.engines.ensemble.numba_summary)
 
     def broken(s, seed, ids, months=None, **kw):
         if run in ids:
             raise FloatingPointError(f"pressure diverged in run {run}")
         return real(s, seed, ids, months, **kw)
 
-    sim.ensemble.numba_summary = broken
+    sim.engines.ensemble.numba_summary = broken
 
 
 def _repair():
-    import sim.ensemble
+    import sim.engines.ensemble
 
-    real = sim.ensemble.__dict__.pop("_real_numba_summary", None)
+    real = sim.engines.ensemble.__dict__.pop("_real_numba_summary", None)
     if real is not None:
-        sim.ensemble.numba_summary = real
+        sim.engines.ensemble.numba_summary = real
 
 
 def test_cluster_is_on_loopback(client):
@@ -207,7 +207,7 @@ def test_failing_chunk_without_out_stops_the_job(client, scn):
 
 
 def test_unreachable_scheduler_is_a_one_line_error(scn, monkeypatch):
-    monkeypatch.setattr(sim.backends, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(sim.jobs.backends, "CONNECT_TIMEOUT", "1s")
     with pytest.raises(BackendError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         run_durable(scn, 5, 1, scheduler="tcp://127.0.0.1:9")
 
@@ -249,10 +249,10 @@ class _PoisonRun(distributed.WorkerPlugin):
     def setup(self, worker):
         import os
 
-        import sim.ensemble
+        import sim.engines.ensemble
 
-        real = sim.ensemble.__dict__.setdefault("_real_numba_summary",
-                                                sim.ensemble.numba_summary)
+        real = sim.engines.ensemble.__dict__.setdefault("_real_numba_summary",
+                                                sim.engines.ensemble.numba_summary)
         run = self.run
 
         def poisoned(s, seed, ids, months=None, **kw):
@@ -260,7 +260,7 @@ class _PoisonRun(distributed.WorkerPlugin):
                 os._exit(1)
             return real(s, seed, ids, months, **kw)
 
-        sim.ensemble.numba_summary = poisoned
+        sim.engines.ensemble.numba_summary = poisoned
 
     def teardown(self, worker):
         _repair()

@@ -29,11 +29,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sim
-from sim import layout as L
-from sim.rng import SHIP, uniform
-from sim.rules import decide_supply, update_pressure
-from sim.schema import ScenarioSpec, parameter_table
-from sim.state import RunState
+from sim.core import layout as L
+from sim.core.rng import SHIP, uniform
+from sim.core.rules import decide_supply, update_pressure
+from sim.scenario.schema import ScenarioSpec, parameter_table
+from sim.engines.state import RunState
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -198,7 +198,7 @@ def test_every_submodel_named_in_the_brief_has_a_section(prose):
                  "Denial and domestic pressure", "Scheduled events", "Random numbers"]:
         assert re.search(rf"^### 7\.\d+ {re.escape(name)}", prose, re.M), name
     for purpose in ["SHIP", "DETECT", "COHESION", "DENY", "DEAL", "SHOCK", "WAR", "SECONDARY"]:
-        code = getattr(sim.rng, purpose)
+        code = getattr(sim.core.rng, purpose)
         assert re.search(rf"^\| `{purpose}` \| {code} \|", prose, re.M), purpose
 
 
@@ -258,12 +258,12 @@ def test_every_reference_key_cited_in_odd_exists(prose):
     spec = sim.load_scenario("baseline").spec
     vocabulary = _vocabulary(spec)
     code_names = set()
-    for module in (sim.rules, sim.rng, sim.outcomes, sim.schema, sim.model, sim.scenario):
+    for module in (sim.core.rules, sim.core.rng, sim.core.outcomes, sim.scenario.schema, sim.engines.model, sim.scenario):
         code_names.update(dir(module))
     cited = set(re.findall(r"`([a-z][a-z0-9]*(?:_[a-z0-9]+)+)`", prose))
     cs = sim.load_scenario("baseline").compile()
-    outcome_names = set(sim.outcomes.outcome_layout(cs)[0])
-    outcome_names |= set(sim.outcomes.monthly_names(cs, sim.outcomes.sanction_pairs(cs)))
+    outcome_names = set(sim.core.outcomes.outcome_layout(cs)[0])
+    outcome_names |= set(sim.core.outcomes.monthly_names(cs, sim.core.outcomes.sanction_pairs(cs)))
     cited -= vocabulary | code_names | outcome_names | {"sanctions_0", "s_pre"}
     # symbols of the notation: a name with index subscripts, such as prio_j, s_ij, built_qc
     cited = {w for w in cited if not re.search(r"_[ijkqscptrgb]{1,2}$", w)}
@@ -404,8 +404,8 @@ def test_pressure_equation_matches_update_pressure(data, n):
 
 def test_relief_and_ceasefire_equations_match_decide_track():
     """Zone of agreement, deal chance and Nash terms of ODD section 7.10, draw by draw."""
-    from sim.rng import DEAL
-    from sim.rules import decide_track
+    from sim.core.rng import DEAL
+    from sim.core.rules import decide_track
 
     model = sim.DiplomacyModel("baseline", seed=5).run(10)
     s = model.state
@@ -455,7 +455,7 @@ def test_relief_and_ceasefire_equations_match_decide_track():
 
 def test_economy_equation_matches_one_month():
     """GDP index and adaptation after one month follow ODD section 7.6 to 1e-12."""
-    from sim.rng import SHOCK, normal
+    from sim.core.rng import SHOCK, normal
 
     model = sim.DiplomacyModel("baseline", seed=3, run=2).run(8)
     s = model.state
@@ -525,7 +525,7 @@ def test_every_bundled_scenario_and_policy_is_described(prose):
 class OddMonth:
     """One month exactly as ODD.md sections 3 and 7 describe it, on a copy of a run's arrays.
 
-    Written from the document, not from sim/rules.py: if a rule changes and ODD.md does not,
+    Written from the document, not from sim/core/rules.py: if a rule changes and ODD.md does not,
     the states part ways and ``test_odd_month_by_month_equals_the_engine`` names the array.
     """
 
@@ -541,7 +541,7 @@ class OddMonth:
         return uniform(self.key, self.run, month, actor, counterpart, purpose)
 
     def z(self, month, actor, counterpart, purpose):
-        from sim.rng import normal
+        from sim.core.rng import normal
 
         return normal(self.key, self.run, month, actor, counterpart, purpose)
 
@@ -563,7 +563,7 @@ class OddMonth:
 
     # 7.2 and 7.3
     def sanctions(self, m):
-        from sim.rng import COHESION, SECONDARY
+        from sim.core.rng import COHESION, SECONDARY
 
         s = self.s
         AP, SA, SANC, AFF, TP, TS, TM = s.AP, s.SA, s.SANC, s.AFF, s.TP, s.TS, s.TM
@@ -618,7 +618,7 @@ class OddMonth:
 
     # 7.10
     def tracks(self, m):
-        from sim.rng import DEAL
+        from sim.core.rng import DEAL
 
         s = self.s
         TP, TS, AP, SA, AFF, RP, G = s.TP, s.TS, s.AP, s.SA, s.AFF, s.RP, s.G
@@ -717,7 +717,7 @@ class OddMonth:
         v_att += sum(s.BUILT[att, c] * CP[c, L.C_VALUE] for c in range(nc))
         v_def += sum(s.BUILT[dfd, c] * CP[c, L.C_VALUE] for c in range(nc))
         # 3. detection and denial
-        from sim.rng import DENY, DETECT
+        from sim.core.rng import DENY, DETECT
 
         weight = np.zeros(n)
         for r in np.flatnonzero(shipped > 0):
@@ -753,7 +753,7 @@ class OddMonth:
         SA[:, L.S_RAW], SA[:, L.S_LEAK], SA[:, L.S_PRESSURE] = odd_pressure(W, AP, s.SANC,
                                                                             s.TRADE)
         # 6. economy
-        from sim.rng import SHOCK, WAR
+        from sim.core.rng import SHOCK, WAR
 
         for j in range(n):
             x = sum(TS[t, L.TS_TERMS] for t in range(nt)

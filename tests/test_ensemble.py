@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from scipy import stats as sst
 
 import sim
-from sim.bands import BINS, EXACT_BANDS_MAX_RUNS, HistogramBands, exact_bands, figure_ranges
+from sim.results.bands import BINS, EXACT_BANDS_MAX_RUNS, HistogramBands, exact_bands, figure_ranges
 from sim.cli import main
-from sim.ensemble import compute_chunk, numba_summary, run_ensemble
-from sim.outcomes import monthly_names, sanction_pairs
-from sim.stats import mean_interval, wilson_interval
+from sim.engines.ensemble import compute_chunk, numba_summary, run_ensemble
+from sim.core.outcomes import monthly_names, sanction_pairs
+from sim.results.stats import mean_interval, wilson_interval
 
 MONTHS = 12
 
@@ -74,7 +74,7 @@ def test_seed_changes_runs_and_is_reproducible(baseline, reference):
 
 
 def test_summary_has_run_first_and_every_outcome(baseline, reference):
-    from sim.outcomes import outcome_layout
+    from sim.core.outcomes import outcome_layout
 
     names, _ = outcome_layout(baseline.compile())
     assert list(reference.columns) == ["run", *names]

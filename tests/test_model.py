@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import layout as L
-from sim.model import ActorAgent, DiplomacyModel
+from sim.core import layout as L
+from sim.engines.model import ActorAgent, DiplomacyModel
 
 SHIPS = re.compile(r"^Month (\d+): Iran ships (\d+) (Shahed drones?|ballistic missiles?) to Russia")
 RAISES = re.compile(r"^Month (\d+): (United States|NATO \(European members\)) raises sanctions on "
@@ -244,7 +244,7 @@ def test_any_64_bit_seed_runs_after_a_small_one(baseline):
 
 
 def test_outcomes_are_the_summary_columns(baseline, runs):
-    names, _ = sim.outcomes.outcome_layout(baseline.compile())
+    names, _ = sim.core.outcomes.outcome_layout(baseline.compile())
     assert list(runs[0].outcomes()) == names
     for key in ("relief_reached", "ceasefire_reached", "detected_missiles",
                 "gdp_index_IRN", "affinity_IRN_RUS"):

@@ -1,4 +1,4 @@
-"""The counter-based generator (sim.rng): Philox4x32-10 as published, uniform, independent
+"""The counter-based generator (sim.core.rng): Philox4x32-10 as published, uniform, independent
 streams keyed by meaning, identical compiled and pure-Python, and strict seeds.
 
 Statistical tests use fixed seeds, so they are deterministic; the significance level is stated
@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import rng
-from sim.rng import normal, philox4x32, seed_key, uniform
+from sim.core import rng
+from sim.core.rng import normal, philox4x32, seed_key, uniform
 
 ALPHA = 1e-3  # significance of every statistical test in this file
 
@@ -173,9 +173,9 @@ def test_draws_are_a_pure_function_of_the_key():
 _PURE_SCRIPT = """
 import json, sys
 import numpy as np
-from sim import _jit
+from sim.core import jit as _jit
 assert _jit.JIT_DISABLED, "NUMBA_DISABLE_JIT was not honoured"
-from sim.rng import normal, philox4x32, uniform
+from sim.core.rng import normal, philox4x32, uniform
 keys = json.loads(sys.argv[1])
 with np.errstate(over="ignore"):
     out = {

@@ -1,4 +1,4 @@
-"""The rules (sim.rules) against their closed forms, their invariants, determinism, and the
+"""The rules (sim.core.rules) against their closed forms, their invariants, determinism, and the
 baseline's non-degeneracy.
 
 * Analytic limits: pressure from one and two senders, leakage, detection with probability 0,
@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import sim
-from sim import layout as L
-from sim.rules import combine_pressure, decide_supply, decide_track, logistic, update_pressure
+from sim.core import layout as L
+from sim.core.rules import combine_pressure, decide_supply, decide_track, logistic, update_pressure
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 
@@ -381,7 +381,7 @@ def test_invariants_hold_every_month(name, policy, seed, run):
 
 def numeric_parameters(scn: sim.Scenario) -> list[tuple[str, float, float, bool]]:
     """(dotted key, low, high, integer) of every bounded numeric parameter of ``scn``."""
-    from sim import schema
+    from sim.scenario import schema
 
     out = []
     sections = [("world", schema.World), ("theatre", schema.Theatre)]

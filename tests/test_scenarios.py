@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 import sim
-from sim import layout as L
-from sim import schema
+from sim.core import layout as L
+from sim.scenario import schema
 from sim.scenario import ScenarioError, load_scenario, parse_override_value
 
 BASE = load_scenario("baseline")

@@ -1,4 +1,4 @@
-"""The durable chunked result folder (sim.store): parts, manifest, resume, refusal, readers."""
+"""The durable chunked result folder (sim.jobs.store): parts, manifest, resume, refusal, readers."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.backends import Job, Point, compute_chunk
-from sim.store import (
+from sim.jobs.backends import Job, Point, compute_chunk
+from sim.jobs.store import (
     MANIFEST,
     PART_GLOB,
     ChunkStore,

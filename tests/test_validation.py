@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 import sim
 from analysis import validation as V
-from sim import layout as L
+from sim.core import layout as L
 from sim.cli import main
-from sim.rules import combine_pressure, init_state
-from sim.stats import wilson_interval
+from sim.core.rules import combine_pressure, init_state
+from sim.results.stats import wilson_interval
 
 # ------------------------------------------------------------------------------------------
 # Pressure composition

@@ -1,8 +1,8 @@
 """Numba set-up shared by every compiled module of the package.
 
 Numba's on-disk cache is keyed on the file that defines a function, not on the callees it
-inlines from other modules: editing a rule in ``sim/rules.py`` would leave a stale cached
-kernel in ``sim/ensemble.py``. Unless the user points ``NUMBA_CACHE_DIR`` elsewhere, the
+inlines from other modules: editing a rule in ``sim/core/rules.py`` would leave a stale cached
+kernel in ``sim/engines/ensemble.py``. Unless the user points ``NUMBA_CACHE_DIR`` elsewhere, the
 cache therefore lives in a folder named after a hash of every compiled source file, so any
 edit to the rules starts a fresh cache.
 """
@@ -15,18 +15,26 @@ from pathlib import Path
 
 import numba
 
-_COMPILED_SOURCES = (
-    "rng.py", "rules.py", "outcomes.py", "kernel.py", "layout.py", "_jit.py", "bands.py",
-)
+#: Every module whose code the compiled kernels contain: the whole compiled core, and the band
+#: accumulators of :mod:`sim.results.bands`. A missing file is an error, never silently skipped
+#: (a renamed module would otherwise leave stale kernels in the cache).
+_CORE = Path(__file__).resolve().parent
+_COMPILED_EXTRA = (_CORE.parent / "results" / "bands.py",)
+
+
+def compiled_sources() -> list[Path]:
+    """The source files whose code ends up in a compiled kernel, in a fixed order."""
+    return sorted(_CORE.glob("*.py")) + list(_COMPILED_EXTRA)
 
 
 def _source_digest() -> str:
-    here = Path(__file__).parent
     digest = hashlib.sha256()
-    for name in _COMPILED_SOURCES:
-        path = here / name
-        if path.exists():
-            digest.update(path.read_bytes())
+    for path in compiled_sources():
+        if not path.is_file():
+            raise FileNotFoundError(f"compiled source {path} is missing: the kernel cache key "
+                                    "must cover every module of the compiled core")
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
     digest.update(numba.__version__.encode())
     return digest.hexdigest()[:16]
 

@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from sim._jit import rule_njit as njit
-from sim.layout import (
+from sim.core.jit import rule_njit as njit
+from sim.core.layout import (
     A_ESC_STEP,
     C_BUILDS,
     C_ESC_W,

@@ -3,11 +3,11 @@
 ``run_kernel`` steps every run named in ``run_ids`` (in parallel over runs) and writes each
 run's raw outcome row; when ``traj`` has one slot per run it also records the monthly figures.
 A run's numbers depend only on (scenario, seed, run index): every draw is keyed by them (see
-:mod:`sim.rng`), so chunking, thread count and order do not matter.
+:mod:`sim.core.rng`), so chunking, thread count and order do not matter.
 
 Runs are handed to threads in blocks of :data:`BLOCK` runs. A block allocates the arrays of a run
 once and re-initialises them for each of its runs (every array is fully rewritten by
-:func:`reset_run` and :func:`sim.rules.init_state`, so nothing leaks from one run to the next).
+:func:`reset_run` and :func:`sim.core.rules.init_state`, so nothing leaks from one run to the next).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sim import layout as L
-from sim._jit import njit, rule_njit
-from sim.outcomes import record_month, summarize
-from sim.rules import copy_into, init_state, step_month
+from sim.core import layout as L
+from sim.core.jit import njit, rule_njit
+from sim.core.outcomes import record_month, summarize
+from sim.core.rules import copy_into, init_state, step_month
 
 #: Runs per parallel work item; each item allocates one run's arrays once.
 BLOCK = 16

@@ -1,7 +1,7 @@
 """Scenario files: loading, validation, policy overlays, overrides and compilation to arrays.
 
 A scenario is a TOML file read with :mod:`tomllib` (data only: nothing in it is ever executed)
-and validated against :mod:`sim.schema`. Every fault is a :class:`ScenarioError` naming the
+and validated against :mod:`sim.scenario.schema`. Every fault is a :class:`ScenarioError` naming the
 file, the dotted key and what is wrong, raised before any run.
 """
 
@@ -21,18 +21,9 @@ import numpy as np
 import tomli_w
 from pydantic import ValidationError
 
-from sim import layout as L
-from sim.schema import DOCTRINE_KEYS, Actor, ScenarioSpec
-
-
-class ScenarioError(ValueError):
-    """A fault in a scenario, overlay or override: names the file, the key path and the fault."""
-
-    def __init__(self, source: str, key: str, fault: str):
-        self.source = source
-        self.key = key
-        self.fault = fault
-        super().__init__(f"{source}: {key}: {fault}")
+from sim.core import layout as L
+from sim.errors import ScenarioError
+from sim.scenario.schema import DOCTRINE_KEYS, Actor, ScenarioSpec
 
 
 def _scenario_root() -> Path:
@@ -43,7 +34,7 @@ def _scenario_root() -> Path:
             return path
     except ModuleNotFoundError:
         pass
-    return Path(__file__).resolve().parent.parent / "scenarios"
+    return Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def scenario_dir() -> Path:
@@ -494,7 +485,7 @@ def load_scenario(name_or_path: str | Path, policy: str | None = None) -> Scenar
 
 @dataclass(frozen=True)
 class CompiledScenario:
-    """A scenario as arrays (see :mod:`sim.layout`) plus the names of their rows."""
+    """A scenario as arrays (see :mod:`sim.core.layout`) plus the names of their rows."""
 
     W: np.ndarray
     AP: np.ndarray
@@ -526,7 +517,7 @@ class CompiledScenario:
 
 
 def compile_scenario(scn: Scenario) -> CompiledScenario:
-    """Turn a validated scenario into the parameter arrays of :mod:`sim.layout`."""
+    """Turn a validated scenario into the parameter arrays of :mod:`sim.core.layout`."""
     spec = scn.spec
     aids = list(spec.actors)
     idx = {a: k for k, a in enumerate(aids)}

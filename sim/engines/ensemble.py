@@ -6,7 +6,7 @@ the same numbers as the Mesa engine run by run. :func:`compute_chunk` is the uni
 picklable function of plain arguments, so a backend can ship it to another process or machine).
 
 Memory: the summary keeps one row per run (8 bytes x outcome columns, 440 bytes a run for the
-baseline); the monthly bands are exact up to :data:`sim.bands.EXACT_BANDS_MAX_RUNS` runs and a
+baseline); the monthly bands are exact up to :data:`sim.results.bands.EXACT_BANDS_MAX_RUNS` runs and a
 fixed-size histogram beyond it; only the trajectories of ``keep_runs`` are kept in full.
 """
 
@@ -24,11 +24,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from sim.bands import EXACT_BANDS_MAX_RUNS, HistogramBands, exact_bands, figure_ranges
-from sim.outcomes import monthly_names, n_outcomes, outcome_layout, sanction_pairs
-from sim.rng import seed_key
+from sim.results.bands import EXACT_BANDS_MAX_RUNS, HistogramBands, exact_bands, figure_ranges
+from sim.core.outcomes import monthly_names, n_outcomes, outcome_layout, sanction_pairs
+from sim.core.rng import seed_key
 from sim.scenario import CompiledScenario, Scenario, load_scenario
-from sim.stats import mean_interval, wilson_interval
+from sim.results.stats import mean_interval, wilson_interval
 
 Engine = Literal["numba", "mesa"]
 
@@ -82,7 +82,7 @@ class Chunk:
 
     Attributes:
         run_ids: the runs, in the order of the rows.
-        outcomes: one row per run, the columns of :func:`sim.outcomes.outcome_layout`.
+        outcomes: one row per run, the columns of :func:`sim.core.outcomes.outcome_layout`.
         trajectories: ``runs x (months + 1) x figures`` monthly figures, if asked for.
     """
 
@@ -97,12 +97,12 @@ def compute_chunk(scn: Scenario | CompiledScenario, seed: int, run_ids: np.ndarr
 
     Args:
         scn: the scenario (or its compiled arrays).
-        seed: the ensemble's seed (a valid key, see :func:`sim.rng.seed_key`).
+        seed: the ensemble's seed (a valid key, see :func:`sim.core.rng.seed_key`).
         run_ids: int64 run indices.
         months: months per run.
         record: also return every run's monthly figures.
     """
-    from sim.kernel import GRAB, run_kernel
+    from sim.core.kernel import GRAB, run_kernel
 
     cs = _compiled(scn)
     run_ids = np.ascontiguousarray(run_ids, dtype=np.int64)
@@ -147,7 +147,7 @@ def numba_summary(scn: Scenario, seed: int, run_ids: np.ndarray, months: int | N
 
 
 def _mesa_run(scn: Scenario, seed: int, run: int, months: int, record: bool):
-    from sim.model import DiplomacyModel
+    from sim.engines.model import DiplomacyModel
 
     model = DiplomacyModel(scn, seed=seed, run=int(run)).run(months)
     traj = None
@@ -209,10 +209,10 @@ class EnsembleResult:
         engine: ``"numba"`` or ``"mesa"``.
         months: months per run.
         summary: one row per run, column ``run`` first, then every outcome of
-            :func:`sim.outcomes.outcome_layout`.
+            :func:`sim.core.outcomes.outcome_layout`.
         bands: per month and monthly figure, quantiles q05..q95, the mean, the error bound of
             the quantiles and the count of values outside the histogram range (see
-            :mod:`sim.bands`); None if not asked for.
+            :mod:`sim.results.bands`); None if not asked for.
         trajectories: full monthly figures of the runs in ``keep_runs``: columns ``run``,
             ``month`` and one per figure; None if none kept.
         meta: how it was computed (threads, chunk size, band method, seconds).
@@ -246,7 +246,7 @@ class EnsembleResult:
         and derived events (a category shipped at all: ``first_month_X`` is defined; a route or
         category ever detected: ``detected_X > 0``; any escalation) get the share of runs with a
         Wilson score interval. Every other column gets its mean with a Student t interval
-        (:func:`sim.stats.mean_interval`); NaN values (months of events that did not happen) are
+        (:func:`sim.results.stats.mean_interval`); NaN values (months of events that did not happen) are
         left out, so a ``_month`` mean is conditional on the event, with ``n`` saying over how
         many runs.
 
@@ -282,7 +282,7 @@ class EnsembleResult:
         Every file is written atomically (a reader never sees half a file); the manifest, written
         last, names the files, the scenario's content hash, seed, runs, engine and versions.
         """
-        from sim.provenance import (
+        from sim.results.provenance import (
             manifest,
             write_bytes_atomic,
             write_json_atomic,
@@ -375,19 +375,19 @@ def run_ensemble(scenario: Scenario | str | Path, runs: int | range | Iterable[i
         chunk_size: runs per chunk (default :data:`DEFAULT_CHUNK`, or :data:`BAND_CHUNK` with
             bands); bounds memory, never changes a result.
         bands: compute the monthly bands (exact up to
-            :data:`sim.bands.EXACT_BANDS_MAX_RUNS` runs, a histogram beyond, see
-            :mod:`sim.bands`); False keeps only the summary.
+            :data:`sim.results.bands.EXACT_BANDS_MAX_RUNS` runs, a histogram beyond, see
+            :mod:`sim.results.bands`); False keeps only the summary.
         backend: ``"local"`` (this process) or ``"dask"`` (default ``"dask"`` if
-            ``scheduler`` or ``workers`` is given); see :mod:`sim.backends`.
+            ``scheduler`` or ``workers`` is given); see :mod:`sim.jobs.backends`.
         scheduler: address of a running Dask scheduler (``"tcp://127.0.0.1:8786"``) or a
             ``distributed.Client``.
         workers: start a Dask LocalCluster of this many worker processes on 127.0.0.1.
         out: folder where every finished chunk of runs is written as a Parquet part (see
-            :mod:`sim.store`); ``resume=True`` continues a killed job there.
+            :mod:`sim.jobs.store`); ``resume=True`` continues a killed job there.
         resume: compute only the chunks missing from ``out``.
 
-    On the Dask backend or with ``out``, runs go through :func:`sim.backends.run_job` (chunks
-    of ``chunk_size`` runs, default :data:`sim.backends.DEFAULT_CHUNK_SIZE`) and only the
+    On the Dask backend or with ``out``, runs go through :func:`sim.jobs.backends.run_job` (chunks
+    of ``chunk_size`` runs, default :data:`sim.jobs.backends.DEFAULT_CHUNK_SIZE`) and only the
     summary is computed: no bands, and ``keep_runs`` is refused (trajectories are not shipped
     back from workers nor stored in parts). The summary is the same, row for row.
     """
@@ -474,8 +474,8 @@ def _run_on_backend(scn: Scenario, seed: int, ids: np.ndarray, engine: str, mont
                     keep_runs: Iterable[int] | None, progress: bool, chunk_size: int | None,
                     backend: str | None, scheduler: Any, workers: int | None,
                     out: str | Path | None, resume: bool) -> EnsembleResult:
-    """``run_ensemble`` through :mod:`sim.backends`: summary only, chunk by chunk."""
-    from sim.backends import DEFAULT_CHUNK_SIZE, run_durable
+    """``run_ensemble`` through :mod:`sim.jobs.backends`: summary only, chunk by chunk."""
+    from sim.jobs.backends import DEFAULT_CHUNK_SIZE, run_durable
 
     if keep_runs is not None and len(list(keep_runs)):
         raise ValueError("keep_runs needs the local backend without out (trajectories are "

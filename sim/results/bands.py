@@ -1,7 +1,7 @@
 """Monthly bands of an ensemble: quantiles and mean of every monthly figure, month by month.
 
 A band row gives, for one month and one monthly figure (``gdp_index_IRN``, ``pressure_RUS``,
-``sanctions_USA_IRN``, ... see :func:`sim.outcomes.monthly_names`), the 5, 25, 50, 75 and 95%
+``sanctions_USA_IRN``, ... see :func:`sim.core.outcomes.monthly_names`), the 5, 25, 50, 75 and 95%
 quantiles over the runs and their mean. Quantiles are order statistics (numpy's
 ``method="inverted_cdf"``: the smallest value with at least a share q of runs at or below it), so
 a band of a yes/no figure is 0 or 1, never an interpolated 0.5.
@@ -35,8 +35,8 @@ import numba
 import numpy as np
 import pandas as pd
 
-from sim import layout as L
-from sim._jit import njit
+from sim.core import layout as L
+from sim.core.jit import njit
 from sim.scenario import CompiledScenario
 
 #: Quantiles of a band and their column names.
@@ -75,7 +75,7 @@ def figure_ranges(cs: CompiledScenario, names: list[str]) -> tuple[np.ndarray, n
         elif name.startswith(_SIGNED):
             lo[k] = -1.0
         elif not name.startswith(_UNIT):
-            raise KeyError(f"no band range for monthly figure {name!r} (see sim.bands)")
+            raise KeyError(f"no band range for monthly figure {name!r} (see sim.results.bands)")
     return lo, hi
 
 

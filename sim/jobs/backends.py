@@ -7,9 +7,9 @@ of every point uses the same run index, hence the same random draws (common rand
 
 The job's (point, run) items, in point-major order, are cut into *chunks* of ``chunk_size``
 consecutive items; a chunk may span several points. A chunk is the unit of work (one call of the
-Numba kernel per point it touches) and of storage (one Parquet part, see :mod:`sim.store`). Since
+Numba kernel per point it touches) and of storage (one Parquet part, see :mod:`sim.jobs.store`). Since
 run ``r`` of a point depends only on (scenario, seed, r) -- every random number is keyed by them
-(see :mod:`sim.rng`) -- the rows are the same whatever the backend, the number of workers, the
+(see :mod:`sim.core.rng`) -- the rows are the same whatever the backend, the number of workers, the
 chunk size or the order in which chunks finish.
 
 Backends:
@@ -43,9 +43,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from sim.cli import JobError, UsageError
-from sim.outcomes import outcome_layout
-from sim.rng import seed_key
+from sim.errors import JobError, UsageError
+from sim.core.outcomes import outcome_layout
+from sim.core.rng import seed_key
 from sim.scenario import Scenario
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -272,7 +272,7 @@ class Job:
 
     def identity(self) -> dict[str, Any]:
         """Everything the rows depend on, for the result folder's fingerprint."""
-        from sim._jit import _source_digest
+        from sim.core.jit import _source_digest
 
         points = [[p.scenario.content_hash(), {k: _label_value(k, v) for k, v in p.labels.items()}]
                   for p in self.points]
@@ -306,7 +306,7 @@ def compute_chunk(task: ChunkTask) -> pd.DataFrame:
     Runs wherever it is called: in the driver (local backend) or on a Dask worker. ``threads``
     caps the Numba threads of this call (1 on Dask workers, whose parallelism is the workers).
     """
-    from sim.ensemble import mesa_summary, numba_summary
+    from sim.engines.ensemble import mesa_summary, numba_summary
 
     if task.threads is not None:
         import numba
@@ -417,7 +417,7 @@ def run_job(job: Job, *, backend: Backend | None = None, scheduler: str | Client
             is given, else ``"local"``).
         scheduler: address of a running Dask scheduler (``"tcp://127.0.0.1:8786"``) or a Client.
         workers: start a LocalCluster of this many worker processes on 127.0.0.1.
-        out: folder for the durable dataset (see :mod:`sim.store`).
+        out: folder for the durable dataset (see :mod:`sim.jobs.store`).
         resume: continue the job already in ``out``, computing only its missing chunks.
         progress: show a progress bar (tqdm, on stderr).
         on_chunk: called as ``on_chunk(done, total)`` after each chunk is finished (and stored).
@@ -435,7 +435,7 @@ def run_job(job: Job, *, backend: Backend | None = None, scheduler: str | Client
         StoreError: ``out`` holds another job, or this one without ``resume``.
         BackendError: bad backend settings or an unreachable scheduler.
     """
-    from sim.store import ChunkStore
+    from sim.jobs.store import ChunkStore
 
     backend = _resolve_backend(backend, scheduler, workers)
     if resume and out is None:
@@ -552,7 +552,7 @@ def run_durable(scenario: Scenario, runs: int | Sequence[int] | np.ndarray, seed
     """An ensemble of ``scenario`` through :func:`run_job`, durable with ``out=DIR``.
 
     Returns one row per run, column ``run`` first (the ``point`` column of a one-point job is
-    dropped), as :func:`sim.ensemble.numba_summary` does.
+    dropped), as :func:`sim.engines.ensemble.numba_summary` does.
 
     ``options`` are those of :func:`run_job` (backend, scheduler, workers, out, resume, ...).
     """

@@ -3,7 +3,7 @@
 Both engines call these functions: the Mesa model (one agent object per actor, one run) and the
 Numba ensemble kernel (thousands of runs). A month is simultaneous: every ``decide_*`` function
 reads only last month's state and writes only its own decision arrays; ``resolve_month`` then
-applies all decisions at once. Array layouts are named in :mod:`sim.layout`; the equations are
+applies all decisions at once. Array layouts are named in :mod:`sim.core.layout`; the equations are
 written up in ``docs/ODD.md`` (section 7, submodels).
 
 Argument groups, always in this order:
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import math
 
-from sim._jit import rule_njit as njit
-from sim.layout import (
+from sim.core.jit import rule_njit as njit
+from sim.core.layout import (
     A_ALIGN,
     A_BUSTING,
     A_COHESION,
@@ -157,7 +157,7 @@ from sim.layout import (
     W_W_RISK,
     W_WAR_COST,
 )
-from sim.rng import COHESION, DEAL, DENY, DETECT, SECONDARY, SHIP, SHOCK, WAR, normal, uniform
+from sim.core.rng import COHESION, DEAL, DENY, DETECT, SECONDARY, SHIP, SHOCK, WAR, normal, uniform
 
 # A sanction below this is treated as absent (for leakage and audiences).
 _SANCTION_EPS = 1e-9
@@ -171,7 +171,7 @@ def clip(x, lo, hi):
 
 @njit
 def chance(p, seed, run, month, actor, counterpart, purpose):
-    """True with probability ``p``, decided by the keyed uniform draw (see :mod:`sim.rng`).
+    """True with probability ``p``, decided by the keyed uniform draw (see :mod:`sim.core.rng`).
 
     A uniform draw lies in [0, 1), so ``p <= 0`` is never and ``p >= 1`` always true: the draw is
     skipped then, with the same answer (draws are keyed, so skipping one shifts no other).
@@ -196,7 +196,7 @@ def logistic(u):
 def copy_into(dst, src):
     """Copy ``src`` into ``dst`` (two 2-D arrays of one shape) without allocating.
 
-    ``dst[:, :] = src`` may allocate a temporary copy, which :func:`sim._jit.rule_njit` forbids.
+    ``dst[:, :] = src`` may allocate a temporary copy, which :func:`sim.core.jit.rule_njit` forbids.
     """
     for i in range(src.shape[0]):
         for j in range(src.shape[1]):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.model import DiplomacyModel
-from sim.provenance import manifest, write_json_atomic, write_parquet_atomic
+from sim.engines.model import DiplomacyModel
+from sim.results.provenance import manifest, write_json_atomic, write_parquet_atomic
 
 
 def save_single_run(model: DiplomacyModel, out: str | Path) -> list[Path]:

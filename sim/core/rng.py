@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from sim._jit import rule_njit as njit
+from sim.core.jit import rule_njit as njit
 
 _M0 = np.uint64(0xD2511F53)
 _M1 = np.uint64(0xCD9E8D57)

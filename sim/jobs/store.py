@@ -1,7 +1,7 @@
 """A durable, resumable result folder: one Parquet part per finished chunk, and a manifest.
 
 A long job (an ensemble of millions of runs, a sweep over thousands of design points) is cut
-into chunks (see :mod:`sim.backends`). Each finished chunk is written here as its own Parquet
+into chunks (see :mod:`sim.jobs.backends`). Each finished chunk is written here as its own Parquet
 file, first under a temporary name starting with ``.`` and then renamed, so a part either exists
 whole or not at all; a killed job leaves at most a stray temporary file, which the next opening
 removes. The manifest ``_manifest.json`` names the job (what its rows depend on: the scenario
@@ -33,9 +33,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.cli import UsageError
-from sim.provenance import manifest as provenance
-from sim.provenance import write_json_atomic
+from sim.errors import UsageError
+from sim.results.provenance import manifest as provenance
+from sim.results.provenance import write_json_atomic
 
 #: Name and version of the folder layout, stored in the manifest.
 FORMAT = "diplosim-chunked-dataset/1"

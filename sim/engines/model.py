@@ -2,7 +2,7 @@
 
 A step is simultaneous: every agent decides on last month's state (``agent.decide()`` calls the
 same compiled decision functions the ensemble kernel calls), then the model resolves all
-decisions at once with :func:`sim.rules.resolve_month`. A ``DataCollector`` records the month
+decisions at once with :func:`sim.core.rules.resolve_month`. A ``DataCollector`` records the month
 and the story of the run is kept in plain words.
 
 Subclass :class:`ActorAgent` and override ``decide`` to try a new behaviour in plain Python; set
@@ -19,8 +19,8 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim import layout as L
-from sim.outcomes import (
+from sim.core import layout as L
+from sim.core.outcomes import (
     monthly_names,
     n_outcomes,
     outcome_layout,
@@ -28,10 +28,10 @@ from sim.outcomes import (
     sanction_pairs,
     summarize,
 )
-from sim.rng import seed_key
-from sim.rules import apply_events, decide_sanctions, decide_supply, decide_track, resolve_month
+from sim.core.rng import seed_key
+from sim.core.rules import apply_events, decide_sanctions, decide_supply, decide_track, resolve_month
 from sim.scenario import Scenario, load_scenario
-from sim.state import RunState
+from sim.engines.state import RunState
 
 
 @dataclass(frozen=True)

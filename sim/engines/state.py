@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim import layout as L
-from sim.rules import init_state
+from sim.core import layout as L
+from sim.core.rules import init_state
 from sim.scenario import CompiledScenario
 
 
 @dataclass
 class RunState:
-    """Everything one run works on, as the arrays the rules expect (see :mod:`sim.rules`)."""
+    """Everything one run works on, as the arrays the rules expect (see :mod:`sim.core.rules`)."""
 
     W: np.ndarray
     AP: np.ndarray

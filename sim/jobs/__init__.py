@@ -1,0 +1,1 @@
+"""Jobs: points x runs handed to a local or Dask executor, and the durable chunk store."""

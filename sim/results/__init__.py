@@ -1,0 +1,1 @@
+"""Results: statistics, monthly bands, provenance and atomic writes of result folders."""
