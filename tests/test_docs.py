@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 import sim
 from sim.core import layout as L
 from sim.core.rng import SHIP, uniform
-from sim.core.rules import decide_supply, update_pressure
+from sim.core.rules import DrawKey, Params, decide_supply, new_state, update_pressure
 from sim.scenario.schema import ScenarioSpec, parameter_table
 from sim.engines.state import RunState
 
@@ -327,8 +327,7 @@ def test_supply_equation_matches_decide_supply(months):
         for seed in range(150):
             key = np.uint64(seed)
             s.DR[:] = 0.0
-            decide_supply(r, key, 0, month, s.W, s.AP, s.CP, s.RP, s.TP, s.CAP, s.DEM, s.SA,
-                          s.AFF, s.SANC, s.BUILT, s.TS, s.G, s.DR)
+            decide_supply(r, DrawKey(key, 0, month), s.params, s.state, s.decisions)
             u = uniform(key, 0, month, supplier, r, SHIP)
             expected = units_doc if u < p_doc else 0.0
             assert s.DR[r] == expected, (model.compiled.route_ids[r], seed, u, p_doc)
@@ -395,7 +394,8 @@ def test_pressure_equation_matches_update_pressure(data, n):
     W[L.W_LEAK_GAIN] = data.draw(st.floats(0.0, 10.0))
     W[L.W_MAX_LEAK] = data.draw(unit)
     SA = np.zeros((n, L.NSA))
-    update_pressure(W, AP, SA, SANC, TRADE)
+    update_pressure(Params(W, AP, *[np.zeros((0, 0))] * 10),
+                    new_state(n, 1, 0, 0)._replace(SA=SA, SANC=SANC, TRADE=TRADE))
     raw, leak, eff = odd_pressure(W, AP, SANC, TRADE)
     np.testing.assert_allclose(SA[:, L.S_RAW], raw, atol=1e-12)
     np.testing.assert_allclose(SA[:, L.S_LEAK], leak, atol=1e-12)
@@ -443,7 +443,7 @@ def test_relief_and_ceasefire_equations_match_decide_track():
         key = np.uint64(seed)
         for t, party, prob, terms in ((relief, p, chance, 0.5 * (x_min + x_max)),
                                       (cease, a, rate, line)):
-            decide_track(t, key, 0, month, s.W, AP, RP, TP, s.TM, SA, AFF, s.TS, s.G, s.DT)
+            decide_track(t, DrawKey(key, 0, month), s.params, s.state, s.decisions)
             assert s.DT[t, L.DT_ZOPA] == 1.0
             expected = uniform(key, 0, month, party, t, DEAL) < prob
             assert s.DT[t, L.DT_DEAL] == float(expected), (t, seed)
@@ -677,8 +677,7 @@ class OddMonth:
         new_sanc, cred, warned, esc, failed = self.sanctions(m)
         deals = self.tracks(m)
         # 1. deals
-        for t, (deal, terms, zopa) in enumerate(deals):
-            TS[t, L.TS_ZOPA] = zopa
+        for t, (deal, terms, _zopa) in enumerate(deals):
             if deal:
                 TS[t, L.TS_ACTIVE] = 1.0
                 TS[t, L.TS_TERMS] = terms
@@ -692,7 +691,6 @@ class OddMonth:
         # 2. deliveries
         SA[:, L.S_REVENUE] = 0.0
         SA[:, L.S_EXPOSED] = 0.0
-        SA[:, L.S_DENIED] = 0.0
         s.RS[:, L.RS_SHIPPED] = shipped
         s.RS[:, L.RS_DETECTED] = 0.0
         s.RS[:, L.RS_DENIED] = 0.0
@@ -729,7 +727,6 @@ class OddMonth:
                 weight[sup] += CP[c, L.C_ESC_W]
                 if self.u(m, sup, r, DENY) < AP[sup, L.A_DENY]:
                     s.RS[r, L.RS_DENIED] = 1.0
-                    SA[sup, L.S_DENIED] = 1.0
         # 4. sanctions, credibility, warnings, snap-back, trigger
         s.SANC[:] = np.clip(new_sanc, 0, 1)
         SA[:, L.S_CRED] = np.clip(cred, 0, 1)
@@ -842,11 +839,11 @@ class OddMonth:
 
 _DOCUMENTED_STATE = {
     "SA": [L.S_GDP, L.S_ADAPT, L.S_PRESSURE, L.S_RAW, L.S_LEAK, L.S_CRED, L.S_WARNED, L.S_PRIO,
-           L.S_REVENUE, L.S_ESCALATIONS, L.S_TRIG, L.S_EXPOSED, L.S_DENIED, L.S_FAILED],
+           L.S_REVENUE, L.S_ESCALATIONS, L.S_TRIG, L.S_EXPOSED, L.S_FAILED],
     "RS": [L.RS_SHIPPED, L.RS_TOTAL, L.RS_DETECTED, L.RS_DETECTED_TOTAL, L.RS_FIRST,
            L.RS_DENIED],
     "TS": [L.TS_ACTIVE, L.TS_REACHED, L.TS_MONTH, L.TS_BROKEN, L.TS_BROKEN_MONTH, L.TS_TRUST,
-           L.TS_TERMS, L.TS_STALEMATE, L.TS_ZOPA],
+           L.TS_TERMS, L.TS_STALEMATE],
     "G": [L.G_INTENSITY, L.G_BALANCE, L.G_CEASEFIRE],
 }
 

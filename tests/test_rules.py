@@ -22,9 +22,29 @@ from scipy import stats
 
 import sim
 from sim.core import layout as L
-from sim.core.rules import combine_pressure, decide_supply, decide_track, logistic, update_pressure
+from sim.core.rules import (
+    Decisions,
+    DrawKey,
+    Params,
+    State,
+    decide_supply,
+    decide_track,
+    logistic,
+    new_decisions,
+    new_state,
+    update_pressure,
+)
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
+
+
+def blank(n: int, nc: int = 1, nr: int = 0, nt: int = 0) -> tuple[Params, State, Decisions]:
+    """Zeroed parameters, state and decisions for n actors, nc categories, nr routes, nt tracks."""
+    p = Params(W=np.zeros(L.NW), AP=np.zeros((n, L.NA)), CP=np.zeros((nc, L.NC)),
+               RP=np.zeros((nr, L.NR)), TP=np.zeros((nt, L.NT)), CAP=np.zeros((n, nc)),
+               DEM=np.zeros((n, nc)), TM=np.zeros((nt, n)), AFF0=np.eye(n),
+               SANC0=np.zeros((n, n)), TRADE0=np.zeros((n, n)), EV=np.zeros((0, 5)))
+    return p, new_state(n, nc, nr, nt), new_decisions(n, nr, nt)
 
 
 # --------------------------------------------------------------------------------------------
@@ -32,48 +52,47 @@ unit = st.floats(0.0, 1.0, allow_nan=False)
 # --------------------------------------------------------------------------------------------
 
 
+def composed_pressure(s: np.ndarray, lev: np.ndarray) -> float:
+    """The closed form of raw pressure from several senders: 1 - prod_i (1 - s_i * lev_i)."""
+    return 1.0 - float(np.prod(1.0 - s * lev))
+
+
 def pressure_arrays(n: int, leverage: list[float], busting: list[float] | None = None,
                     coalition: float = 0.6, leak_gain: float = 1.5, max_leak: float = 0.8):
-    W = np.zeros(L.NW)
-    W[L.W_COALITION], W[L.W_LEAK_GAIN], W[L.W_MAX_LEAK] = coalition, leak_gain, max_leak
-    AP = np.zeros((n, L.NA))
-    AP[:, L.A_LEVERAGE] = leverage
-    AP[:, L.A_BUSTING] = busting if busting is not None else 0.0
-    return W, AP, np.zeros((n, L.NSA)), np.zeros((n, n)), np.zeros((n, n))
+    p, s, _ = blank(n)
+    p.W[L.W_COALITION], p.W[L.W_LEAK_GAIN], p.W[L.W_MAX_LEAK] = coalition, leak_gain, max_leak
+    p.AP[:, L.A_LEVERAGE] = leverage
+    p.AP[:, L.A_BUSTING] = busting if busting is not None else 0.0
+    return p, s
 
 
 @given(s=unit, lev=unit)
 def test_pressure_from_one_sender_is_intensity_times_leverage(s, lev):
-    assert combine_pressure(np.array([s]), np.array([lev])) == pytest.approx(s * lev, abs=1e-15)
-    W, AP, SA, SANC, TRADE = pressure_arrays(2, [lev, 0.7])
-    SANC[0, 1] = s
-    update_pressure(W, AP, SA, SANC, TRADE)
-    assert SA[1, L.S_RAW] == pytest.approx(s * lev, abs=1e-15)
-    assert SA[1, L.S_LEAK] == 0.0  # no trade, no leakage
-    assert SA[1, L.S_PRESSURE] == pytest.approx(s * lev, abs=1e-15)
-    assert SA[0, L.S_PRESSURE] == 0.0  # nobody sanctions the sender
+    p, st_ = pressure_arrays(2, [lev, 0.7])
+    st_.SANC[0, 1] = s
+    update_pressure(p, st_)
+    assert st_.SA[1, L.S_RAW] == pytest.approx(s * lev, abs=1e-15)
+    assert st_.SA[1, L.S_LEAK] == 0.0  # no trade, no leakage
+    assert st_.SA[1, L.S_PRESSURE] == pytest.approx(s * lev, abs=1e-15)
+    assert st_.SA[0, L.S_PRESSURE] == 0.0  # nobody sanctions the sender
 
 
-@given(a=unit, b=unit, la=unit, lb=unit)
-def test_pressure_from_two_senders_has_diminishing_returns(a, b, la, lb):
-    expected = 1.0 - (1.0 - a * la) * (1.0 - b * lb)
-    got = combine_pressure(np.array([a, b]), np.array([la, lb]))
-    assert got == pytest.approx(expected, abs=1e-15)
-    assert max(a * la, b * lb) - 1e-15 <= got <= min(1.0, a * la + b * lb) + 1e-15
-    W, AP, SA, SANC, TRADE = pressure_arrays(3, [la, lb, 0.0])
-    SANC[0, 2], SANC[1, 2] = a, b
-    update_pressure(W, AP, SA, SANC, TRADE)
-    assert SA[2, L.S_PRESSURE] == pytest.approx(expected, abs=1e-15)
-    assert 0.0 <= SA[2, L.S_PRESSURE] <= 1.0
-
-
-@given(st.lists(st.tuples(unit, unit), min_size=1, max_size=12))
-def test_pressure_from_many_senders_never_exceeds_one(pairs):
-    s = np.array([p[0] for p in pairs])
-    lev = np.array([p[1] for p in pairs])
-    got = combine_pressure(s, lev)
-    assert 0.0 <= got <= 1.0
-    assert got == pytest.approx(1.0 - np.prod(1.0 - s * lev), abs=1e-12)
+@given(st.lists(st.tuples(unit, unit), min_size=2, max_size=12))
+def test_pressure_from_many_senders_has_diminishing_returns(pairs):
+    # Senders 0..k-1 sanction target k: the raw pressure is the closed form, at least the largest
+    # single sender's and at most the sum (and 1); adding the last sender raises it by at most
+    # what that sender alone would bring.
+    k = len(pairs)
+    s = np.array([a for a, _ in pairs])
+    lev = np.array([b for _, b in pairs])
+    p, st_ = pressure_arrays(k + 1, [*lev, 0.0])
+    st_.SANC[:k, k] = s
+    update_pressure(p, st_)
+    got = st_.SA[k, L.S_PRESSURE]
+    assert got == pytest.approx(composed_pressure(s, lev), abs=1e-12)
+    assert max(s * lev) - 1e-12 <= got <= min(1.0, float(np.sum(s * lev))) + 1e-12
+    without = composed_pressure(s[:-1], lev[:-1])
+    assert without - 1e-12 <= got <= without + s[-1] * lev[-1] + 1e-12
 
 
 @given(s=unit, lev=unit, share=unit, bust=unit, hit=unit, coalition=unit,
@@ -81,11 +100,11 @@ def test_pressure_from_many_senders_never_exceeds_one(pairs):
 def test_leakage_through_a_busting_partner(s, lev, share, bust, hit, coalition, gain, cap):
     # Actor 0 sanctions 1; 1 trades `share` with 2, which busts at `bust` and is itself hit by
     # sanctions of intensity `hit` from 0 (a secondary sanction, say).
-    W, AP, SA, SANC, TRADE = pressure_arrays(3, [lev, 0.0, 0.0], [0.0, 0.0, bust], coalition,
-                                             gain, cap)
-    SANC[0, 1], SANC[0, 2] = s, hit
-    TRADE[1, 2] = share
-    update_pressure(W, AP, SA, SANC, TRADE)
+    p, st_ = pressure_arrays(3, [lev, 0.0, 0.0], [0.0, 0.0, bust], coalition, gain, cap)
+    st_.SANC[0, 1], st_.SANC[0, 2] = s, hit
+    st_.TRADE[1, 2] = share
+    update_pressure(p, st_)
+    SA = st_.SA
     leak = min(cap, (1 - coalition) * gain * share * bust * (1 - hit))
     assert SA[1, L.S_LEAK] == pytest.approx(leak, abs=1e-12)
     assert SA[1, L.S_PRESSURE] == pytest.approx(s * lev * (1 - leak), abs=1e-12)
@@ -129,73 +148,62 @@ def test_a_huge_negative_propensity_never_ships(baseline, numba_kernel):
 
 def test_decide_supply_ships_the_units_needed_or_nothing():
     # One supplier (0), one recipient at war (1), one category; utility from the intercept only.
-    W = np.zeros(L.NW)
-    W[L.W_ATTACKER], W[L.W_DEFENDER] = 1, 2
-    AP = np.zeros((3, L.NA))
-    AP[:, L.A_GDP] = 100.0
-    CP = np.zeros((1, L.NC))
-    CP[0, L.C_BUILDS] = -1
-    RP = np.array([[0, 1, 0, 1.0, 0.0]])
-    TP = np.zeros((0, L.NT))
-    CAP = np.array([[7.0], [0.0], [0.0]])
-    DEM = np.array([[0.0], [10.0], [0.0]])
-    SA = np.zeros((3, L.NSA))
-    SA[:, L.S_GDP] = 1.0
-    AFF, SANC = np.eye(3), np.zeros((3, 3))
-    BUILT, TS, G, DR = np.zeros((3, 1)), np.zeros((0, L.NTS)), np.zeros(L.NG), np.zeros(1)
+    p, st_, d = blank(3, nc=1, nr=1)
+    p.W[L.W_ATTACKER], p.W[L.W_DEFENDER] = 1, 2
+    p.AP[:, L.A_GDP] = 100.0
+    p.CP[0, L.C_BUILDS] = -1
+    p.RP[0] = [0, 1, 0, 1.0, 0.0]
+    p.CAP[0, 0] = 7.0
+    p.DEM[1, 0] = 10.0
+    st_.SA[:, L.S_GDP] = 1.0
+    st_.AFF[:, :] = np.eye(3)
     seed = np.uint64(3)
     # Units: the recipient's unmet need (demand 10 x war intensity), capped by capacity 7.
     for base, intensity, want in ((40.0, 0.5, 5.0), (40.0, 1.0, 7.0), (-40.0, 1.0, 0.0)):
-        W[L.W_SUPPLY_BASE] = base
-        G[L.G_INTENSITY] = intensity
+        p.W[L.W_SUPPLY_BASE] = base
+        st_.G[L.G_INTENSITY] = intensity
         shipped = set()
         for month in range(1, 200):
-            decide_supply(0, seed, 0, month, W, AP, CP, RP, TP, CAP, DEM, SA, AFF, SANC, BUILT,
-                          TS, G, DR)
-            shipped.add(float(DR[0]))
+            decide_supply(0, DrawKey(seed, 0, month), p, st_, d)
+            shipped.add(float(d.DR[0]))
         assert shipped == {want}
     # A closed route ships nothing whatever the utility.
-    RP[0, L.R_OPEN] = 0.0
-    W[L.W_SUPPLY_BASE] = 40.0
-    decide_supply(0, seed, 0, 1, W, AP, CP, RP, TP, CAP, DEM, SA, AFF, SANC, BUILT, TS, G, DR)
-    assert DR[0] == 0.0
+    p.RP[0, L.R_OPEN] = 0.0
+    p.W[L.W_SUPPLY_BASE] = 40.0
+    decide_supply(0, DrawKey(seed, 0, 1), p, st_, d)
+    assert d.DR[0] == 0.0
 
 
 def relief_arrays(prio, halt, ties, offers, levs, cohesion, trust=1.0, base_rate=1.0):
     """A relief track: party 0 ships to recipient 3; actors 1 and 2 are the counterparts."""
-    W = np.zeros(L.NW)
-    AP = np.zeros((4, L.NA))
-    AP[1:3, L.A_OFFER] = offers
-    AP[1:3, L.A_LEVERAGE] = levs
-    AP[1:3, L.A_COHESION] = cohesion
-    RP = np.array([[0, 3, 0, 1.0, 0.0]])
-    TP = np.zeros((1, L.NT))
-    TP[0, L.T_KIND], TP[0, L.T_PARTY], TP[0, L.T_MEDIATOR] = L.TRACK_RELIEF, 0, -1
-    TP[0, L.T_HALT_COST], TP[0, L.T_BASE_RATE], TP[0, L.T_MIN_TRUST] = halt, base_rate, 0.0
-    TM = np.zeros((1, 4))
-    TM[0, 1:3] = 1.0
-    SA = np.zeros((4, L.NSA))
-    SA[0, L.S_PRIO] = prio
-    AFF = np.eye(4)
-    AFF[0, 3] = AFF[3, 0] = ties
-    TS = np.zeros((1, L.NTS))
-    TS[0, L.TS_TRUST] = trust
-    return W, AP, RP, TP, TM, SA, AFF, TS, np.zeros(L.NG), np.zeros((1, L.NDT))
+    p, s, d = blank(4, nc=1, nr=1, nt=1)
+    p.AP[1:3, L.A_OFFER] = offers
+    p.AP[1:3, L.A_LEVERAGE] = levs
+    p.AP[1:3, L.A_COHESION] = cohesion
+    p.RP[0] = [0, 3, 0, 1.0, 0.0]
+    p.TP[0, L.T_KIND], p.TP[0, L.T_PARTY], p.TP[0, L.T_MEDIATOR] = L.TRACK_RELIEF, 0, -1
+    p.TP[0, L.T_HALT_COST], p.TP[0, L.T_BASE_RATE], p.TP[0, L.T_MIN_TRUST] = halt, base_rate, 0.0
+    p.TM[0, 1:3] = 1.0
+    s.SA[0, L.S_PRIO] = prio
+    s.AFF[:, :] = np.eye(4)
+    s.AFF[0, 3] = s.AFF[3, 0] = ties
+    s.TS[0, L.TS_TRUST] = trust
+    return p, s, d
 
 
 @settings(max_examples=150)
 @given(prio=st.floats(0.05, 1.0), halt=st.floats(0.0, 2.0), ties=st.floats(-1.0, 1.0),
        o1=unit, o2=unit, l1=unit, l2=unit, c1=st.floats(0.05, 1.0), c2=st.floats(0.05, 1.0))
 def test_relief_terms_are_the_nash_midpoint(prio, halt, ties, o1, o2, l1, l2, c1, c2):
-    arrays = relief_arrays(prio, halt, ties, [o1, o2], [l1, l2], [c1, c2])
-    W, AP, RP, TP, TM, SA, AFF, TS, G, DT = arrays
+    p, s, d = relief_arrays(prio, halt, ties, [o1, o2], [l1, l2], [c1, c2])
+    DT = d.DT
     w1, w2 = max(l1, 1e-9), max(l2, 1e-9)
     x_max = (w1 * o1 * c1 + w2 * o2 * c2) / (w1 + w2)
     x_min = halt * max(0.0, ties) / prio
     zopa = x_max > 0 and x_min <= x_max
     deal_months = []
     for month in range(1, 201):
-        decide_track(0, np.uint64(9), 0, month, W, AP, RP, TP, TM, SA, AFF, TS, G, DT)
+        decide_track(0, DrawKey(np.uint64(9), 0, month), p, s, d)
         assert DT[0, L.DT_ZOPA] == float(zopa)
         if DT[0, L.DT_DEAL] == 1.0:
             deal_months.append(month)
@@ -214,12 +222,11 @@ def test_relief_terms_are_the_nash_midpoint(prio, halt, ties, o1, o2, l1, l2, c1
 
 
 def test_no_deal_below_minimum_trust():
-    W, AP, RP, TP, TM, SA, AFF, TS, G, DT = relief_arrays(1.0, 0.0, 0.0, [0.5, 0.5],
-                                                          [0.3, 0.3], [1.0, 1.0], trust=0.2)
-    TP[0, L.T_MIN_TRUST] = 0.3
+    p, s, d = relief_arrays(1.0, 0.0, 0.0, [0.5, 0.5], [0.3, 0.3], [1.0, 1.0], trust=0.2)
+    p.TP[0, L.T_MIN_TRUST] = 0.3
     for month in range(1, 200):
-        decide_track(0, np.uint64(1), 0, month, W, AP, RP, TP, TM, SA, AFF, TS, G, DT)
-        assert DT[0, L.DT_DEAL] == 0.0 and DT[0, L.DT_ZOPA] == 1.0
+        decide_track(0, DrawKey(np.uint64(1), 0, month), p, s, d)
+        assert d.DT[0, L.DT_DEAL] == 0.0 and d.DT[0, L.DT_ZOPA] == 1.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,9 +328,9 @@ def test_text_only_parameters_do_not_change_a_run(baseline, numba_kernel):
 # --------------------------------------------------------------------------------------------
 
 
-def assert_state_invariants(model: sim.DiplomacyModel, shipped_sum: np.ndarray) -> None:
+def assert_state_invariants(model: sim.DiplomacyModel, shipped_sum: np.ndarray,
+                            detected_sum: np.ndarray) -> None:
     s = model.state
-    n = s.AP.shape[0]
     assert np.isfinite(s.SA).all() and np.isfinite(s.AFF).all() and np.isfinite(s.SANC).all()
     assert (s.AFF >= -1.0).all() and (s.AFF <= 1.0).all()
     assert np.allclose(s.AFF, s.AFF.T)
@@ -344,9 +351,10 @@ def assert_state_invariants(model: sim.DiplomacyModel, shipped_sum: np.ndarray) 
         sup, cat = int(s.RP[r, L.R_SUPPLIER]), int(s.RP[r, L.R_CATEGORY])
         assert shipped[r] <= s.CAP[sup, cat]
         assert s.RS[r, L.RS_DETECTED] <= (shipped[r] > 0)  # only a shipment can be detected
-    # What is shipped is what arrives: the running total is the sum of the monthly shipments.
+    # What is shipped is what arrives: the running total is the sum of the monthly shipments,
+    # and the count of detected shipments the sum of the monthly detections.
     assert np.array_equal(s.RS[:, L.RS_TOTAL], shipped_sum)
-    assert s.AP.shape[0] == n
+    assert np.array_equal(s.RS[:, L.RS_DETECTED_TOTAL], detected_sum)
 
 
 CASES = [(name, policy) for name in sim.list_scenarios()
@@ -359,11 +367,13 @@ CASES = [(name, policy) for name in sim.list_scenarios()
 def test_invariants_hold_every_month(name, policy, seed, run):
     model = sim.DiplomacyModel(name, seed=seed, run=run, policy=policy)
     shipped_sum = np.zeros(len(model.compiled.route_ids))
-    assert_state_invariants(model, shipped_sum)
+    detected_sum = np.zeros(len(model.compiled.route_ids))
+    assert_state_invariants(model, shipped_sum, detected_sum)
     while model.month < model.horizon:
         model.step()
         shipped_sum += model.state.RS[:, L.RS_SHIPPED]
-        assert_state_invariants(model, shipped_sum)
+        detected_sum += model.state.RS[:, L.RS_DETECTED]
+        assert_state_invariants(model, shipped_sum, detected_sum)
     monthly = model.monthly()
     outcomes = model.outcomes()
     assert len(monthly) == model.horizon + 1
@@ -426,11 +436,13 @@ def test_invariants_hold_for_any_valid_parameters(baseline, overrides, seed):
     # Any scenario the schema accepts runs without NaN, overflow or a bound broken.
     model = sim.DiplomacyModel(baseline.with_overrides(overrides), seed=seed)
     shipped_sum = np.zeros(len(model.compiled.route_ids))
+    detected_sum = np.zeros(len(model.compiled.route_ids))
     with np.errstate(all="raise"):
         while model.month < model.horizon:
             model.step()
             shipped_sum += model.state.RS[:, L.RS_SHIPPED]
-            assert_state_invariants(model, shipped_sum)
+            detected_sum += model.state.RS[:, L.RS_DETECTED]
+            assert_state_invariants(model, shipped_sum, detected_sum)
 
 
 @pytest.mark.parametrize(("name", "policy"), CASES)
@@ -543,3 +555,26 @@ def test_the_baseline_is_not_degenerate(baseline, numba_kernel):
     }
     for what, happened in headline.items():
         assert 0 < happened.sum() < len(s), f"{what}: in {happened.sum()} of {len(s)} runs"
+
+
+# --------------------------------------------------------------------------------------------
+# The compiled scenario is shared by every run: read-only
+# --------------------------------------------------------------------------------------------
+
+
+def test_compiled_arrays_are_read_only_and_runs_leave_them_as_they_were(baseline, numba_kernel):
+    from sim.engines.ensemble import compute_chunk
+
+    cs = baseline.compile()
+    frozen = {name: getattr(cs, name).copy() for name in Params._fields}
+    for name in Params._fields:
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(cs, name).flat[0] = 1.0
+    # Both engines run on them (events change W, AP and RP in the baseline) and copy what they
+    # change: the compiled arrays are still the scenario's.
+    compute_chunk(cs, 3, np.arange(20), cs.horizon, record=True)
+    model = sim.DiplomacyModel(baseline, seed=3).run()
+    for name, before in frozen.items():
+        assert np.array_equal(getattr(cs, name), before), name
+        assert np.array_equal(getattr(model.compiled, name), before), name
+    assert not np.array_equal(model.state.RP, cs.RP)  # the run's copy did change (a route opened)

@@ -23,7 +23,7 @@ import sim
 from analysis import validation as V
 from sim.core import layout as L
 from sim.cli import main
-from sim.core.rules import combine_pressure, init_state
+from sim.core.rules import Params, init_state, new_state, params_of, update_pressure
 from sim.results.stats import wilson_interval
 
 # ------------------------------------------------------------------------------------------
@@ -39,6 +39,17 @@ def test_pressure_composes_with_diminishing_returns(senders):
     never lowers it and never adds more than that sender alone would."""
     s = np.array([a for a, _ in senders])
     lev = np.array([b for _, b in senders])
+
+    def combine_pressure(s: np.ndarray, lev: np.ndarray) -> float:
+        # senders 0..k-1 sanction actor k, with no trade (no leakage)
+        k = len(s)
+        AP = np.zeros((k + 1, L.NA))
+        AP[:k, L.A_LEVERAGE] = lev
+        state = new_state(k + 1, 1, 0, 0)
+        state.SANC[:k, k] = s
+        update_pressure(Params(np.zeros(L.NW), AP, *[np.zeros((0, 0))] * 10), state)
+        return state.SA[k, L.S_RAW]
+
     raw = combine_pressure(s, lev)
     assert raw == pytest.approx(1.0 - np.prod(1.0 - s * lev), abs=1e-12)
     assert 0.0 <= raw <= 1.0
@@ -51,13 +62,10 @@ def test_pressure_composes_with_diminishing_returns(senders):
 
 def _initial_state(scn: sim.Scenario) -> np.ndarray:
     cs = scn.compile()
-    W, AP, _, _, TP, _, _, _ = cs.params()
     n, nc, nr, nt = len(cs.actor_ids), cs.CP.shape[0], cs.RP.shape[0], cs.TP.shape[0]
-    SA = np.zeros((n, L.NSA))
-    init_state(W, AP, TP, cs.AFF0, cs.SANC0, cs.TRADE0, SA, np.zeros((n, n)), np.zeros((n, n)),
-               np.zeros((n, n)), np.zeros((n, nc)), np.zeros((nr, L.NRS)), np.zeros((nt, L.NTS)),
-               np.zeros((nt, n)), np.zeros(L.NG))
-    return SA
+    state = new_state(n, nc, nr, nt)
+    init_state(params_of(cs), state)
+    return state.SA
 
 
 @given(share=st.floats(0.0, 1.0), gain=st.floats(0.0, 10.0), cap=st.floats(0.0, 1.0))

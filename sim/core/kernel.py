@@ -15,10 +15,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sim.core import layout as L
 from sim.core.jit import njit, rule_njit
+from sim.core.month import step_month
 from sim.core.outcomes import record_month, summarize
-from sim.core.rules import copy_into, init_state, step_month
+from sim.core.rules import DrawKey, Params, copy_into, init_state, new_decisions, new_state
 
 #: Runs per parallel work item; each item allocates one run's arrays once.
 BLOCK = 16
@@ -29,91 +29,70 @@ GRAB = 2
 
 
 @rule_njit
-def reset_run(W0, AP0, CP0, RP0, TP0, CAP0, DEM0, W, AP, CP, RP, TP, CAP, DEM, DR, DS, DA, DT,
-              SCR):
+def reset_run(p0, p, d):
     """Restore a run's copy of the parameters and clear its decisions and scratch.
 
     Events may have changed the parameters during the block's previous run; after this call the
     block's arrays serve its next run as if they were new.
     """
-    for i in range(W0.shape[0]):
-        W[i] = W0[i]
-    copy_into(AP, AP0)
-    copy_into(CP, CP0)
-    copy_into(RP, RP0)
-    copy_into(TP, TP0)
-    copy_into(CAP, CAP0)
-    copy_into(DEM, DEM0)
-    DR[:] = 0.0
-    DS[:, :] = 0.0
-    DA[:, :] = 0.0
-    DT[:, :] = 0.0
-    SCR[:, :] = 0.0
+    for i in range(p0.W.shape[0]):
+        p.W[i] = p0.W[i]
+    copy_into(p.AP, p0.AP)
+    copy_into(p.CP, p0.CP)
+    copy_into(p.RP, p0.RP)
+    copy_into(p.TP, p0.TP)
+    copy_into(p.CAP, p0.CAP)
+    copy_into(p.DEM, p0.DEM)
+    d.DR[:] = 0.0
+    d.DS[:, :] = 0.0
+    d.DA[:, :] = 0.0
+    d.DT[:, :] = 0.0
+    d.SCR[:, :] = 0.0
 
 
 @rule_njit
-def simulate_run(seed, run, months, W0, AP0, CP0, RP0, TP0, TM, CAP0, DEM0, AFF0, SANC0, TRADE0,
-                 EV, key_pairs, spairs, W, AP, CP, RP, TP, CAP, DEM, SA, AFF, SANC, TRADE, BUILT,
-                 RS, TS, TPRE, G, DR, DS, DA, DT, SCR, out_row, traj_run, record):
+def simulate_run(seed, run, months, p0, p, s, d, key_pairs, spairs, out_row, traj_run, record):
     """One whole run in the given arrays: initial state, ``months`` months, the summary row.
 
-    With ``record`` the monthly figures go to ``traj_run`` ((months + 1) x figures).
+    ``p0`` holds the scenario's parameters, ``p`` the run's copy (events change it). With
+    ``record`` the monthly figures go to ``traj_run`` ((months + 1) x figures).
     """
-    reset_run(W0, AP0, CP0, RP0, TP0, CAP0, DEM0, W, AP, CP, RP, TP, CAP, DEM, DR, DS, DA, DT, SCR)
-    init_state(W, AP, TP, AFF0, SANC0, TRADE0, SA, AFF, SANC, TRADE, BUILT, RS, TS, TPRE, G)
+    reset_run(p0, p, d)
+    init_state(p, s)
     if record:
-        record_month(traj_run[0], SA, SANC, AFF, RS, TS, G, spairs, key_pairs)
+        record_month(traj_run[0], s, spairs, key_pairs)
     for month in range(1, months + 1):
-        step_month(seed, run, month, W, AP, CP, RP, TP, TM, CAP, DEM, AFF0, SANC0, TRADE0,
-                   EV, SA, AFF, SANC, TRADE, BUILT, RS, TS, TPRE, G, DR, DS, DA, DT, SCR)
+        step_month(DrawKey(seed, run, month), p, s, d)
         if record:
-            record_month(traj_run[month], SA, SANC, AFF, RS, TS, G, spairs, key_pairs)
-    summarize(out_row, AP, CP, RP, TP, SA, AFF, BUILT, RS, TS, G, key_pairs)
+            record_month(traj_run[month], s, spairs, key_pairs)
+    summarize(out_row, p, s, key_pairs)
 
 
 @njit(parallel=True)
-def run_kernel(seed, run_ids, months, W0, AP0, CP0, RP0, TP0, TM, CAP0, DEM0, AFF0, SANC0,
-               TRADE0, EV, key_pairs, spairs, out, traj):
-    """Step runs ``run_ids`` for ``months`` months.
+def run_kernel(seed, run_ids, months, p0, key_pairs, spairs, out, traj):
+    """Step runs ``run_ids`` for ``months`` months of the scenario whose parameters are ``p0``.
 
-    Outcome rows go to ``out`` (len(run_ids) x k), monthly figures to ``traj``
-    (len(run_ids) x (months + 1) x m) when it has one slot per run (pass an empty array
-    otherwise).
+    ``p0`` is a :class:`sim.core.rules.Params` of the compiled scenario (read-only). Outcome rows
+    go to ``out`` (len(run_ids) x k), monthly figures to ``traj`` (len(run_ids) x (months + 1) x
+    m) when it has one slot per run (pass an empty array otherwise).
     """
-    n = AP0.shape[0]
-    nc = CP0.shape[0]
-    nr = RP0.shape[0]
-    nt = TP0.shape[0]
+    n = p0.AP.shape[0]
+    nc = p0.CP.shape[0]
+    nr = p0.RP.shape[0]
+    nt = p0.TP.shape[0]
     nruns = run_ids.shape[0]
     record = traj.shape[0] == nruns
     nblocks = (nruns + BLOCK - 1) // BLOCK
     for b in numba.prange(nblocks):
-        W = np.empty_like(W0)
-        AP = np.empty_like(AP0)
-        CP = np.empty_like(CP0)
-        RP = np.empty_like(RP0)
-        TP = np.empty_like(TP0)
-        CAP = np.empty_like(CAP0)
-        DEM = np.empty_like(DEM0)
-        SA = np.zeros((n, L.NSA))
-        AFF = np.zeros((n, n))
-        SANC = np.zeros((n, n))
-        TRADE = np.zeros((n, n))
-        BUILT = np.zeros((n, nc))
-        RS = np.zeros((nr, L.NRS))
-        TS = np.zeros((nt, L.NTS))
-        TPRE = np.zeros((nt, n))
-        G = np.zeros(L.NG)
-        DR = np.zeros(nr)
-        DS = np.zeros((n, n))
-        DA = np.zeros((n, L.NDA))
-        DT = np.zeros((nt, L.NDT))
-        SCR = np.zeros((n, max(n, 1)))
+        # The block's own copy of what events change; the rest is shared and read-only.
+        p = Params(np.empty_like(p0.W), np.empty_like(p0.AP), np.empty_like(p0.CP),
+                   np.empty_like(p0.RP), np.empty_like(p0.TP), np.empty_like(p0.CAP),
+                   np.empty_like(p0.DEM), p0.TM, p0.AFF0, p0.SANC0, p0.TRADE0, p0.EV)
+        s = new_state(n, nc, nr, nt)
+        d = new_decisions(n, nr, nt)
         dummy = np.zeros((months + 1, 1))
         stop = min(nruns, (b + 1) * BLOCK)
         for k in range(b * BLOCK, stop):
             traj_run = traj[k] if record else dummy
-            simulate_run(seed, run_ids[k], months, W0, AP0, CP0, RP0, TP0, TM, CAP0, DEM0, AFF0,
-                         SANC0, TRADE0, EV, key_pairs, spairs, W, AP, CP, RP, TP, CAP, DEM, SA,
-                         AFF, SANC, TRADE, BUILT, RS, TS, TPRE, G, DR, DS, DA, DT, SCR, out[k],
+            simulate_run(seed, run_ids[k], months, p0, p, s, d, key_pairs, spairs, out[k],
                          traj_run, record)

@@ -7,39 +7,16 @@ column names are built in Python from the compiled scenario, in the same order.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.core import layout as L
 from sim.core.jit import rule_njit as njit
-from sim.core.layout import (
-    A_ESC_STEP,
-    C_BUILDS,
-    C_ESC_W,
-    G_BALANCE,
-    G_INTENSITY,
-    R_CATEGORY,
-    R_SUPPLIER,
-    RS_DETECTED,
-    RS_DETECTED_TOTAL,
-    RS_FIRST,
-    RS_SHIPPED,
-    RS_TOTAL,
-    S_CRED,
-    S_ESCALATIONS,
-    S_FAILED,
-    S_GDP,
-    S_PEAK,
-    S_PRESSURE,
-    S_PRIO,
-    S_REVENUE_TOTAL,
-    TS_ACTIVE,
-    TS_BROKEN,
-    TS_BROKEN_MONTH,
-    TS_MONTH,
-    TS_REACHED,
-    TS_TRUST,
-)
-from sim.scenario import CompiledScenario
+from sim.core.layout import A_ESC_STEP, C_BUILDS, R_SUPPLIER
+
+if TYPE_CHECKING:
+    from sim.scenario import CompiledScenario
 
 
 def _all_outcome_names(cs: CompiledScenario) -> list[str]:
@@ -96,8 +73,13 @@ def n_outcomes(cs: CompiledScenario) -> int:
 
 
 @njit
-def summarize(out, AP, CP, RP, TP, SA, AFF, BUILT, RS, TS, G, key_pairs):
-    """Write the run's raw outcome row (see ``_all_outcome_names`` for the order)."""
+def summarize(out, p, s, key_pairs):
+    """Write the run's raw outcome row (see ``_all_outcome_names`` for the order).
+
+    ``p`` and ``s`` are the run's :class:`sim.core.rules.Params` and :class:`sim.core.rules.State`.
+    """
+    AP, CP, RP, TP = p.AP, p.CP, p.RP, p.TP
+    SA, AFF, BUILT, RS, TS, G = s.SA, s.AFF, s.BUILT, s.RS, s.TS, s.G
     n = AP.shape[0]
     nc = CP.shape[0]
     nr = RP.shape[0]
@@ -106,53 +88,53 @@ def summarize(out, AP, CP, RP, TP, SA, AFF, BUILT, RS, TS, G, key_pairs):
     for c in range(nc):
         first = math.nan
         for r in range(nr):
-            if int(RP[r, R_CATEGORY]) == c and RS[r, RS_FIRST] >= 0.0:
-                if math.isnan(first) or RS[r, RS_FIRST] < first:
-                    first = RS[r, RS_FIRST]
+            if int(RP[r, L.R_CATEGORY]) == c and RS[r, L.RS_FIRST] >= 0.0:
+                if math.isnan(first) or RS[r, L.RS_FIRST] < first:
+                    first = RS[r, L.RS_FIRST]
         out[k] = first
         k += 1
     for r in range(nr):
-        out[k] = RS[r, RS_TOTAL]
+        out[k] = RS[r, L.RS_TOTAL]
         k += 1
     total = 0.0  # covert transfers exposed: categories sanctioners react to (weight > 0)
     for r in range(nr):
-        out[k] = RS[r, RS_DETECTED_TOTAL]
-        if CP[int(RP[r, R_CATEGORY]), C_ESC_W] > 0.0:
-            total += RS[r, RS_DETECTED_TOTAL]
+        out[k] = RS[r, L.RS_DETECTED_TOTAL]
+        if CP[int(RP[r, L.R_CATEGORY]), L.C_ESC_W] > 0.0:
+            total += RS[r, L.RS_DETECTED_TOTAL]
         k += 1
     for c in range(nc):
         d = 0.0
         for r in range(nr):
-            if int(RP[r, R_CATEGORY]) == c:
-                d += RS[r, RS_DETECTED_TOTAL]
+            if int(RP[r, L.R_CATEGORY]) == c:
+                d += RS[r, L.RS_DETECTED_TOTAL]
         out[k] = d
         k += 1
     out[k] = total
     k += 1
     for t in range(nt):
-        out[k] = TS[t, TS_REACHED]
-        out[k + 1] = TS[t, TS_MONTH] if TS[t, TS_MONTH] >= 0.0 else math.nan
-        out[k + 2] = TS[t, TS_BROKEN]
-        out[k + 3] = TS[t, TS_BROKEN_MONTH] if TS[t, TS_BROKEN_MONTH] >= 0.0 else math.nan
+        out[k] = TS[t, L.TS_REACHED]
+        out[k + 1] = TS[t, L.TS_MONTH] if TS[t, L.TS_MONTH] >= 0.0 else math.nan
+        out[k + 2] = TS[t, L.TS_BROKEN]
+        out[k + 3] = TS[t, L.TS_BROKEN_MONTH] if TS[t, L.TS_BROKEN_MONTH] >= 0.0 else math.nan
         k += 4
     for a in range(n):
-        out[k] = SA[a, S_PEAK]
+        out[k] = SA[a, L.S_PEAK]
         k += 1
     for a in range(n):
-        out[k] = SA[a, S_GDP]
+        out[k] = SA[a, L.S_GDP]
         k += 1
     for a in range(n):
-        out[k] = SA[a, S_CRED]
+        out[k] = SA[a, L.S_CRED]
         k += 1
     esc = 0.0
     failed = 0.0
     for a in range(n):
-        out[k] = SA[a, S_ESCALATIONS]
-        esc += SA[a, S_ESCALATIONS]
-        failed += SA[a, S_FAILED]
+        out[k] = SA[a, L.S_ESCALATIONS]
+        esc += SA[a, L.S_ESCALATIONS]
+        failed += SA[a, L.S_FAILED]
         k += 1
     for a in range(n):
-        out[k] = SA[a, S_REVENUE_TOTAL]
+        out[k] = SA[a, L.S_REVENUE_TOTAL]
         k += 1
     for p in range(key_pairs.shape[0]):
         out[k] = AFF[key_pairs[p, 0], key_pairs[p, 1]]
@@ -165,8 +147,8 @@ def summarize(out, AP, CP, RP, TP, SA, AFF, BUILT, RS, TS, G, key_pairs):
         k += 1
     out[k] = esc
     out[k + 1] = failed
-    out[k + 2] = G[G_INTENSITY]
-    out[k + 3] = G[G_BALANCE]
+    out[k + 2] = G[L.G_INTENSITY]
+    out[k + 3] = G[L.G_BALANCE]
 
 
 def monthly_names(cs: CompiledScenario, sanction_pairs: np.ndarray) -> list[str]:
@@ -198,19 +180,23 @@ def sanction_pairs(cs: CompiledScenario) -> np.ndarray:
 
 
 @njit
-def record_month(row, SA, SANC, AFF, RS, TS, G, spairs, key_pairs):
-    """Write the month's figures into ``row`` (order of :func:`monthly_names`)."""
+def record_month(row, s, spairs, key_pairs):
+    """Write the month's figures into ``row`` (order of :func:`monthly_names`).
+
+    ``s`` is the run's :class:`sim.core.rules.State`.
+    """
+    SA, SANC, AFF, RS, TS, G = s.SA, s.SANC, s.AFF, s.RS, s.TS, s.G
     n = SA.shape[0]
     k = 0
-    for col in (S_GDP, S_PRESSURE, S_CRED, S_PRIO):
+    for col in (L.S_GDP, L.S_PRESSURE, L.S_CRED, L.S_PRIO):
         for a in range(n):
             row[k] = SA[a, col]
             k += 1
     for r in range(RS.shape[0]):
-        row[k] = RS[r, RS_SHIPPED]
+        row[k] = RS[r, L.RS_SHIPPED]
         k += 1
     for r in range(RS.shape[0]):
-        row[k] = RS[r, RS_DETECTED]
+        row[k] = RS[r, L.RS_DETECTED]
         k += 1
     for p in range(spairs.shape[0]):
         row[k] = SANC[spairs[p, 0], spairs[p, 1]]
@@ -219,10 +205,10 @@ def record_month(row, SA, SANC, AFF, RS, TS, G, spairs, key_pairs):
         row[k] = AFF[key_pairs[p, 0], key_pairs[p, 1]]
         k += 1
     for t in range(TS.shape[0]):
-        row[k] = TS[t, TS_TRUST]
+        row[k] = TS[t, L.TS_TRUST]
         k += 1
     for t in range(TS.shape[0]):
-        row[k] = TS[t, TS_ACTIVE]
+        row[k] = TS[t, L.TS_ACTIVE]
         k += 1
-    row[k] = G[G_INTENSITY]
-    row[k + 1] = G[G_BALANCE]
+    row[k] = G[L.G_INTENSITY]
+    row[k + 1] = G[L.G_BALANCE]

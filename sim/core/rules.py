@@ -2,165 +2,132 @@
 
 Both engines call these functions: the Mesa model (one agent object per actor, one run) and the
 Numba ensemble kernel (thousands of runs). A month is simultaneous: every ``decide_*`` function
-reads only last month's state and writes only its own decision arrays; ``resolve_month`` then
-applies all decisions at once. Array layouts are named in :mod:`sim.core.layout`; the equations are
+reads only last month's state and writes only its own decisions; ``resolve_month`` then applies
+all decisions at once, phase by phase. The order of a month is written once, in
+:mod:`sim.core.month`. Columns are named in :mod:`sim.core.layout` (``L.NAME``); the equations are
 written up in ``docs/ODD.md`` (section 7, submodels).
 
-Argument groups, always in this order:
+The arrays travel in four named tuples, always in this order:
 
-* parameters ``W, AP, CP, RP, TP, TM, CAP, DEM, AFF0, SANC0, TRADE0`` (events may change the first
-  eight during a run, so each run owns a copy);
-* state ``SA, AFF, SANC, TRADE, BUILT, RS, TS, TPRE, G``;
-* decisions ``DR`` (units to ship per route), ``DS`` (new sanction matrix), ``DA`` (per actor),
-  ``DT`` (per track).
+* :class:`DrawKey` ``key``: seed, run and month, the part of every draw's key the run fixes;
+* :class:`Params` ``p``: the scenario's parameters (events may change ``W`` to ``DEM`` during a
+  run, so each run owns a copy of those; the rest are the compiled scenario's, read-only);
+* :class:`State` ``s``: the state of the world, which the month moves;
+* :class:`Decisions` ``d``: this month's decisions, and a scratch array of the resolution.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
+import numpy as np
+
+from sim.core import layout as L
+from sim.core.jit import njit as alloc_njit
 from sim.core.jit import rule_njit as njit
-from sim.core.layout import (
-    A_ALIGN,
-    A_BUSTING,
-    A_COHESION,
-    A_CRED,
-    A_CRED_GAIN,
-    A_CRED_LOSS,
-    A_DECAY,
-    A_DENY,
-    A_EASE,
-    A_ESC_CAP,
-    A_ESC_STEP,
-    A_ESC_THRESH,
-    A_GDP,
-    A_GROWTH,
-    A_LEVERAGE,
-    A_OFFER,
-    A_PAIN,
-    A_PRIO,
-    A_SECONDARY,
-    A_SNAPBACK,
-    A_WAR_EXP,
-    A_WARNING,
-    C_BUILD_RATE,
-    C_BUILDS,
-    C_DETECT,
-    C_ESC_W,
-    C_PRICE,
-    C_VALUE,
-    DA_CRED,
-    DA_ESC,
-    DA_FAILED,
-    DA_WARN,
-    DT_DEAL,
-    DT_TERMS,
-    DT_ZOPA,
-    EV_ACTOR,
-    EV_CAPACITY,
-    EV_CATEGORY,
-    EV_DEMAND,
-    EV_ROUTE,
-    EV_TRACK,
-    EV_WORLD,
-    G_BALANCE,
-    G_CEASEFIRE,
-    G_IMPORTS,
-    G_INTENSITY,
-    G_MONTH,
-    G_V_ATT,
-    G_V_DEF,
-    R_CATEGORY,
-    R_OPEN,
-    R_PROPENSITY,
-    R_RECIPIENT,
-    R_SUPPLIER,
-    RS_DENIED,
-    RS_DETECTED,
-    RS_DETECTED_TOTAL,
-    RS_FIRST,
-    RS_SHIPPED,
-    RS_TOTAL,
-    S_ADAPT,
-    S_CRED,
-    S_DAMAGE,
-    S_DENIED,
-    S_ESCALATIONS,
-    S_EXPOSED,
-    S_FAILED,
-    S_GDP,
-    S_GROWTH,
-    S_LEAK,
-    S_PEAK,
-    S_PRESSURE,
-    S_PRIO,
-    S_RAW,
-    S_REVENUE,
-    S_REVENUE_TOTAL,
-    S_TRIG,
-    S_WARNED,
-    T_BASE_RATE,
-    T_HALT_COST,
-    T_HURT_INT,
-    T_KIND,
-    T_MED_BONUS,
-    T_MEDIATOR,
-    T_MIN_TRUST,
-    T_PARTY,
-    T_STALE_BAND,
-    T_STALE_MONTHS,
-    T_TRUST0,
-    T_TRUST_GAIN,
-    T_TRUST_LOSS,
-    TRACK_RELIEF,
-    TS_ACTIVE,
-    TS_BROKEN,
-    TS_BROKEN_MONTH,
-    TS_MONTH,
-    TS_REACHED,
-    TS_STALEMATE,
-    TS_TERMS,
-    TS_TRUST,
-    TS_ZOPA,
-    W_ADAPT,
-    W_AFF_DRIFT,
-    W_ATTACKER,
-    W_BAL0,
-    W_BAL_GAIN,
-    W_BAL_REV,
-    W_BAL_SD,
-    W_CF_INT,
-    W_CO_PULL,
-    W_COALITION,
-    W_DAMAGE,
-    W_DEFENDER,
-    W_DENIAL_SOFT,
-    W_EXPOSURE,
-    W_INT0,
-    W_INT_BASE,
-    W_INT_RATE,
-    W_LEAK_GAIN,
-    W_MAX_LEAK,
-    W_RELIEF_BOOST,
-    W_SANCTION_PUSH,
-    W_SHOCK,
-    W_SUPPLY_BASE,
-    W_SUPPLY_INT,
-    W_SUPPLY_REF,
-    W_TRADE_DIV,
-    W_TRANSFER_PULL,
-    W_TRIG_MEM,
-    W_W_AFF,
-    W_W_NEED,
-    W_W_PRICE,
-    W_W_RELIEF,
-    W_W_RISK,
-    W_WAR_COST,
-)
 from sim.core.rng import COHESION, DEAL, DENY, DETECT, SECONDARY, SHIP, SHOCK, WAR, normal, uniform
 
 # A sanction below this is treated as absent (for leakage and audiences).
 _SANCTION_EPS = 1e-9
+
+
+class DrawKey(NamedTuple):
+    """The run's part of every draw's key (see :mod:`sim.core.rng`)."""
+
+    seed: np.uint64
+    """The 64-bit seed (always passed as ``np.uint64``, so one compiled version serves all)."""
+    run: int
+    """The run index within the ensemble."""
+    month: int
+    """The month being stepped (1 = the first)."""
+
+
+class Params(NamedTuple):
+    """A scenario's parameters (columns in :mod:`sim.core.layout`)."""
+
+    W: np.ndarray
+    """World and theatre, ``W[...]``."""
+    AP: np.ndarray
+    """Actors, ``AP[actor, ...]``."""
+    CP: np.ndarray
+    """Arms categories, ``CP[category, ...]``."""
+    RP: np.ndarray
+    """Supply routes, ``RP[route, ...]``."""
+    TP: np.ndarray
+    """Negotiation tracks, ``TP[track, ...]``."""
+    CAP: np.ndarray
+    """Export capacity, units a month, ``CAP[actor, category]``."""
+    DEM: np.ndarray
+    """Demand at war intensity 1, units a month, ``DEM[actor, category]``."""
+    TM: np.ndarray
+    """Counterparts of each track, 1 or 0, ``TM[track, actor]``."""
+    AFF0: np.ndarray
+    """Starting affinity, ``AFF0[actor, actor]``."""
+    SANC0: np.ndarray
+    """Starting sanctions, ``SANC0[sender, target]``."""
+    TRADE0: np.ndarray
+    """Starting trade shares, ``TRADE0[from, to]``."""
+    EV: np.ndarray
+    """Scheduled events, rows (month, table, row, column, value)."""
+
+
+class State(NamedTuple):
+    """The state of one run (columns in :mod:`sim.core.layout`)."""
+
+    SA: np.ndarray
+    """Actors, ``SA[actor, ...]``."""
+    AFF: np.ndarray
+    """Affinity in [-1, 1], ``AFF[actor, actor]`` (symmetric)."""
+    SANC: np.ndarray
+    """Sanction intensity in [0, 1], ``SANC[sender, target]``."""
+    TRADE: np.ndarray
+    """Trade shares, ``TRADE[from, to]`` (rows sum to at most 1)."""
+    BUILT: np.ndarray
+    """Own production built by assistance, units a month, ``BUILT[actor, category]``."""
+    RS: np.ndarray
+    """Routes, ``RS[route, ...]``."""
+    TS: np.ndarray
+    """Tracks, ``TS[track, ...]``."""
+    TPRE: np.ndarray
+    """Sanctions of each counterpart before the relief deal in force, ``TPRE[track, actor]``."""
+    G: np.ndarray
+    """The war and the month's arms flows, ``G[...]``."""
+
+
+class Decisions(NamedTuple):
+    """This month's decisions, written by the ``decide_*`` rules and applied by the resolution."""
+
+    DR: np.ndarray
+    """Units to ship on each route, ``DR[route]``."""
+    DS: np.ndarray
+    """Sanctions for the coming month, ``DS[sender, target]``."""
+    DA: np.ndarray
+    """Per actor, ``DA[actor, ...]``."""
+    DT: np.ndarray
+    """Per track, ``DT[track, ...]``."""
+    SCR: np.ndarray
+    """n x n scratch of the resolution (weighted detections, affinity changes)."""
+
+
+def params_of(source: object) -> Params:
+    """The :class:`Params` named like the attributes of ``source`` (a compiled scenario)."""
+    return Params(*(getattr(source, name) for name in Params._fields))
+
+
+@alloc_njit
+def new_state(n, nc, nr, nt):
+    """Zeroed state arrays for ``n`` actors, ``nc`` categories, ``nr`` routes, ``nt`` tracks."""
+    return State(np.zeros((n, L.NSA)), np.zeros((n, n)), np.zeros((n, n)), np.zeros((n, n)),
+                 np.zeros((n, nc)), np.zeros((nr, L.NRS)), np.zeros((nt, L.NTS)),
+                 np.zeros((nt, n)), np.zeros(L.NG))
+
+
+@alloc_njit
+def new_decisions(n, nr, nt):
+    """Zeroed decision arrays (and scratch) for ``n`` actors, ``nr`` routes, ``nt`` tracks."""
+    return Decisions(np.zeros(nr), np.zeros((n, n)), np.zeros((n, L.NDA)), np.zeros((nt, L.NDT)),
+                     np.zeros((n, max(n, 1))))
 
 
 @njit
@@ -170,17 +137,17 @@ def clip(x, lo, hi):
 
 
 @njit
-def chance(p, seed, run, month, actor, counterpart, purpose):
-    """True with probability ``p``, decided by the keyed uniform draw (see :mod:`sim.core.rng`).
+def chance(prob, key, actor, counterpart, purpose):
+    """True with probability ``prob``, decided by the keyed uniform draw (see :mod:`sim.core.rng`).
 
-    A uniform draw lies in [0, 1), so ``p <= 0`` is never and ``p >= 1`` always true: the draw is
-    skipped then, with the same answer (draws are keyed, so skipping one shifts no other).
+    A uniform draw lies in [0, 1), so ``prob <= 0`` is never and ``prob >= 1`` always true: the
+    draw is skipped then, with the same answer (draws are keyed, so skipping one shifts no other).
     """
-    if p <= 0.0:
+    if prob <= 0.0:
         return False
-    if p >= 1.0:
+    if prob >= 1.0:
         return True
-    return uniform(seed, run, month, actor, counterpart, purpose) < p
+    return uniform(key.seed, key.run, key.month, actor, counterpart, purpose) < prob
 
 
 @njit
@@ -203,57 +170,50 @@ def copy_into(dst, src):
             dst[i, j] = src[i, j]
 
 
-@njit
-def combine_pressure(intensities, leverages):
-    """Raw pressure from several senders with diminishing returns: 1 - prod(1 - s_i * lev_i)."""
-    keep = 1.0
-    for i in range(intensities.shape[0]):
-        keep *= 1.0 - intensities[i] * leverages[i]
-    return 1.0 - keep
-
-
 # ------------------------------------------------------------------------------------------
 # Initial state and scheduled events
 # ------------------------------------------------------------------------------------------
 
 
 @njit
-def init_state(W, AP, TP, AFF0, SANC0, TRADE0, SA, AFF, SANC, TRADE, BUILT, RS, TS, TPRE, G):
+def init_state(p, s):
     """Set the month-0 state from the parameters (in place)."""
+    SA, AP, TS, G = s.SA, p.AP, s.TS, s.G
     n = AP.shape[0]
     SA[:, :] = 0.0
     for i in range(n):
-        SA[i, S_GDP] = 1.0
-        SA[i, S_CRED] = AP[i, A_CRED]
-        SA[i, S_WARNED] = AP[i, A_WARNING]
-        SA[i, S_PRIO] = AP[i, A_PRIO]
-    copy_into(AFF, AFF0)
-    copy_into(SANC, SANC0)
-    copy_into(TRADE, TRADE0)
-    BUILT[:, :] = 0.0
-    RS[:, :] = 0.0
-    RS[:, RS_FIRST] = -1.0
+        SA[i, L.S_GDP] = 1.0
+        SA[i, L.S_CRED] = AP[i, L.A_CRED]
+        SA[i, L.S_WARNED] = AP[i, L.A_WARNING]
+        SA[i, L.S_PRIO] = AP[i, L.A_PRIO]
+    copy_into(s.AFF, p.AFF0)
+    copy_into(s.SANC, p.SANC0)
+    copy_into(s.TRADE, p.TRADE0)
+    s.BUILT[:, :] = 0.0
+    s.RS[:, :] = 0.0
+    s.RS[:, L.RS_FIRST] = -1.0
     TS[:, :] = 0.0
-    for t in range(TP.shape[0]):
-        TS[t, TS_TRUST] = TP[t, T_TRUST0]
-        TS[t, TS_MONTH] = -1.0
-        TS[t, TS_BROKEN_MONTH] = -1.0
-    TPRE[:, :] = 0.0
+    for t in range(p.TP.shape[0]):
+        TS[t, L.TS_TRUST] = p.TP[t, L.T_TRUST0]
+        TS[t, L.TS_MONTH] = -1.0
+        TS[t, L.TS_BROKEN_MONTH] = -1.0
+    s.TPRE[:, :] = 0.0
     G[:] = 0.0
-    G[G_INTENSITY] = W[W_INT0]
-    G[G_BALANCE] = W[W_BAL0]
-    update_pressure(W, AP, SA, SANC, TRADE)
+    G[L.G_INTENSITY] = p.W[L.W_INT0]
+    G[L.G_BALANCE] = p.W[L.W_BAL0]
+    update_pressure(p, s)
     for i in range(n):
-        SA[i, S_PEAK] = SA[i, S_PRESSURE]
+        SA[i, L.S_PEAK] = SA[i, L.S_PRESSURE]
 
 
 @njit
-def apply_events(month, EV, W, AP, CP, RP, TP, CAP, DEM, SA):
+def apply_events(month, p, s):
     """Fire the scheduled events of ``month``: each sets one parameter (and its live state).
 
     ``EV`` rows are (month, table, row, column, value). Relief priority, credibility and the
     public warning are both parameters and state, so an event on them changes the state too.
     """
+    EV = p.EV
     for e in range(EV.shape[0]):
         if int(EV[e, 0]) != month:
             continue
@@ -261,44 +221,52 @@ def apply_events(month, EV, W, AP, CP, RP, TP, CAP, DEM, SA):
         row = int(EV[e, 2])
         col = int(EV[e, 3])
         value = EV[e, 4]
-        if table == EV_WORLD:
-            W[col] = value
-        elif table == EV_ACTOR:
-            AP[row, col] = value
-            if col == A_PRIO:
-                SA[row, S_PRIO] = value
-            elif col == A_CRED:
-                SA[row, S_CRED] = value
-            elif col == A_WARNING:
-                SA[row, S_WARNED] = value
-        elif table == EV_CATEGORY:
-            CP[row, col] = value
-        elif table == EV_ROUTE:
-            RP[row, col] = value
-        elif table == EV_TRACK:
-            TP[row, col] = value
-        elif table == EV_CAPACITY:
-            CAP[row, col] = value
-        elif table == EV_DEMAND:
-            DEM[row, col] = value
+        if table == L.EV_WORLD:
+            p.W[col] = value
+        elif table == L.EV_ACTOR:
+            p.AP[row, col] = value
+            if col == L.A_PRIO:
+                s.SA[row, L.S_PRIO] = value
+            elif col == L.A_CRED:
+                s.SA[row, L.S_CRED] = value
+            elif col == L.A_WARNING:
+                s.SA[row, L.S_WARNED] = value
+        elif table == L.EV_CATEGORY:
+            p.CP[row, col] = value
+        elif table == L.EV_ROUTE:
+            p.RP[row, col] = value
+        elif table == L.EV_TRACK:
+            p.TP[row, col] = value
+        elif table == L.EV_CAPACITY:
+            p.CAP[row, col] = value
+        elif table == L.EV_DEMAND:
+            p.DEM[row, col] = value
 
 
 # ------------------------------------------------------------------------------------------
-# Decisions (read last month's state, write only decision arrays)
+# Decisions (read last month's state, write only decisions)
 # ------------------------------------------------------------------------------------------
 
 
 @njit
-def route_need(r, W, RP, CP, DEM, BUILT, G):
+def clear_decisions(s, d):
+    """Before anyone decides: nothing shipped, every sanction kept at its level."""
+    d.DR[:] = 0.0
+    copy_into(d.DS, s.SANC)
+
+
+@njit
+def route_need(r, p, s):
     """The recipient's unmet need on route ``r`` in [0, 1] and the units it would take.
 
     Need is the share of the recipient's demand its own production does not cover, scaled by war
     intensity for a party to the war. For production assistance the need is that of the category
     it builds.
     """
-    q = int(RP[r, R_RECIPIENT])
-    c = int(RP[r, R_CATEGORY])
-    b = int(CP[c, C_BUILDS])
+    RP, DEM, BUILT = p.RP, p.DEM, s.BUILT
+    q = int(RP[r, L.R_RECIPIENT])
+    c = int(RP[r, L.R_CATEGORY])
+    b = int(p.CP[c, L.C_BUILDS])
     wanted = DEM[q, c]
     if wanted <= 0.0:
         return 0.0, 0.0
@@ -307,8 +275,8 @@ def route_need(r, W, RP, CP, DEM, BUILT, G):
     if dem <= 0.0:
         return 0.0, 0.0
     unmet = max(0.0, dem - BUILT[q, gauge]) / dem
-    at_war = q == int(W[W_ATTACKER]) or q == int(W[W_DEFENDER])
-    scale = G[G_INTENSITY] if at_war else 1.0
+    at_war = q == int(p.W[L.W_ATTACKER]) or q == int(p.W[L.W_DEFENDER])
+    scale = s.G[L.G_INTENSITY] if at_war else 1.0
     need = unmet * scale
     if b >= 0:
         units = wanted if unmet > 0.0 else 0.0
@@ -318,44 +286,45 @@ def route_need(r, W, RP, CP, DEM, BUILT, G):
 
 
 @njit
-def threat_against(s, n, AP, SA, SANC, AFF):
-    """Credible threat hanging over supplier ``s``.
+def threat_against(supplier, p, s):
+    """Credible threat hanging over ``supplier``.
 
     The sum over hostile sanctioners of credibility x leverage x headroom to their cap, halved
     for those that have not warned.
     """
+    AP, SA = p.AP, s.SA
     threat = 0.0
-    for i in range(n):
-        if i == s or AP[i, A_ESC_STEP] <= 0.0 or AFF[i, s] >= 0.0:
+    for i in range(AP.shape[0]):
+        if i == supplier or AP[i, L.A_ESC_STEP] <= 0.0 or s.AFF[i, supplier] >= 0.0:
             continue
-        headroom = max(0.0, AP[i, A_ESC_CAP] - SANC[i, s])
-        stage = 1.0 if SA[i, S_WARNED] >= 0.5 else 0.5
-        threat += stage * SA[i, S_CRED] * AP[i, A_LEVERAGE] * headroom
+        headroom = max(0.0, AP[i, L.A_ESC_CAP] - s.SANC[i, supplier])
+        stage = 1.0 if SA[i, L.S_WARNED] >= 0.5 else 0.5
+        threat += stage * SA[i, L.S_CRED] * AP[i, L.A_LEVERAGE] * headroom
     return threat
 
 
 @njit
-def relief_at_risk(s, p_detect, TP, TS, SA):
-    """Relief supplier ``s`` puts at risk by shipping.
+def relief_at_risk(supplier, p_detect, p, s):
+    """Relief ``supplier`` puts at risk by shipping.
 
     Under a relief deal in force the halt is a commitment: shipping at all costs its full
     priority for relief. In talks, the risk is the chance of exposure times the trust built so
     far (an exposed shipment destroys it).
     """
+    TP, TS, SA = p.TP, s.TS, s.SA
     risk = 0.0
     for t in range(TP.shape[0]):
-        if int(TP[t, T_KIND]) != TRACK_RELIEF or int(TP[t, T_PARTY]) != s:
+        if int(TP[t, L.T_KIND]) != L.TRACK_RELIEF or int(TP[t, L.T_PARTY]) != supplier:
             continue
-        if TS[t, TS_ACTIVE] >= 0.5:
-            risk += SA[s, S_PRIO]
+        if TS[t, L.TS_ACTIVE] >= 0.5:
+            risk += SA[supplier, L.S_PRIO]
         else:
-            risk += p_detect * SA[s, S_PRIO] * TS[t, TS_TRUST]
+            risk += p_detect * SA[supplier, L.S_PRIO] * TS[t, L.TS_TRUST]
     return risk
 
 
 @njit
-def decide_supply(r, seed, run, month, W, AP, CP, RP, TP, CAP, DEM, SA, AFF, SANC, BUILT, TS, G,
-                  DR):
+def decide_supply(r, key, p, s, d):
     """The supplier's choice on route ``r``: ship ``units`` with logistic probability, or not.
 
     U = base + propensity + w_aff * affinity + w_need * need + w_price * revenue (% of GDP)
@@ -365,33 +334,33 @@ def decide_supply(r, seed, run, month, W, AP, CP, RP, TP, CAP, DEM, SA, AFF, SAN
     Writes the units shipped (0 if not) to ``DR[r]``. One uniform draw per open route-month,
     keyed (seed, run, month, supplier, route, SHIP).
     """
-    DR[r] = 0.0
-    if RP[r, R_OPEN] < 0.5:
+    W, AP, CP, RP = p.W, p.AP, p.CP, p.RP
+    d.DR[r] = 0.0
+    if RP[r, L.R_OPEN] < 0.5:
         return
-    s = int(RP[r, R_SUPPLIER])
-    q = int(RP[r, R_RECIPIENT])
-    c = int(RP[r, R_CATEGORY])
-    n = AP.shape[0]
-    need, units = route_need(r, W, RP, CP, DEM, BUILT, G)
-    units = math.floor(min(units, CAP[s, c]) + 0.5)
+    sup = int(RP[r, L.R_SUPPLIER])
+    q = int(RP[r, L.R_RECIPIENT])
+    c = int(RP[r, L.R_CATEGORY])
+    need, units = route_need(r, p, s)
+    units = math.floor(min(units, p.CAP[sup, c]) + 0.5)
     if units <= 0.0:
         return
-    gdp_usd_mn = AP[s, A_GDP] * 1000.0 * SA[s, S_GDP]
-    revenue_pct = 100.0 * units * CP[c, C_PRICE] / gdp_usd_mn if gdp_usd_mn > 0.0 else 0.0
-    p_det = CP[c, C_DETECT]
+    gdp_usd_mn = AP[sup, L.A_GDP] * 1000.0 * s.SA[sup, L.S_GDP]
+    revenue_pct = 100.0 * units * CP[c, L.C_PRICE] / gdp_usd_mn if gdp_usd_mn > 0.0 else 0.0
+    p_det = CP[c, L.C_DETECT]
     risk = 0.0
-    if p_det > 0.0 and CP[c, C_ESC_W] > 0.0:  # (0 x threat is 0: skip the sum for open aid)
-        risk = p_det * CP[c, C_ESC_W] * threat_against(s, n, AP, SA, SANC, AFF)
-    relief = relief_at_risk(s, p_det, TP, TS, SA)
-    u = (W[W_SUPPLY_BASE] + RP[r, R_PROPENSITY] + W[W_W_AFF] * AFF[s, q] + W[W_W_NEED] * need
-         + W[W_W_PRICE] * revenue_pct - W[W_W_RISK] * risk - W[W_W_RELIEF] * relief)
-    if chance(logistic(u), seed, run, month, s, r, SHIP):
-        DR[r] = units
+    if p_det > 0.0 and CP[c, L.C_ESC_W] > 0.0:  # (0 x threat is 0: skip the sum for open aid)
+        risk = p_det * CP[c, L.C_ESC_W] * threat_against(sup, p, s)
+    relief = relief_at_risk(sup, p_det, p, s)
+    u = (W[L.W_SUPPLY_BASE] + RP[r, L.R_PROPENSITY] + W[L.W_W_AFF] * s.AFF[sup, q]
+         + W[L.W_W_NEED] * need + W[L.W_W_PRICE] * revenue_pct - W[L.W_W_RISK] * risk
+         - W[L.W_W_RELIEF] * relief)
+    if chance(logistic(u), key, sup, r, SHIP):
+        d.DR[r] = units
 
 
 @njit
-def decide_sanctions(i, seed, run, month, W, AP, TP, TM, SANC0, SA, AFF, SANC, TRADE, TS, TPRE,
-                     DS, DA):
+def decide_sanctions(i, key, p, s, d):
     """Sanctioner ``i`` sets its row of sanctions for next month.
 
     Against each hostile target whose trigger (escalation-weighted detected transfers, with
@@ -401,78 +370,79 @@ def decide_sanctions(i, seed, run, month, W, AP, TP, TM, SANC0, SA, AFF, SANC, T
     with the target is kept, ease toward the agreed level; otherwise decay to the starting level.
     A doctrine with ``secondary`` > 0 also sanctions facilitators of a target it escalates on.
     """
+    AP, TP, TM, SA, TS, SANC, DS = p.AP, p.TP, p.TM, s.SA, s.TS, s.SANC, d.DS
     n = AP.shape[0]
-    step = AP[i, A_ESC_STEP]
-    cap = AP[i, A_ESC_CAP]
-    cred = SA[i, S_CRED]
-    warned = SA[i, S_WARNED]
+    step = AP[i, L.A_ESC_STEP]
+    cap = AP[i, L.A_ESC_CAP]
+    cred = SA[i, L.S_CRED]
+    warned = SA[i, L.S_WARNED]
     escalations = 0.0
     failed = 0.0
     in_deal = False  # a counterpart of a relief deal in force: the only case that eases
     for t in range(TP.shape[0]):
-        if TM[t, i] > 0.0 and TS[t, TS_ACTIVE] >= 0.5 and int(TP[t, T_KIND]) == TRACK_RELIEF:
+        if TM[t, i] > 0.0 and TS[t, L.TS_ACTIVE] >= 0.5 and int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
             in_deal = True
     for j in range(n):
-        s = SANC[i, j]
-        new = s
+        now = SANC[i, j]
+        new = now
         if j == i:
             DS[i, j] = 0.0
             continue
         eased = False
         if in_deal:
             for t in range(TP.shape[0]):
-                if (int(TP[t, T_KIND]) == TRACK_RELIEF and int(TP[t, T_PARTY]) == j
-                        and TM[t, i] > 0.0 and TS[t, TS_ACTIVE] >= 0.5):
-                    floor = TPRE[t, i] * (1.0 - TS[t, TS_TERMS])
-                    new = max(floor, s - AP[i, A_EASE]) if s > floor else s
+                if (int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == j
+                        and TM[t, i] > 0.0 and TS[t, L.TS_ACTIVE] >= 0.5):
+                    floor = s.TPRE[t, i] * (1.0 - TS[t, L.TS_TERMS])
+                    new = max(floor, now - AP[i, L.A_EASE]) if now > floor else now
                     eased = True
         if not eased:
-            trig = SA[j, S_TRIG]
-            if step > 0.0 and trig >= AP[i, A_ESC_THRESH] and trig > 0.0 and AFF[i, j] < 0.0:
+            trig = SA[j, L.S_TRIG]
+            if (step > 0.0 and trig >= AP[i, L.A_ESC_THRESH] and trig > 0.0
+                    and s.AFF[i, j] < 0.0):
                 if warned < 0.5:
                     warned = 1.0
-                elif s < cap - 1e-12:
-                    if chance(AP[i, A_COHESION], seed, run, month, i, j, COHESION):
-                        new = min(cap, s + step)
+                elif now < cap - 1e-12:
+                    if chance(AP[i, L.A_COHESION], key, i, j, COHESION):
+                        new = min(cap, now + step)
                         escalations += 1.0
-                        cred = cred + AP[i, A_CRED_GAIN] * (1.0 - cred)
+                        cred = cred + AP[i, L.A_CRED_GAIN] * (1.0 - cred)
                     else:
                         failed += 1.0
-                        cred = cred * (1.0 - AP[i, A_CRED_LOSS])
-            elif s > SANC0[i, j]:
-                new = s - AP[i, A_DECAY] * (s - SANC0[i, j])
+                        cred = cred * (1.0 - AP[i, L.A_CRED_LOSS])
+            elif now > p.SANC0[i, j]:
+                new = now - AP[i, L.A_DECAY] * (now - p.SANC0[i, j])
         DS[i, j] = new
-    sec = AP[i, A_SECONDARY]
+    sec = AP[i, L.A_SECONDARY]
     if sec > 0.0 and escalations > 0.0:
         for j in range(n):
             if j != i and DS[i, j] > SANC[i, j]:
-                _secondary(i, j, seed, run, month, sec * step, sec * cap, AP, AFF, SANC, TRADE,
-                           DS)
-    DA[i, DA_CRED] = cred
-    DA[i, DA_WARN] = warned
-    DA[i, DA_ESC] = escalations
-    DA[i, DA_FAILED] = failed
+                _secondary(i, j, key, sec * step, sec * cap, p, s, d)
+    d.DA[i, L.DA_CRED] = cred
+    d.DA[i, L.DA_WARN] = warned
+    d.DA[i, L.DA_ESC] = escalations
+    d.DA[i, L.DA_FAILED] = failed
 
 
 @njit
-def _secondary(i, j, seed, run, month, step, cap, AP, AFF, SANC, TRADE, DS):
+def _secondary(i, j, key, step, cap, p, s, d):
     """Secondary sanctions by ``i`` on facilitators of target ``j`` (partners that bust).
 
     Runs after ``i``'s whole row is decided, so it only ever raises ``DS[i, k]``.
     """
-    n = AP.shape[0]
-    for k in range(n):
-        if k == i or k == j or AFF[i, k] >= 0.5:
+    AP, DS = p.AP, d.DS
+    for k in range(AP.shape[0]):
+        if k == i or k == j or s.AFF[i, k] >= 0.5:
             continue
-        facilitation = TRADE[j, k] * AP[k, A_BUSTING]
+        facilitation = s.TRADE[j, k] * AP[k, L.A_BUSTING]
         if facilitation < 0.05:
             continue
-        if chance(AP[i, A_COHESION], seed, run, month, i, k, SECONDARY):
-            DS[i, k] = max(DS[i, k], min(cap, SANC[i, k] + step))
+        if chance(AP[i, L.A_COHESION], key, i, k, SECONDARY):
+            DS[i, k] = max(DS[i, k], min(cap, s.SANC[i, k] + step))
 
 
 @njit
-def decide_track(t, seed, run, month, W, AP, RP, TP, TM, SA, AFF, TS, G, DT):
+def decide_track(t, key, p, s, d):
     """Negotiation on track ``t``: both sides value a deal against no deal.
 
     A deal is struck by chance if a zone of agreement exists and trust suffices; its terms are
@@ -489,27 +459,27 @@ def decide_track(t, seed, run, month, W, AP, RP, TP, TM, SA, AFF, TS, G, DT):
     disagreement value is the balance it expects minus its war cost; the Nash split puts the line
     at balance + (cost_defender - cost_attacker) / 2.
     """
-    DT[t, DT_DEAL] = 0.0
-    DT[t, DT_TERMS] = 0.0
-    DT[t, DT_ZOPA] = 0.0
-    p = int(TP[t, T_PARTY])
-    trust = TS[t, TS_TRUST]
-    n = AP.shape[0]
-    if int(TP[t, T_KIND]) == TRACK_RELIEF:
-        if TS[t, TS_ACTIVE] >= 0.5:
+    AP, RP, TP, TS, G, DT = p.AP, p.RP, p.TP, s.TS, s.G, d.DT
+    DT[t, L.DT_DEAL] = 0.0
+    DT[t, L.DT_TERMS] = 0.0
+    DT[t, L.DT_ZOPA] = 0.0
+    party = int(TP[t, L.T_PARTY])
+    trust = TS[t, L.TS_TRUST]
+    if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
+        if TS[t, L.TS_ACTIVE] >= 0.5:
             return
-        prio = SA[p, S_PRIO]
+        prio = s.SA[party, L.S_PRIO]
         ties = 0.0
         for r in range(RP.shape[0]):
-            if int(RP[r, R_SUPPLIER]) == p and RP[r, R_OPEN] >= 0.5:
-                ties = max(ties, AFF[p, int(RP[r, R_RECIPIENT])])
-        halt = TP[t, T_HALT_COST] * ties
+            if int(RP[r, L.R_SUPPLIER]) == party and RP[r, L.R_OPEN] >= 0.5:
+                ties = max(ties, s.AFF[party, int(RP[r, L.R_RECIPIENT])])
+        halt = TP[t, L.T_HALT_COST] * ties
         offer = 0.0
         weight = 0.0
-        for i in range(n):
-            if TM[t, i] > 0.0:
-                w = max(AP[i, A_LEVERAGE], 1e-9)
-                offer += w * AP[i, A_OFFER] * AP[i, A_COHESION]
+        for i in range(AP.shape[0]):
+            if p.TM[t, i] > 0.0:
+                w = max(AP[i, L.A_LEVERAGE], 1e-9)
+                offer += w * AP[i, L.A_OFFER] * AP[i, L.A_COHESION]
                 weight += w
         x_max = offer / weight if weight > 0.0 else 0.0
         if prio <= 0.0:
@@ -517,40 +487,40 @@ def decide_track(t, seed, run, month, W, AP, RP, TP, TM, SA, AFF, TS, G, DT):
         x_min = halt / prio
         if x_min > x_max or x_max <= 0.0:
             return
-        DT[t, DT_ZOPA] = 1.0
-        if trust < TP[t, T_MIN_TRUST]:
+        DT[t, L.DT_ZOPA] = 1.0
+        if trust < TP[t, L.T_MIN_TRUST]:
             return
         surplus = (x_max - x_min) / x_max
-        if chance(TP[t, T_BASE_RATE] * trust * surplus, seed, run, month, p, t, DEAL):
-            DT[t, DT_DEAL] = 1.0
-            DT[t, DT_TERMS] = 0.5 * (x_min + x_max)
+        if chance(TP[t, L.T_BASE_RATE] * trust * surplus, key, party, t, DEAL):
+            DT[t, L.DT_DEAL] = 1.0
+            DT[t, L.DT_TERMS] = 0.5 * (x_min + x_max)
     else:
-        if G[G_CEASEFIRE] >= 0.5:
+        if G[L.G_CEASEFIRE] >= 0.5:
             return
-        if TS[t, TS_STALEMATE] < TP[t, T_STALE_MONTHS] or TS[t, TS_STALEMATE] <= 0.0:
+        if TS[t, L.TS_STALEMATE] < TP[t, L.T_STALE_MONTHS] or TS[t, L.TS_STALEMATE] <= 0.0:
             return
-        DT[t, DT_ZOPA] = 1.0
-        if trust < TP[t, T_MIN_TRUST]:
+        DT[t, L.DT_ZOPA] = 1.0
+        if trust < TP[t, L.T_MIN_TRUST]:
             return
-        rate = TP[t, T_BASE_RATE] * trust
-        if int(TP[t, T_MEDIATOR]) >= 0:
-            rate = rate * (1.0 + TP[t, T_MED_BONUS])
-        if chance(min(rate, 1.0), seed, run, month, p, t, DEAL):
-            att = int(W[W_ATTACKER])
-            dfd = int(W[W_DEFENDER])
-            cost_a = AP[att, A_WAR_EXP] * G[G_INTENSITY]
-            cost_d = AP[dfd, A_WAR_EXP] * G[G_INTENSITY]
-            DT[t, DT_DEAL] = 1.0
-            DT[t, DT_TERMS] = clip(G[G_BALANCE] + 0.5 * (cost_d - cost_a), -1.0, 1.0)
+        rate = TP[t, L.T_BASE_RATE] * trust
+        if int(TP[t, L.T_MEDIATOR]) >= 0:
+            rate = rate * (1.0 + TP[t, L.T_MED_BONUS])
+        if chance(min(rate, 1.0), key, party, t, DEAL):
+            att = int(p.W[L.W_ATTACKER])
+            dfd = int(p.W[L.W_DEFENDER])
+            cost_a = AP[att, L.A_WAR_EXP] * G[L.G_INTENSITY]
+            cost_d = AP[dfd, L.A_WAR_EXP] * G[L.G_INTENSITY]
+            DT[t, L.DT_DEAL] = 1.0
+            DT[t, L.DT_TERMS] = clip(G[L.G_BALANCE] + 0.5 * (cost_d - cost_a), -1.0, 1.0)
 
 
 # ------------------------------------------------------------------------------------------
-# Resolution of the month
+# Resolution of the month, phase by phase (ODD section 3, stages 1-11)
 # ------------------------------------------------------------------------------------------
 
 
 @njit
-def update_pressure(W, AP, SA, SANC, TRADE):
+def update_pressure(p, s):
     """Raw pressure, leakage and effective pressure on every actor (in place).
 
     raw_j = 1 - prod_i (1 - s_ij * leverage_i)
@@ -560,17 +530,18 @@ def update_pressure(W, AP, SA, SANC, TRADE):
     A partner under sanctions itself (at most intensity max_i s_ik, from secondary sanctions for
     example) busts that much less: its firms keep their access to the sender's markets.
     """
+    W, AP, SA, SANC, TRADE = p.W, p.AP, s.SA, s.SANC, s.TRADE
     n = AP.shape[0]
     for j in range(n):
         keep = 1.0
         for i in range(n):
             if i != j:
-                keep *= 1.0 - SANC[i, j] * AP[i, A_LEVERAGE]
-        SA[j, S_RAW] = 1.0 - keep
+                keep *= 1.0 - SANC[i, j] * AP[i, L.A_LEVERAGE]
+        SA[j, L.S_RAW] = 1.0 - keep
     # Busting through each partner k, summed over k in order for every j (S_LEAK holds the sum
     # until the leak is known); the largest sanction on k is found once per k, not once per j.
     for j in range(n):
-        SA[j, S_LEAK] = 0.0
+        SA[j, L.S_LEAK] = 0.0
     for k in range(n):
         hit = 0.0
         for i in range(n):
@@ -578,187 +549,233 @@ def update_pressure(W, AP, SA, SANC, TRADE):
                 hit = SANC[i, k]
         for j in range(n):
             if j != k:
-                SA[j, S_LEAK] += TRADE[j, k] * AP[k, A_BUSTING] * (1.0 - hit) * (1.0 - SANC[k, j])
+                SA[j, L.S_LEAK] += (TRADE[j, k] * AP[k, L.A_BUSTING] * (1.0 - hit)
+                                    * (1.0 - SANC[k, j]))
     for j in range(n):
-        leak = (1.0 - W[W_COALITION]) * W[W_LEAK_GAIN] * SA[j, S_LEAK]
-        SA[j, S_LEAK] = min(W[W_MAX_LEAK], leak)
-        SA[j, S_PRESSURE] = SA[j, S_RAW] * (1.0 - SA[j, S_LEAK])
+        leak = (1.0 - W[L.W_COALITION]) * W[L.W_LEAK_GAIN] * SA[j, L.S_LEAK]
+        SA[j, L.S_LEAK] = min(W[L.W_MAX_LEAK], leak)
+        SA[j, L.S_PRESSURE] = SA[j, L.S_RAW] * (1.0 - SA[j, L.S_LEAK])
 
 
 @njit
-def resolve_month(seed, run, month, W, AP, CP, RP, TP, TM, CAP, DEM, AFF0, SANC0, TRADE0,
-                  SA, AFF, SANC, TRADE, BUILT, RS, TS, TPRE, G, DR, DS, DA, DT, SCR):
-    """Apply every decision of the month at once and move the world one month.
+def take_deals(key, p, s, d):
+    """Stage 1: deals struck this month take effect.
 
-    Order: deals struck take effect; deliveries move and production assistance builds capacity;
-    detection draws make transfers public (a detected transfer during a relief deal breaks it,
-    with snap-back); sanctions take their new values; pressure with leakage; economies; affinity;
-    trade diversion; the war; trust on the tracks; domestic pressure for relief.
-    ``SCR`` is an n x n scratch array.
+    A relief deal records each counterpart's sanctions on the party at signing (the level a
+    broken deal snaps back from); a ceasefire stops the war.
     """
-    n = AP.shape[0]
-    nr = RP.shape[0]
-    nt = TP.shape[0]
-    G[G_MONTH] = month
-    att = int(W[W_ATTACKER])
-    dfd = int(W[W_DEFENDER])
-
-    # 1. Deals decided this month take effect.
-    for t in range(nt):
-        TS[t, TS_ZOPA] = DT[t, DT_ZOPA]
-        if DT[t, DT_DEAL] < 0.5:
+    TP, TS = p.TP, s.TS
+    for t in range(TP.shape[0]):
+        if d.DT[t, L.DT_DEAL] < 0.5:
             continue
-        TS[t, TS_ACTIVE] = 1.0
-        TS[t, TS_TERMS] = DT[t, DT_TERMS]
-        if TS[t, TS_REACHED] < 0.5:
-            TS[t, TS_REACHED] = 1.0
-            TS[t, TS_MONTH] = month
-        p = int(TP[t, T_PARTY])
-        if int(TP[t, T_KIND]) == TRACK_RELIEF:
-            for i in range(n):
-                TPRE[t, i] = SANC[i, p] if TM[t, i] > 0.0 else 0.0
+        TS[t, L.TS_ACTIVE] = 1.0
+        TS[t, L.TS_TERMS] = d.DT[t, L.DT_TERMS]
+        if TS[t, L.TS_REACHED] < 0.5:
+            TS[t, L.TS_REACHED] = 1.0
+            TS[t, L.TS_MONTH] = key.month
+        party = int(TP[t, L.T_PARTY])
+        if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
+            for i in range(p.AP.shape[0]):
+                s.TPRE[t, i] = s.SANC[i, party] if p.TM[t, i] > 0.0 else 0.0
         else:
-            G[G_CEASEFIRE] = 1.0
+            s.G[L.G_CEASEFIRE] = 1.0
 
-    # 2. Deliveries move; production assistance builds the recipient's own capacity.
-    for i in range(n):
-        SA[i, S_REVENUE] = 0.0
-        SA[i, S_EXPOSED] = 0.0
-        SA[i, S_DENIED] = 0.0
+
+@njit
+def deliver(key, p, s, d):
+    """Stage 2: deliveries move; production assistance builds the recipient's own capacity.
+
+    Records the month's shipments and arms revenue, and the military value reaching each side
+    of the war (imports, then imports plus own production) in ``G``.
+    """
+    CP, RP, SA, RS, BUILT, G = p.CP, p.RP, s.SA, s.RS, s.BUILT, s.G
+    att = int(p.W[L.W_ATTACKER])
+    dfd = int(p.W[L.W_DEFENDER])
+    for i in range(SA.shape[0]):
+        SA[i, L.S_REVENUE] = 0.0
+        SA[i, L.S_EXPOSED] = 0.0
     v_att = 0.0
     v_def = 0.0
-    for r in range(nr):
-        units = DR[r]
-        RS[r, RS_SHIPPED] = units
-        RS[r, RS_DETECTED] = 0.0
-        RS[r, RS_DENIED] = 0.0
+    for r in range(RP.shape[0]):
+        units = d.DR[r]
+        RS[r, L.RS_SHIPPED] = units
+        RS[r, L.RS_DETECTED] = 0.0
+        RS[r, L.RS_DENIED] = 0.0
         if units <= 0.0:
             continue
-        s = int(RP[r, R_SUPPLIER])
-        q = int(RP[r, R_RECIPIENT])
-        c = int(RP[r, R_CATEGORY])
-        RS[r, RS_TOTAL] += units
-        if RS[r, RS_FIRST] < 0.0:
-            RS[r, RS_FIRST] = month
-        SA[s, S_REVENUE] += units * CP[c, C_PRICE]
-        b = int(CP[c, C_BUILDS])
+        sup = int(RP[r, L.R_SUPPLIER])
+        q = int(RP[r, L.R_RECIPIENT])
+        c = int(RP[r, L.R_CATEGORY])
+        RS[r, L.RS_TOTAL] += units
+        if RS[r, L.RS_FIRST] < 0.0:
+            RS[r, L.RS_FIRST] = key.month
+        SA[sup, L.S_REVENUE] += units * CP[c, L.C_PRICE]
+        b = int(CP[c, L.C_BUILDS])
         if b >= 0:
-            BUILT[q, b] = min(max(DEM[q, b], BUILT[q, b]),
-                              BUILT[q, b] + units * CP[c, C_BUILD_RATE])
+            BUILT[q, b] = min(max(p.DEM[q, b], BUILT[q, b]),
+                              BUILT[q, b] + units * CP[c, L.C_BUILD_RATE])
         if q == att:
-            v_att += units * CP[c, C_VALUE]
+            v_att += units * CP[c, L.C_VALUE]
         elif q == dfd:
-            v_def += units * CP[c, C_VALUE]
+            v_def += units * CP[c, L.C_VALUE]
     imports = v_att + v_def
     for c in range(CP.shape[0]):
-        v_att += BUILT[att, c] * CP[c, C_VALUE]
-        v_def += BUILT[dfd, c] * CP[c, C_VALUE]
-    G[G_V_ATT] = v_att
-    G[G_V_DEF] = v_def
-    G[G_IMPORTS] = imports
+        v_att += BUILT[att, c] * CP[c, L.C_VALUE]
+        v_def += BUILT[dfd, c] * CP[c, L.C_VALUE]
+    G[L.G_V_ATT] = v_att
+    G[L.G_V_DEF] = v_def
+    G[L.G_IMPORTS] = imports
 
-    # 3. Detection: exposed transfers feed the sanctioners' trigger and may break a deal.
-    for i in range(n):
-        SCR[i, 0] = 0.0  # escalation-weighted detections against i this month
-    for r in range(nr):
-        if RS[r, RS_SHIPPED] <= 0.0:
+
+@njit
+def detect(key, p, s, d):
+    """Stage 3: detection draws make shipments public; an exposed supplier may deny.
+
+    Leaves the month's escalation-weighted detections of each supplier in ``SCR[:, 0]`` for the
+    sanctioners' trigger (stage 4).
+    """
+    CP, RP, RS, SCR = p.CP, p.RP, s.RS, d.SCR
+    for i in range(s.SA.shape[0]):
+        SCR[i, 0] = 0.0
+    for r in range(RP.shape[0]):
+        if RS[r, L.RS_SHIPPED] <= 0.0:
             continue
-        s = int(RP[r, R_SUPPLIER])
-        c = int(RP[r, R_CATEGORY])
-        if chance(CP[c, C_DETECT], seed, run, month, s, r, DETECT):
-            RS[r, RS_DETECTED] = 1.0
-            RS[r, RS_DETECTED_TOTAL] += 1.0
-            SA[s, S_EXPOSED] += 1.0
-            SCR[s, 0] += CP[c, C_ESC_W]
-            if chance(AP[s, A_DENY], seed, run, month, s, r, DENY):
-                RS[r, RS_DENIED] = 1.0
-                SA[s, S_DENIED] = 1.0
+        sup = int(RP[r, L.R_SUPPLIER])
+        c = int(RP[r, L.R_CATEGORY])
+        if chance(CP[c, L.C_DETECT], key, sup, r, DETECT):
+            RS[r, L.RS_DETECTED] = 1.0
+            RS[r, L.RS_DETECTED_TOTAL] += 1.0
+            s.SA[sup, L.S_EXPOSED] += 1.0
+            SCR[sup, 0] += CP[c, L.C_ESC_W]
+            if chance(p.AP[sup, L.A_DENY], key, sup, r, DENY):
+                RS[r, L.RS_DENIED] = 1.0
 
-    # 4. Sanctions take their decided values; credibility and warnings; snap-back.
+
+@njit
+def apply_sanctions(p, s, d):
+    """Stage 4a: sanctions take their decided values; credibility, warnings and the counts."""
+    SA, SANC, DA = s.SA, s.SANC, d.DA
+    n = SA.shape[0]
     for i in range(n):
         for j in range(n):
-            SANC[i, j] = clip(DS[i, j], 0.0, 1.0)
-        SA[i, S_CRED] = clip(DA[i, DA_CRED], 0.0, 1.0)
-        SA[i, S_WARNED] = DA[i, DA_WARN]
-        SA[i, S_ESCALATIONS] += DA[i, DA_ESC]
-        SA[i, S_FAILED] += DA[i, DA_FAILED]
-    for t in range(nt):
-        p = int(TP[t, T_PARTY])
-        if (int(TP[t, T_KIND]) == TRACK_RELIEF and TS[t, TS_ACTIVE] >= 0.5
-                and SA[p, S_EXPOSED] > 0.0):
-            TS[t, TS_ACTIVE] = 0.0
-            TS[t, TS_BROKEN] = 1.0
-            if TS[t, TS_BROKEN_MONTH] < 0.0:
-                TS[t, TS_BROKEN_MONTH] = month
-            for i in range(n):
-                if TM[t, i] > 0.0:
-                    SANC[i, p] = min(1.0, max(SANC[i, p], TPRE[t, i]) + AP[i, A_SNAPBACK])
-    for i in range(n):
-        SA[i, S_TRIG] = W[W_TRIG_MEM] * SA[i, S_TRIG] + SCR[i, 0]
+            SANC[i, j] = clip(d.DS[i, j], 0.0, 1.0)
+        SA[i, L.S_CRED] = clip(DA[i, L.DA_CRED], 0.0, 1.0)
+        SA[i, L.S_WARNED] = DA[i, L.DA_WARN]
+        SA[i, L.S_ESCALATIONS] += DA[i, L.DA_ESC]
+        SA[i, L.S_FAILED] += DA[i, L.DA_FAILED]
 
-    # 5. Pressure with diminishing returns and leakage.
-    update_pressure(W, AP, SA, SANC, TRADE)
 
-    # 6. Economies: log-growth keeps the GDP index positive.
-    for j in range(n):
+@njit
+def break_exposed_deals(key, p, s):
+    """Stage 4b: a relief deal whose party was exposed this month breaks, with snap-back.
+
+    Each counterpart's sanctions return to at least their level at signing, plus its snapback.
+    """
+    TP, TS, SANC = p.TP, s.TS, s.SANC
+    for t in range(TP.shape[0]):
+        party = int(TP[t, L.T_PARTY])
+        if (int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and TS[t, L.TS_ACTIVE] >= 0.5
+                and s.SA[party, L.S_EXPOSED] > 0.0):
+            TS[t, L.TS_ACTIVE] = 0.0
+            TS[t, L.TS_BROKEN] = 1.0
+            if TS[t, L.TS_BROKEN_MONTH] < 0.0:
+                TS[t, L.TS_BROKEN_MONTH] = key.month
+            for i in range(p.AP.shape[0]):
+                if p.TM[t, i] > 0.0:
+                    SANC[i, party] = min(1.0, max(SANC[i, party], s.TPRE[t, i])
+                                         + p.AP[i, L.A_SNAPBACK])
+
+
+@njit
+def update_trigger(p, s, d):
+    """Stage 4c: the sanctioners' trigger remembers past detections and adds this month's."""
+    SA = s.SA
+    for i in range(SA.shape[0]):
+        SA[i, L.S_TRIG] = p.W[L.W_TRIG_MEM] * SA[i, L.S_TRIG] + d.SCR[i, 0]
+
+
+@njit
+def grow_economies(key, p, s):
+    """Stage 6: economies move by log-growth, which keeps the GDP index positive.
+
+    Annual growth = trend - sanction damage (fading with adaptation) - war cost + arms revenue
+    (share of GDP) + relief; plus a monthly shock. Adaptation and peak pressure update.
+    """
+    W, AP, TP, SA, TS = p.W, p.AP, p.TP, s.SA, s.TS
+    for j in range(AP.shape[0]):
         relief = 0.0
-        for t in range(nt):
-            if (int(TP[t, T_KIND]) == TRACK_RELIEF and int(TP[t, T_PARTY]) == j
-                    and TS[t, TS_ACTIVE] >= 0.5):
-                relief += TS[t, TS_TERMS]
-        damage = W[W_DAMAGE] * SA[j, S_PRESSURE] * (1.0 - SA[j, S_ADAPT])
-        gdp_usd_mn = AP[j, A_GDP] * 1000.0 * SA[j, S_GDP]
-        revenue = 12.0 * SA[j, S_REVENUE] / gdp_usd_mn if gdp_usd_mn > 0.0 else 0.0
-        war = W[W_WAR_COST] * AP[j, A_WAR_EXP] * G[G_INTENSITY]
-        shock = W[W_SHOCK] * normal(seed, run, month, j, 0, SHOCK)
-        annual = (AP[j, A_GROWTH] - damage - war + revenue + W[W_RELIEF_BOOST] * relief)
+        for t in range(TP.shape[0]):
+            if (int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == j
+                    and TS[t, L.TS_ACTIVE] >= 0.5):
+                relief += TS[t, L.TS_TERMS]
+        damage = W[L.W_DAMAGE] * SA[j, L.S_PRESSURE] * (1.0 - SA[j, L.S_ADAPT])
+        gdp_usd_mn = AP[j, L.A_GDP] * 1000.0 * SA[j, L.S_GDP]
+        revenue = 12.0 * SA[j, L.S_REVENUE] / gdp_usd_mn if gdp_usd_mn > 0.0 else 0.0
+        war = W[L.W_WAR_COST] * AP[j, L.A_WAR_EXP] * s.G[L.G_INTENSITY]
+        shock = W[L.W_SHOCK] * normal(key.seed, key.run, key.month, j, 0, SHOCK)
+        annual = (AP[j, L.A_GROWTH] - damage - war + revenue + W[L.W_RELIEF_BOOST] * relief)
         g = annual / 12.0 + shock / math.sqrt(12.0)
-        SA[j, S_GDP] = SA[j, S_GDP] * math.exp(g)
-        SA[j, S_DAMAGE] = damage
-        SA[j, S_GROWTH] = 12.0 * g
-        SA[j, S_REVENUE_TOTAL] += SA[j, S_REVENUE]
-        if SA[j, S_PRESSURE] > 0.01:
-            SA[j, S_ADAPT] += W[W_ADAPT] * (1.0 - SA[j, S_ADAPT])
-        if SA[j, S_PRESSURE] > SA[j, S_PEAK]:
-            SA[j, S_PEAK] = SA[j, S_PRESSURE]
+        SA[j, L.S_GDP] = SA[j, L.S_GDP] * math.exp(g)
+        SA[j, L.S_REVENUE_TOTAL] += SA[j, L.S_REVENUE]
+        if SA[j, L.S_PRESSURE] > 0.01:
+            SA[j, L.S_ADAPT] += W[L.W_ADAPT] * (1.0 - SA[j, L.S_ADAPT])
+        if SA[j, L.S_PRESSURE] > SA[j, L.S_PEAK]:
+            SA[j, L.S_PEAK] = SA[j, L.S_PRESSURE]
 
-    # 7. Affinity: transfers draw partners together, sanctions push apart, co-targets drift
-    # together, exposure costs goodwill with non-aligned audiences, all drift back.
+
+@njit
+def move_affinity(p, s, d):
+    """Stage 7: affinity moves.
+
+    Transfers draw partners together, sanctions push sender and target apart, co-targets drift
+    together, exposure costs goodwill with non-aligned audiences, all drift back. The pairwise
+    changes from transfers collect in ``SCR`` first.
+    """
+    W, AP, CP, RP, RS, SANC, AFF, SCR = p.W, p.AP, p.CP, p.RP, s.RS, s.SANC, s.AFF, d.SCR
+    n = AP.shape[0]
     for i in range(n):
         for j in range(n):
             SCR[i, j] = 0.0
-    for r in range(nr):
-        units = RS[r, RS_SHIPPED]
+    for r in range(RP.shape[0]):
+        units = RS[r, L.RS_SHIPPED]
         if units <= 0.0:
             continue
-        s = int(RP[r, R_SUPPLIER])
-        q = int(RP[r, R_RECIPIENT])
-        c = int(RP[r, R_CATEGORY])
-        share = min(1.0, units / DEM[q, c]) if DEM[q, c] > 0.0 else 1.0
-        SCR[s, q] += W[W_TRANSFER_PULL] * share
-        SCR[q, s] += W[W_TRANSFER_PULL] * share
-        if RS[r, RS_DETECTED] >= 0.5 and CP[c, C_ESC_W] > 0.0:
-            loss = W[W_EXPOSURE] * (1.0 - W[W_DENIAL_SOFT] * RS[r, RS_DENIED])
+        sup = int(RP[r, L.R_SUPPLIER])
+        q = int(RP[r, L.R_RECIPIENT])
+        c = int(RP[r, L.R_CATEGORY])
+        share = min(1.0, units / p.DEM[q, c]) if p.DEM[q, c] > 0.0 else 1.0
+        SCR[sup, q] += W[L.W_TRANSFER_PULL] * share
+        SCR[q, sup] += W[L.W_TRANSFER_PULL] * share
+        if RS[r, L.RS_DETECTED] >= 0.5 and CP[c, L.C_ESC_W] > 0.0:
+            loss = W[L.W_EXPOSURE] * (1.0 - W[L.W_DENIAL_SOFT] * RS[r, L.RS_DENIED])
             for k in range(n):
-                if k == s or k == q or AP[k, A_ALIGN] > 0.3 or SANC[k, s] > _SANCTION_EPS:
+                if k == sup or k == q or AP[k, L.A_ALIGN] > 0.3 or SANC[k, sup] > _SANCTION_EPS:
                     continue
-                SCR[s, k] -= loss
-                SCR[k, s] -= loss
+                SCR[sup, k] -= loss
+                SCR[k, sup] -= loss
     for i in range(n):
         for j in range(i + 1, n):
             co = 0.0
             for k in range(n):
                 co += min(SANC[k, i], SANC[k, j])
-            d = (W[W_AFF_DRIFT] * (AFF0[i, j] - AFF[i, j])
-                 - W[W_SANCTION_PUSH] * (SANC[i, j] + SANC[j, i])
-                 + W[W_CO_PULL] * co + SCR[i, j])
-            a = clip(AFF[i, j] + d, -1.0, 1.0)
+            change = (W[L.W_AFF_DRIFT] * (p.AFF0[i, j] - AFF[i, j])
+                      - W[L.W_SANCTION_PUSH] * (SANC[i, j] + SANC[j, i])
+                      + W[L.W_CO_PULL] * co + SCR[i, j])
+            a = clip(AFF[i, j] + change, -1.0, 1.0)
             AFF[i, j] = a
             AFF[j, i] = a
 
-    # 8. Trade diversion toward partners that bust sanctions.
+
+@njit
+def divert_trade(p, s):
+    """Stage 8: a pressured target's trade shifts from its sanctioners toward partners that bust.
+
+    Rows are renormalised when their sum passes 1.
+    """
+    W, AP, SANC, TRADE = p.W, p.AP, s.SANC, s.TRADE
+    n = AP.shape[0]
     for j in range(n):
-        pj = SA[j, S_PRESSURE]
+        pj = s.SA[j, L.S_PRESSURE]
         if pj <= 0.0:
             continue
         total = 0.0
@@ -766,69 +783,97 @@ def resolve_month(seed, run, month, W, AP, CP, RP, TP, TM, CAP, DEM, AFF0, SANC0
             if k == j:
                 continue
             if SANC[k, j] > _SANCTION_EPS:
-                TRADE[j, k] *= 1.0 - W[W_TRADE_DIV] * SANC[k, j]
-            elif AP[k, A_BUSTING] > 0.0:
-                TRADE[j, k] += W[W_TRADE_DIV] * pj * AP[k, A_BUSTING] * (1.0 - TRADE[j, k])
+                TRADE[j, k] *= 1.0 - W[L.W_TRADE_DIV] * SANC[k, j]
+            elif AP[k, L.A_BUSTING] > 0.0:
+                TRADE[j, k] += W[L.W_TRADE_DIV] * pj * AP[k, L.A_BUSTING] * (1.0 - TRADE[j, k])
             total += TRADE[j, k]
         if total > 1.0:
             for k in range(n):
                 TRADE[j, k] /= total
 
-    # 9. The war: intensity follows supply, the balance follows the supply advantage and luck.
-    ref = W[W_SUPPLY_REF]
-    if G[G_CEASEFIRE] >= 0.5:
-        G[G_INTENSITY] = W[W_CF_INT]
+
+@njit
+def move_war(key, p, s):
+    """Stage 9: the war's intensity follows supply, its balance the supply advantage and luck.
+
+    Under a ceasefire the intensity is the ceasefire level and the balance stays.
+    """
+    W, G = p.W, s.G
+    ref = W[L.W_SUPPLY_REF]
+    if G[L.G_CEASEFIRE] >= 0.5:
+        G[L.G_INTENSITY] = W[L.W_CF_INT]
     else:
-        target = W[W_INT_BASE] + W[W_SUPPLY_INT] * min(1.0, (v_att + v_def) / (2.0 * ref))
-        G[G_INTENSITY] = clip(G[G_INTENSITY] + W[W_INT_RATE] * (target - G[G_INTENSITY]), 0.0, 1.0)
-        luck = W[W_BAL_SD] * normal(seed, run, month, att, dfd, WAR)
-        G[G_BALANCE] = clip(G[G_BALANCE] + W[W_BAL_GAIN] * (v_att - v_def) / ref
-                            - W[W_BAL_REV] * G[G_BALANCE] + luck, -1.0, 1.0)
-
-    # 10. Trust and stalemates on the tracks.
-    for t in range(nt):
-        p = int(TP[t, T_PARTY])
-        trust = TS[t, TS_TRUST]
-        gain = TP[t, T_TRUST_GAIN] * (1.0 - trust)
-        if int(TP[t, T_KIND]) == TRACK_RELIEF:
-            if SA[p, S_EXPOSED] > 0.0:
-                trust = trust * (1.0 - TP[t, T_TRUST_LOSS]) ** SA[p, S_EXPOSED]
-            else:
-                trust = trust + gain
-        else:
-            flow = min(1.0, imports / ref)
-            trust = trust + gain - TP[t, T_TRUST_LOSS] * flow * trust
-            if (abs(G[G_BALANCE]) < TP[t, T_STALE_BAND]
-                    and G[G_INTENSITY] > TP[t, T_HURT_INT]):
-                TS[t, TS_STALEMATE] += 1.0
-            else:
-                TS[t, TS_STALEMATE] = 0.0
-        TS[t, TS_TRUST] = clip(trust, 0.0, 1.0)
-
-    # 11. Economic pain raises the priority of relief.
-    for j in range(n):
-        if AP[j, A_PAIN] > 0.0:
-            prio = SA[j, S_PRIO]
-            SA[j, S_PRIO] = clip(prio + AP[j, A_PAIN] * SA[j, S_PRESSURE] / 12.0 * (1.0 - prio),
-                                 0.0, 1.0)
+        v_att = G[L.G_V_ATT]
+        v_def = G[L.G_V_DEF]
+        target = W[L.W_INT_BASE] + W[L.W_SUPPLY_INT] * min(1.0, (v_att + v_def) / (2.0 * ref))
+        G[L.G_INTENSITY] = clip(G[L.G_INTENSITY] + W[L.W_INT_RATE] * (target - G[L.G_INTENSITY]),
+                                0.0, 1.0)
+        att = int(W[L.W_ATTACKER])
+        dfd = int(W[L.W_DEFENDER])
+        luck = W[L.W_BAL_SD] * normal(key.seed, key.run, key.month, att, dfd, WAR)
+        G[L.G_BALANCE] = clip(G[L.G_BALANCE] + W[L.W_BAL_GAIN] * (v_att - v_def) / ref
+                              - W[L.W_BAL_REV] * G[L.G_BALANCE] + luck, -1.0, 1.0)
 
 
 @njit
-def step_month(seed, run, month, W, AP, CP, RP, TP, TM, CAP, DEM, AFF0, SANC0, TRADE0, EV,
-               SA, AFF, SANC, TRADE, BUILT, RS, TS, TPRE, G, DR, DS, DA, DT, SCR):
-    """One whole month in the order of the design: events, every decision, resolution.
+def update_tracks(p, s):
+    """Stage 10: trust on the tracks, and the count of hurting-stalemate months.
 
-    The Numba engine calls this; the Mesa engine calls the same pieces through its agents.
+    Relief: an exposed transfer costs a share of trust per exposure, a quiet month gains some.
+    Ceasefire: arms flowing to the war cost trust in proportion to their value.
     """
-    apply_events(month, EV, W, AP, CP, RP, TP, CAP, DEM, SA)
-    for r in range(RP.shape[0]):
-        decide_supply(r, seed, run, month, W, AP, CP, RP, TP, CAP, DEM, SA, AFF, SANC, BUILT,
-                      TS, G, DR)
-    copy_into(DS, SANC)
-    for i in range(AP.shape[0]):
-        decide_sanctions(i, seed, run, month, W, AP, TP, TM, SANC0, SA, AFF, SANC, TRADE, TS,
-                         TPRE, DS, DA)
+    TP, TS, G = p.TP, s.TS, s.G
+    ref = p.W[L.W_SUPPLY_REF]
     for t in range(TP.shape[0]):
-        decide_track(t, seed, run, month, W, AP, RP, TP, TM, SA, AFF, TS, G, DT)
-    resolve_month(seed, run, month, W, AP, CP, RP, TP, TM, CAP, DEM, AFF0, SANC0, TRADE0,
-                  SA, AFF, SANC, TRADE, BUILT, RS, TS, TPRE, G, DR, DS, DA, DT, SCR)
+        party = int(TP[t, L.T_PARTY])
+        trust = TS[t, L.TS_TRUST]
+        gain = TP[t, L.T_TRUST_GAIN] * (1.0 - trust)
+        if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
+            exposed = s.SA[party, L.S_EXPOSED]
+            if exposed > 0.0:
+                trust = trust * (1.0 - TP[t, L.T_TRUST_LOSS]) ** exposed
+            else:
+                trust = trust + gain
+        else:
+            flow = min(1.0, G[L.G_IMPORTS] / ref)
+            trust = trust + gain - TP[t, L.T_TRUST_LOSS] * flow * trust
+            if (abs(G[L.G_BALANCE]) < TP[t, L.T_STALE_BAND]
+                    and G[L.G_INTENSITY] > TP[t, L.T_HURT_INT]):
+                TS[t, L.TS_STALEMATE] += 1.0
+            else:
+                TS[t, L.TS_STALEMATE] = 0.0
+        TS[t, L.TS_TRUST] = clip(trust, 0.0, 1.0)
+
+
+@njit
+def feel_pain(p, s):
+    """Stage 11: economic pain (effective pressure) raises an actor's priority of relief."""
+    AP, SA = p.AP, s.SA
+    for j in range(AP.shape[0]):
+        if AP[j, L.A_PAIN] > 0.0:
+            prio = SA[j, L.S_PRIO]
+            SA[j, L.S_PRIO] = clip(prio + AP[j, L.A_PAIN] * SA[j, L.S_PRESSURE] / 12.0
+                                   * (1.0 - prio), 0.0, 1.0)
+
+
+@njit
+def resolve_month(key, p, s, d):
+    """Apply every decision of the month at once and move the world one month.
+
+    The phases, in the order of ODD section 3: deals take effect; deliveries; detection;
+    sanctions, snap-back and the trigger; pressure with leakage; economies; affinity; trade
+    diversion; the war; the tracks; domestic pressure for relief.
+    """
+    take_deals(key, p, s, d)
+    deliver(key, p, s, d)
+    detect(key, p, s, d)
+    apply_sanctions(p, s, d)
+    break_exposed_deals(key, p, s)
+    update_trigger(p, s, d)
+    update_pressure(p, s)
+    grow_economies(key, p, s)
+    move_affinity(p, s, d)
+    divert_trade(p, s)
+    move_war(key, p, s)
+    update_tracks(p, s)
+    feel_pain(p, s)

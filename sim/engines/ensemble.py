@@ -103,6 +103,7 @@ def compute_chunk(scn: Scenario | CompiledScenario, seed: int, run_ids: np.ndarr
         record: also return every run's monthly figures.
     """
     from sim.core.kernel import GRAB, run_kernel
+    from sim.core.rules import params_of
 
     cs = _compiled(scn)
     run_ids = np.ascontiguousarray(run_ids, dtype=np.int64)
@@ -119,8 +120,7 @@ def compute_chunk(scn: Scenario | CompiledScenario, seed: int, run_ids: np.ndarr
     before = numba.set_parallel_chunksize(GRAB)
     try:
         # As uint64: the kernel compiled for one seed type must take every seed in [0, 2**64).
-        run_kernel(np.uint64(seed), run_ids, months, cs.W, cs.AP, cs.CP, cs.RP, cs.TP, cs.TM,
-                   cs.CAP, cs.DEM, cs.AFF0, cs.SANC0, cs.TRADE0, cs.EV, kp, sp, raw, traj)
+        run_kernel(np.uint64(seed), run_ids, months, params_of(cs), kp, sp, raw, traj)
     finally:
         numba.set_parallel_chunksize(before)
     return Chunk(run_ids, raw[:, idx], traj if record else None)

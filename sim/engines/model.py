@@ -1,9 +1,9 @@
 """The Mesa engine: one readable run, one agent object per actor.
 
-A step is simultaneous: every agent decides on last month's state (``agent.decide()`` calls the
-same compiled decision functions the ensemble kernel calls), then the model resolves all
-decisions at once with :func:`sim.core.rules.resolve_month`. A ``DataCollector`` records the month
-and the story of the run is kept in plain words.
+A step is simultaneous: :func:`sim.core.month.begin_month` fires the month's events, every agent
+decides on last month's state (``agent.decide()`` calls the same compiled decision functions the
+ensemble kernel calls), then :func:`sim.core.month.end_month` resolves all decisions at once. A
+``DataCollector`` records the month and the story of the run is kept in plain words.
 
 Subclass :class:`ActorAgent` and override ``decide`` to try a new behaviour in plain Python; set
 ``DiplomacyModel.agent_classes`` to use it.
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core import layout as L
+from sim.core.month import begin_month, end_month
 from sim.core.outcomes import (
     monthly_names,
     n_outcomes,
@@ -29,9 +30,17 @@ from sim.core.outcomes import (
     summarize,
 )
 from sim.core.rng import seed_key
-from sim.core.rules import apply_events, decide_sanctions, decide_supply, decide_track, resolve_month
-from sim.scenario import Scenario, load_scenario
+from sim.core.rules import (
+    Decisions,
+    DrawKey,
+    Params,
+    State,
+    decide_sanctions,
+    decide_supply,
+    decide_track,
+)
 from sim.engines.state import RunState
+from sim.scenario import Scenario, load_scenario
 
 
 @dataclass(frozen=True)
@@ -127,16 +136,12 @@ class ActorAgent(mesa.Agent):
     # ---- behaviour -------------------------------------------------------------------------
     def decide(self) -> None:
         """Choose this month's shipments, sanctions and deals from last month's state."""
-        m = self.model
-        s = self._st
+        key, p, s, d = self.model.month_arrays()
         for r in self.route_indices:
-            decide_supply(r, m.rng_key, m.run_index, m.month, s.W, s.AP, s.CP, s.RP, s.TP, s.CAP,
-                          s.DEM, s.SA, s.AFF, s.SANC, s.BUILT, s.TS, s.G, s.DR)
-        decide_sanctions(self.index, m.rng_key, m.run_index, m.month, s.W, s.AP, s.TP, s.TM,
-                         s.SANC0, s.SA, s.AFF, s.SANC, s.TRADE, s.TS, s.TPRE, s.DS, s.DA)
+            decide_supply(r, key, p, s, d)
+        decide_sanctions(self.index, key, p, s, d)
         for t in self.track_indices:
-            decide_track(t, m.rng_key, m.run_index, m.month, s.W, s.AP, s.RP, s.TP, s.TM, s.SA,
-                         s.AFF, s.TS, s.G, s.DT)
+            decide_track(t, key, p, s, d)
 
     def __repr__(self) -> str:
         return f"<{self.kind} {self.actor_id} gdp_index={self.gdp_index:.3f}>"
@@ -213,22 +218,22 @@ class DiplomacyModel(mesa.Model):
         The month is then recorded by the DataCollector and told in the story.
         """
         self.month += 1
-        s = self.state
-        apply_events(self.month, s.EV, s.W, s.AP, s.CP, s.RP, s.TP, s.CAP, s.DEM, s.SA)
+        begin_month(*self.month_arrays())
         self._tell_events()
         # After the events: the story tells what the month's decisions changed; the events
         # (a scheduled warning, say) have been told in their own words.
-        before = _Snapshot.of(s)
-        s.DS[:, :] = s.SANC
-        s.DR[:] = 0.0
+        before = _Snapshot.of(self.state)
         self.agents.do("decide")
-        resolve_month(self.rng_key, self.run_index, self.month, s.W, s.AP, s.CP, s.RP, s.TP, s.TM,
-                      s.CAP, s.DEM, s.AFF0, s.SANC0, s.TRADE0, s.SA, s.AFF, s.SANC, s.TRADE,
-                      s.BUILT, s.RS, s.TS, s.TPRE, s.G, s.DR, s.DS, s.DA, s.DT, s.SCR)
+        end_month(*self.month_arrays())
         self.story.extend(narrate(self, before))
         self._record()
         if self.month >= self.horizon:
             self.running = False
+
+    def month_arrays(self) -> tuple[DrawKey, Params, State, Decisions]:
+        """The draw key of this month and the run's arrays, grouped as the rules take them."""
+        s = self.state
+        return DrawKey(self.rng_key, self.run_index, self.month), s.params, s.state, s.decisions
 
     def run(self, months: int | None = None) -> DiplomacyModel:
         """Step to ``months`` (default: the scenario's horizon). Returns the model."""
@@ -240,8 +245,7 @@ class DiplomacyModel(mesa.Model):
         return self
 
     def _record(self) -> None:
-        s = self.state
-        record_month(self._row, s.SA, s.SANC, s.AFF, s.RS, s.TS, s.G, self._spairs, self._kp)
+        record_month(self._row, self.state.state, self._spairs, self._kp)
         self.datacollector.collect(self)
 
     def _tell_events(self) -> None:
@@ -255,9 +259,8 @@ class DiplomacyModel(mesa.Model):
     # ---- results -------------------------------------------------------------------------
     def outcomes(self) -> dict[str, float]:
         """The run's summary: the outcome columns of DESIGN.md at the current month."""
-        s = self.state
         raw = np.zeros(n_outcomes(self.compiled))
-        summarize(raw, s.AP, s.CP, s.RP, s.TP, s.SA, s.AFF, s.BUILT, s.RS, s.TS, s.G, self._kp)
+        summarize(raw, self.state.params, self.state.state, self._kp)
         names, idx = outcome_layout(self.compiled)
         return {name: float(raw[k]) for name, k in zip(names, idx, strict=True)}
 

@@ -6,14 +6,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.core import layout as L
-from sim.core.rules import init_state
+from sim.core.rules import Decisions, Params, State, init_state, new_decisions, new_state
 from sim.scenario import CompiledScenario
 
 
 @dataclass
 class RunState:
-    """Everything one run works on, as the arrays the rules expect (see :mod:`sim.core.rules`)."""
+    """Everything one run works on, by name (see :mod:`sim.core.rules` for the groups).
+
+    ``W`` to ``DEM`` are the run's own copies (events change them); ``TM``, ``AFF0``, ``SANC0``,
+    ``TRADE0`` and ``EV`` are the compiled scenario's read-only arrays. :attr:`params`,
+    :attr:`state` and :attr:`decisions` group the same arrays (not copies) as the rules take them.
+    """
 
     W: np.ndarray
     AP: np.ndarray
@@ -42,20 +46,29 @@ class RunState:
     DT: np.ndarray
     SCR: np.ndarray
 
+    @property
+    def params(self) -> Params:
+        """The parameter arrays, grouped as the rules take them."""
+        return Params(*(getattr(self, name) for name in Params._fields))
+
+    @property
+    def state(self) -> State:
+        """The state arrays, grouped as the rules take them."""
+        return State(*(getattr(self, name) for name in State._fields))
+
+    @property
+    def decisions(self) -> Decisions:
+        """The decision arrays and scratch, grouped as the rules take them."""
+        return Decisions(*(getattr(self, name) for name in Decisions._fields))
+
     @classmethod
     def new(cls, cs: CompiledScenario) -> RunState:
         """Fresh arrays for one run of ``cs``, set to the month-0 state."""
-        W, AP, CP, RP, TP, TM, CAP, DEM = cs.params()
-        n, nc, nr, nt = AP.shape[0], CP.shape[0], RP.shape[0], TP.shape[0]
-        st = cls(
-            W=W, AP=AP, CP=CP, RP=RP, TP=TP, TM=TM, CAP=CAP, DEM=DEM,
-            AFF0=cs.AFF0, SANC0=cs.SANC0, TRADE0=cs.TRADE0, EV=cs.EV,
-            SA=np.zeros((n, L.NSA)), AFF=np.zeros((n, n)), SANC=np.zeros((n, n)),
-            TRADE=np.zeros((n, n)), BUILT=np.zeros((n, nc)), RS=np.zeros((nr, L.NRS)),
-            TS=np.zeros((nt, L.NTS)), TPRE=np.zeros((nt, n)), G=np.zeros(L.NG),
-            DR=np.zeros(nr), DS=np.zeros((n, n)), DA=np.zeros((n, L.NDA)),
-            DT=np.zeros((nt, L.NDT)), SCR=np.zeros((n, max(n, 1))),
-        )
-        init_state(st.W, st.AP, st.TP, st.AFF0, st.SANC0, st.TRADE0, st.SA, st.AFF, st.SANC,
-                   st.TRADE, st.BUILT, st.RS, st.TS, st.TPRE, st.G)
+        n, nc, nr, nt = cs.AP.shape[0], cs.CP.shape[0], cs.RP.shape[0], cs.TP.shape[0]
+        copies = {name: getattr(cs, name).copy()
+                  for name in ("W", "AP", "CP", "RP", "TP", "CAP", "DEM")}
+        shared = {name: getattr(cs, name) for name in ("TM", "AFF0", "SANC0", "TRADE0", "EV")}
+        st = cls(**copies, **shared, **new_state(n, nc, nr, nt)._asdict(),
+                 **new_decisions(n, nr, nt)._asdict())
+        init_state(st.params, st.state)
         return st

@@ -485,7 +485,11 @@ def load_scenario(name_or_path: str | Path, policy: str | None = None) -> Scenar
 
 @dataclass(frozen=True)
 class CompiledScenario:
-    """A scenario as arrays (see :mod:`sim.core.layout`) plus the names of their rows."""
+    """A scenario as arrays (see :mod:`sim.core.layout`) plus the names of their rows.
+
+    The arrays are read-only (a write raises ``ValueError``): many runs and both engines share
+    them, so a run copies what it changes (see :meth:`params`).
+    """
 
     W: np.ndarray
     AP: np.ndarray
@@ -510,10 +514,17 @@ class CompiledScenario:
     key_pairs: list[tuple[int, int]]
     event_notes: list[str]
 
+    def __post_init__(self) -> None:
+        for name in _ARRAYS:
+            getattr(self, name).flags.writeable = False
+
     def params(self) -> tuple[np.ndarray, ...]:
         """Fresh copies of the parameter arrays a run may change (events): W..DEM."""
         return (self.W.copy(), self.AP.copy(), self.CP.copy(), self.RP.copy(), self.TP.copy(),
                 self.TM.copy(), self.CAP.copy(), self.DEM.copy())
+
+
+_ARRAYS = ("W", "AP", "CP", "RP", "TP", "TM", "CAP", "DEM", "AFF0", "SANC0", "TRADE0", "EV")
 
 
 def compile_scenario(scn: Scenario) -> CompiledScenario:
