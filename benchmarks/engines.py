@@ -41,8 +41,8 @@ import numba
 import numpy as np
 
 import sim
-from sim.engines.ensemble import mesa_summary, run_ensemble
 from sim.core.rng import normal, uniform
+from sim.engines.ensemble import mesa_summary, run_ensemble
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results" / "engines.json"
@@ -122,68 +122,51 @@ def bare_draws(seed, nruns, months, n_uniform, n_normal):
 
 def make_profile_kernel():
     """A copy of the ensemble's month with one phase run twice (phase 0: none)."""
-    from sim.core import layout as L
+    from sim.core.month import begin_month, end_month
     from sim.core.rules import (
+        DrawKey,
+        Params,
         apply_events,
         copy_into,
         decide_sanctions,
         decide_supply,
         decide_track,
         init_state,
-        resolve_month,
+        new_decisions,
+        new_state,
         update_pressure,
     )
 
     @numba.njit(parallel=True)
-    def kernel(seed, nruns, months, W0, AP0, CP0, RP0, TP0, TM, CAP0, DEM0, AFF0, SANC0, TRADE0,
-               EV, phase):
-        n = AP0.shape[0]
+    def kernel(seed, nruns, months, p0, phase):
+        n, nc, nr, nt = p0.AP.shape[0], p0.CP.shape[0], p0.RP.shape[0], p0.TP.shape[0]
         out = np.zeros(nruns)
         for run in numba.prange(nruns):
-            W = W0.copy()
-            AP = AP0.copy()
-            CP = CP0.copy()
-            RP = RP0.copy()
-            TP = TP0.copy()
-            CAP = CAP0.copy()
-            DEM = DEM0.copy()
-            SA = np.zeros((n, L.NSA))
-            AFF = np.zeros((n, n))
-            SANC = np.zeros((n, n))
-            TRADE = np.zeros((n, n))
-            BUILT = np.zeros((n, CP0.shape[0]))
-            RS = np.zeros((RP0.shape[0], L.NRS))
-            TS = np.zeros((TP0.shape[0], L.NTS))
-            TPRE = np.zeros((TP0.shape[0], n))
-            G = np.zeros(L.NG)
-            DR = np.zeros(RP0.shape[0])
-            DS = np.zeros((n, n))
-            DA = np.zeros((n, L.NDA))
-            DT = np.zeros((TP0.shape[0], L.NDT))
-            SCR = np.zeros((n, n))
-            init_state(W, AP, TP, AFF0, SANC0, TRADE0, SA, AFF, SANC, TRADE, BUILT, RS, TS, TPRE,
-                       G)
+            p = Params(p0.W.copy(), p0.AP.copy(), p0.CP.copy(), p0.RP.copy(), p0.TP.copy(),
+                       p0.CAP.copy(), p0.DEM.copy(), p0.TM, p0.AFF0, p0.SANC0, p0.TRADE0, p0.EV)
+            s = new_state(n, nc, nr, nt)
+            d = new_decisions(n, nr, nt)
+            init_state(p, s)
             for month in range(1, months + 1):
-                for rep in range(2 if phase == 1 else 1):
-                    apply_events(month if rep == 0 else -1, EV, W, AP, CP, RP, TP, CAP, DEM, SA)
+                key = DrawKey(seed, run, month)
+                begin_month(key, p, s, d)
+                if phase == 1:
+                    apply_events(-1, p, s)  # a second pass over the events (none fires)
                 for _rep in range(2 if phase == 2 else 1):
-                    for r in range(RP.shape[0]):
-                        decide_supply(r, seed, run, month, W, AP, CP, RP, TP, CAP, DEM, SA, AFF,
-                                      SANC, BUILT, TS, G, DR)
-                for _rep in range(2 if phase == 3 else 1):
-                    copy_into(DS, SANC)
+                    for r in range(nr):
+                        decide_supply(r, key, p, s, d)
+                for rep in range(2 if phase == 3 else 1):
+                    if rep == 1:
+                        copy_into(d.DS, s.SANC)  # the sanctions decided again from scratch
                     for i in range(n):
-                        decide_sanctions(i, seed, run, month, W, AP, TP, TM, SANC0, SA, AFF,
-                                         SANC, TRADE, TS, TPRE, DS, DA)
+                        decide_sanctions(i, key, p, s, d)
                 for _rep in range(2 if phase == 4 else 1):
-                    for t in range(TP.shape[0]):
-                        decide_track(t, seed, run, month, W, AP, RP, TP, TM, SA, AFF, TS, G, DT)
-                resolve_month(seed, run, month, W, AP, CP, RP, TP, TM, CAP, DEM, AFF0, SANC0,
-                              TRADE0, SA, AFF, SANC, TRADE, BUILT, RS, TS, TPRE, G, DR, DS, DA,
-                              DT, SCR)
+                    for t in range(nt):
+                        decide_track(t, key, p, s, d)
+                end_month(key, p, s, d)
                 if phase == 5:
-                    update_pressure(W, AP, SA, SANC, TRADE)
-            out[run] = SA[0, 0]
+                    update_pressure(p, s)
+            out[run] = s.SA[0, 0]
         return out
 
     return kernel
@@ -195,11 +178,12 @@ PHASES = {1: "scheduled events", 2: "supply decisions (all routes)",
 
 
 def profile(cs, runs: int, repeat: int) -> dict[str, float]:
+    from sim.core.rules import params_of
+
     kernel = make_profile_kernel()
-    args = (SEED, runs, 36, cs.W, cs.AP, cs.CP, cs.RP, cs.TP, cs.TM, cs.CAP, cs.DEM, cs.AFF0,
-            cs.SANC0, cs.TRADE0, cs.EV)
+    args = (np.uint64(SEED), runs, 36, params_of(cs))
     for ph in range(6):
-        kernel(*args[:1], 4, *args[2:], ph)
+        kernel(args[0], 4, *args[2:], ph)
     per = runs * 36
     # One thread and CPU time: a shared machine steals wall time, not (much) CPU time. Phases are
     # measured interleaved, several rounds, keeping each one's best.
