@@ -23,41 +23,12 @@ import sim
 from analysis import validation as V
 from sim.core import layout as L
 from sim.cli import main
-from sim.core.rules import Params, init_state, new_state, params_of, update_pressure
+from sim.core.rules import init_state, new_state, params_of
 from sim.results.stats import wilson_interval
 
 # ------------------------------------------------------------------------------------------
-# Pressure composition
+# Pressure on the baseline's actors (the composition's closed form is in tests/test_rules.py)
 # ------------------------------------------------------------------------------------------
-
-_unit = st.floats(0.0, 1.0, allow_nan=False)
-
-
-@given(st.lists(st.tuples(_unit, _unit), min_size=1, max_size=8))
-def test_pressure_composes_with_diminishing_returns(senders):
-    """raw = 1 - prod(1 - s_i * lev_i): in [0, 1], one sender gives s * lev, adding a sender
-    never lowers it and never adds more than that sender alone would."""
-    s = np.array([a for a, _ in senders])
-    lev = np.array([b for _, b in senders])
-
-    def combine_pressure(s: np.ndarray, lev: np.ndarray) -> float:
-        # senders 0..k-1 sanction actor k, with no trade (no leakage)
-        k = len(s)
-        AP = np.zeros((k + 1, L.NA))
-        AP[:k, L.A_LEVERAGE] = lev
-        state = new_state(k + 1, 1, 0, 0)
-        state.SANC[:k, k] = s
-        update_pressure(Params(np.zeros(L.NW), AP, *[np.zeros((0, 0))] * 10), state)
-        return state.SA[k, L.S_RAW]
-
-    raw = combine_pressure(s, lev)
-    assert raw == pytest.approx(1.0 - np.prod(1.0 - s * lev), abs=1e-12)
-    assert 0.0 <= raw <= 1.0
-    if len(senders) == 1:
-        assert raw == pytest.approx(s[0] * lev[0], abs=1e-12)
-    else:
-        without = combine_pressure(s[:-1], lev[:-1])
-        assert without - 1e-12 <= raw <= without + s[-1] * lev[-1] + 1e-12
 
 
 def _initial_state(scn: sim.Scenario) -> np.ndarray:

@@ -652,7 +652,7 @@ def detect(key, p, s, d):
 
 
 @njit
-def apply_sanctions(p, s, d):
+def apply_sanctions(s, d):
     """Stage 4a: sanctions take their decided values; credibility, warnings and the counts."""
     SA, SANC, DA = s.SA, s.SANC, d.DA
     n = SA.shape[0]
@@ -867,7 +867,7 @@ def resolve_month(key, p, s, d):
     take_deals(key, p, s, d)
     deliver(key, p, s, d)
     detect(key, p, s, d)
-    apply_sanctions(p, s, d)
+    apply_sanctions(s, d)
     break_exposed_deals(key, p, s)
     update_trigger(p, s, d)
     update_pressure(p, s)

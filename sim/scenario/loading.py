@@ -488,7 +488,7 @@ class CompiledScenario:
     """A scenario as arrays (see :mod:`sim.core.layout`) plus the names of their rows.
 
     The arrays are read-only (a write raises ``ValueError``): many runs and both engines share
-    them, so a run copies what it changes (see :meth:`params`).
+    them, so a run copies what it changes (``W`` to ``DEM``: events set them).
     """
 
     W: np.ndarray
@@ -517,11 +517,6 @@ class CompiledScenario:
     def __post_init__(self) -> None:
         for name in _ARRAYS:
             getattr(self, name).flags.writeable = False
-
-    def params(self) -> tuple[np.ndarray, ...]:
-        """Fresh copies of the parameter arrays a run may change (events): W..DEM."""
-        return (self.W.copy(), self.AP.copy(), self.CP.copy(), self.RP.copy(), self.TP.copy(),
-                self.TM.copy(), self.CAP.copy(), self.DEM.copy())
 
 
 _ARRAYS = ("W", "AP", "CP", "RP", "TP", "TM", "CAP", "DEM", "AFF0", "SANC0", "TRADE0", "EV")
