@@ -1,14 +1,15 @@
 """The order of a month, written once for both engines.
 
 A month is: :func:`begin_month` (the scheduled events fire, the decisions are cleared), every actor
-decides on last month's state, :func:`end_month` (all decisions are resolved at once). The Numba
-kernel decides with :func:`decide_all` (:func:`step_month` is the whole month); the Mesa engine
-calls the same two ends around its agents' ``decide()``, which call the same decision rules.
-A new phase of the month is added here, and both engines run it.
+decides on last month's state (:func:`decide_actor`), :func:`end_month` (all decisions are
+resolved at once). The Numba kernel decides with :func:`decide_all` (:func:`step_month` is the
+whole month); the Mesa engine calls the same two ends around its agents' ``decide()``, which call
+:func:`decide_actor`. A new phase of the month is added here, and both engines run it.
 """
 
 from __future__ import annotations
 
+from sim.core import layout as L
 from sim.core.jit import rule_njit as njit
 from sim.core.rules import (
     apply_events,
@@ -28,18 +29,27 @@ def begin_month(key, p, s, d):
 
 
 @njit
-def decide_all(key, p, s, d):
-    """Every decision of the month, on last month's state: routes, sanctioners, tracks.
+def decide_actor(i, key, p, s, d):
+    """Everything actor ``i`` decides this month, on last month's state.
 
-    Each decision reads only the state and writes only its own slots of ``d``, so the order does
-    not matter; this is the order the Mesa agents' decisions are grouped in.
+    Its shipments on the routes it supplies, its sanctions for the coming month, and the deal on
+    each track where it is the party. Each decision reads only the state and writes only its own
+    slots of ``d``, so the order of actors does not matter.
     """
     for r in range(p.RP.shape[0]):
-        decide_supply(r, key, p, s, d)
-    for i in range(p.AP.shape[0]):
-        decide_sanctions(i, key, p, s, d)
+        if int(p.RP[r, L.R_SUPPLIER]) == i:
+            decide_supply(r, key, p, s, d)
+    decide_sanctions(i, key, p, s, d)
     for t in range(p.TP.shape[0]):
-        decide_track(t, key, p, s, d)
+        if int(p.TP[t, L.T_PARTY]) == i:
+            decide_track(t, key, p, s, d)
+
+
+@njit
+def decide_all(key, p, s, d):
+    """Every actor's decisions of the month (what the Mesa agents do one by one)."""
+    for i in range(p.AP.shape[0]):
+        decide_actor(i, key, p, s, d)
 
 
 @njit

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core import layout as L
-from sim.core.month import begin_month, end_month
+from sim.core.month import begin_month, decide_actor, end_month
 from sim.core.outcomes import (
     monthly_names,
     n_outcomes,
@@ -30,15 +30,7 @@ from sim.core.outcomes import (
     summarize,
 )
 from sim.core.rng import seed_key
-from sim.core.rules import (
-    Decisions,
-    DrawKey,
-    Params,
-    State,
-    decide_sanctions,
-    decide_supply,
-    decide_track,
-)
+from sim.core.rules import Decisions, DrawKey, Params, State
 from sim.engines.state import RunState
 from sim.scenario import Scenario, load_scenario
 
@@ -136,12 +128,7 @@ class ActorAgent(mesa.Agent):
     # ---- behaviour -------------------------------------------------------------------------
     def decide(self) -> None:
         """Choose this month's shipments, sanctions and deals from last month's state."""
-        key, p, s, d = self.model.month_arrays()
-        for r in self.route_indices:
-            decide_supply(r, key, p, s, d)
-        decide_sanctions(self.index, key, p, s, d)
-        for t in self.track_indices:
-            decide_track(t, key, p, s, d)
+        decide_actor(self.index, *self.model.month_arrays())
 
     def __repr__(self) -> str:
         return f"<{self.kind} {self.actor_id} gdp_index={self.gdp_index:.3f}>"
@@ -184,6 +171,8 @@ class DiplomacyModel(mesa.Model):
         self.compiled = scn.compile()
         self.state = RunState.new(self.compiled)
         self.month = 0
+        self._arrays: tuple[DrawKey, Params, State, Decisions] | None = None
+        self._arrays_of = (-1, 0)
         self.story: list[StoryEvent] = []
         self._spairs = sanction_pairs(self.compiled)
         self._kp = np.array(self.compiled.key_pairs, dtype=np.int64).reshape(-1, 2)
@@ -231,9 +220,16 @@ class DiplomacyModel(mesa.Model):
             self.running = False
 
     def month_arrays(self) -> tuple[DrawKey, Params, State, Decisions]:
-        """The draw key of this month and the run's arrays, grouped as the rules take them."""
+        """The draw key of this month and the run's arrays, grouped as the rules take them.
+
+        Built once a month (the agents' decisions all use them).
+        """
         s = self.state
-        return DrawKey(self.rng_key, self.run_index, self.month), s.params, s.state, s.decisions
+        if self._arrays is None or self._arrays_of != (self.month, id(s)):
+            key = DrawKey(self.rng_key, self.run_index, self.month)
+            self._arrays = (key, s.params, s.state, s.decisions)
+            self._arrays_of = (self.month, id(s))
+        return self._arrays
 
     def run(self, months: int | None = None) -> DiplomacyModel:
         """Step to ``months`` (default: the scenario's horizon). Returns the model."""
