@@ -47,9 +47,17 @@ def decide_actor(i, key, p, s, d):
 
 @njit
 def decide_all(key, p, s, d):
-    """Every actor's decisions of the month (what the Mesa agents do one by one)."""
+    """Every decision of the month: what :func:`decide_actor` does for every actor.
+
+    Grouped by kind (every route, every sanctioner, every track) rather than by actor: the same
+    decisions, since each writes only its own slots and the order does not matter.
+    """
+    for r in range(p.RP.shape[0]):
+        decide_supply(r, key, p, s, d)
     for i in range(p.AP.shape[0]):
-        decide_actor(i, key, p, s, d)
+        decide_sanctions(i, key, p, s, d)
+    for t in range(p.TP.shape[0]):
+        decide_track(t, key, p, s, d)
 
 
 @njit
