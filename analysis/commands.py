@@ -218,8 +218,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFrame | None,
                        box, condition: str | None) -> list[Path]:
     """Write a sweep, its sensitivity indices, its PRIM box and their plots into ``out``."""
-    import matplotlib.pyplot as plt
-
     from analysis import plots
     from sim.results.provenance import write_json_atomic, write_parquet_atomic
 
@@ -228,7 +226,7 @@ def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFram
     keys = [f.key for f in res.factors]
     if indices is not None:
         paths.append(write_parquet_atomic(indices, out / "sensitivity.parquet"))
-        plt.close(plots.sensitivity_bars(indices, path=out / "sensitivity.png"))
+        plots.sensitivity_bars(indices, path=out / "sensitivity.png")
         paths.append(out / "sensitivity.png")
     if box is not None:
         paths.append(write_json_atomic(out / "discovery.json", {
@@ -236,11 +234,11 @@ def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFram
             "restricted": box.restricted, "coverage": box.coverage, "density": box.density,
             "mass": box.mass, "n": box.n, "base_density": box.base_density,
             "description": box.describe()}))
-        plt.close(plots.prim_trajectory(box, path=out / "prim.png"))
+        plots.prim_trajectory(box, path=out / "prim.png")
         paths.append(out / "prim.png")
     if len(keys) >= 2 and outcomes:
-        plt.close(plots.sweep_surface(res.table, keys[0], keys[1], outcomes[0], box=box,
-                                      path=out / "surface.png"))
+        plots.sweep_surface(res.table, keys[0], keys[1], outcomes[0], box=box,
+                            path=out / "surface.png")
         paths.append(out / "surface.png")
     return paths
 
