@@ -295,7 +295,45 @@ def test_check_facts_reports_every_fact_with_an_interval(small_check):
             assert f.note, f"fact {f.number} not reproduced without a reason"
     table = facts_table(small_check)
     assert list(table["fact"]) == list(range(1, 9))
-    assert 0 <= small_check.reproduced <= 8
+    assert list(table["verdict"]) == [f.verdict for f in facts]
+    assert small_check.reproduced == sum(f.verdict == "reproduced" for f in facts)
+
+
+#: The verdicts of docs/validation.md, at 4000 runs per variant and seed 0: six of eight facts,
+#: facts 2 and 3 not reproduced. At that run count every interval a verdict rests on clears its
+#: band's edge by more than its own half-width (checked below), so the pin is not Monte Carlo
+#: luck: a model change that flips a verdict fails here, and one that only moves a figure does
+#: not.
+PINNED_RUNS = 4000
+PINNED_VERDICTS = {1: True, 2: False, 3: False, 4: True, 5: True, 6: True, 7: True, 8: True}
+
+
+def _clears(ci: tuple[float, float], low: float = -math.inf, high: float = math.inf) -> bool:
+    """The interval lies inside [low, high] with a margin larger than its half-width."""
+    half = (ci[1] - ci[0]) / 2
+    return ci[0] - half > low and ci[1] + half < high
+
+
+@pytest.fixture(scope="module")
+def pinned_check() -> FactCheck:
+    return check_facts(runs=PINNED_RUNS, seed=0, sensitivity=False)
+
+
+def test_the_verdicts_of_the_stylised_facts_are_pinned(pinned_check):
+    facts = {f.number: f for f in pinned_check.facts}
+    assert {k: f.reproduced for k, f in facts.items()} == PINNED_VERDICTS
+    assert pinned_check.reproduced == 6
+    ci = {k: (f.low, f.high) for k, f in facts.items()}
+    assert _clears(ci[1], 0.20, 0.50)                      # success rate in the band
+    assert _clears(ci[2], high=0.35)                       # threats nearly always carried out
+    multi, uni = facts[3].data["multi"][0], facts[3].data["uni"][0]
+    assert _clears(multi[1:], 2.0, 4.0)                    # multilateral damage in its band,
+    assert _clears(uni[1:], low=1.0)                       # unilateral damage above 0.5-1
+    assert _clears(ci[4], high=0.0)                        # leakage lowers success
+    assert _clears(ci[5], low=0.0)                         # multilateral beats unilateral
+    assert ci[6][1] <= 6                                   # relief and snap-back within months
+    assert _clears(ci[7], low=1.0)                         # hazard ratio above 1
+    assert _clears(ci[8], low=0.0)                         # localisation cuts shipments
 
 
 def test_check_facts_is_reproducible(small_check):
