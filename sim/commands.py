@@ -63,8 +63,8 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     add_months_argument(p)
     add_out_argument(p, "results (Parquet + manifest.json)")
     p.add_argument("--quiet", action="store_true", help="print the outcome table only")
-    add_runs_argument(p, 1, "Monte Carlo runs (1: one run and its story; more: an ensemble "
-                      "and its outcome table with 95%% confidence intervals)")
+    add_runs_argument(p, 1, "Monte Carlo runs: 1 gives one run and its story, more an ensemble "
+                      "and its outcome table with 95%% confidence intervals")
     p.add_argument("--engine", choices=("numba", "mesa"), default="numba",
                    help="engine of an ensemble (default numba; both give the same numbers)")
     p.add_argument("--threads", type=int,

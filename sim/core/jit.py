@@ -112,6 +112,10 @@ def _compiled_with_kernel_settings(dispatcher: Any) -> Any:
     return dispatcher
 
 
+#: True under ``NUMBA_DISABLE_JIT=1``: the project's functions are then plain Python.
+JIT_DISABLED: bool = bool(numba.config.DISABLE_JIT)
+
+
 def njit(*args: Any, **kwargs: Any) -> Any:
     """``numba.njit`` with the project's defaults: cached on disk, no fastmath, vectorisers off.
 
@@ -127,7 +131,8 @@ def njit(*args: Any, **kwargs: Any) -> Any:
 
 
 def _decorate(fn: Callable, args: tuple, kwargs: dict[str, Any]) -> Any:
-    settings = {}
+    # The cache folder is read at decoration; a signature given here compiles at once.
+    settings = kernel_settings()
     if kwargs.get("cache") and not os.environ.get("NUMBA_CACHE_DIR"):
         settings["CACHE_DIR"] = str(cache_dir())
     with numba_config(settings):
