@@ -11,8 +11,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.jobs.backends import add_backend_arguments, chunked_options
-from sim.cli import UsageError, add_scenario_arguments, ensure_out_dir, parse_sets, verb
+from sim.cli import (
+    add_backend_arguments,
+    add_months_argument,
+    add_out_argument,
+    add_runs_argument,
+    add_scenario_arguments,
+    add_seed_argument,
+    chunked_options,
+    ensure_out_dir,
+    parse_sets,
+    verb,
+)
+from sim.errors import UsageError
 from sim.scenario import Scenario, load_scenario
 
 #: Outcomes shown by ``compare`` and analysed by ``sweep`` unless ``--outcome`` says otherwise.
@@ -23,11 +34,6 @@ DEFAULT_OUTCOMES = ("relief_reached", "relief_broken", "ceasefire_reached", "tra
 def _scenario(args: argparse.Namespace, policy: str | None = None) -> Scenario:
     scn = load_scenario(args.scenario, policy=policy)
     return scn.with_overrides(parse_sets(args.sets)) if args.sets else scn
-
-
-def _positive(name: str, value: int | None) -> None:
-    if value is not None and value < 1:
-        raise UsageError(f"{name} must be at least 1 (got {value})")
 
 
 def _default_outcomes(columns: list[str]) -> list[str]:
@@ -45,26 +51,22 @@ def _fmt(value: float, proportion: bool) -> str:
 
 
 def _compare_args(p: argparse.ArgumentParser) -> None:
-    add_scenario_arguments(p)
-    p.add_argument("--policy", action="append", dest="policies", metavar="NAME", required=True,
-                   help="a policy overlay (repeat; the first is the reference)")
-    p.add_argument("--runs", type=int, default=1000, help="runs per policy (default 1000)")
-    p.add_argument("--months", type=int, help="months per run (default: the scenario's horizon)")
+    add_scenario_arguments(p, policy="many")
+    add_seed_argument(p)
+    add_runs_argument(p, 1000, "runs per policy", minimum=2)
+    add_months_argument(p)
     p.add_argument("--outcome", action="append", dest="outcomes", metavar="NAME",
                    help="outcome to show (repeat; default: deals, detections, escalations)")
     p.add_argument("--confidence", type=float, default=0.95, help="CI level (default 0.95)")
-    p.add_argument("--out", metavar="DIR", help="write the comparison (Parquet, manifest, plot)")
+    add_out_argument(p, "the comparison (Parquet, manifest, plot)")
     add_backend_arguments(p)
 
 
-@verb("compare", "compare sanctions policies on common random numbers, with paired CIs",
-      _compare_args)
+@verb("compare", _compare_args)
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run every policy on the same runs; print estimates, paired differences and a summary."""
     from analysis.compare import compare_policies
 
-    _positive("--runs", args.runs)
-    _positive("--months", args.months)
     out = ensure_out_dir(args.out)
     scn = _scenario(args)
     cmp = compare_policies(scn, args.policies, runs=args.runs, seed=args.seed,
@@ -125,16 +127,15 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
     from analysis.sweep import DESIGNS
 
     add_scenario_arguments(p)
-    p.add_argument("--policy", help="policy overlay applied before the sweep")
+    add_seed_argument(p)
     p.add_argument("--vary", action="append", metavar="KEY=LOW:HIGH", required=True,
                    help="a parameter and its range, e.g. actors.USA.escalation_step=0.05:0.4 "
                    "(repeat)")
     p.add_argument("--design", choices=list(DESIGNS), default="lhs",
                    help="; ".join(f"{d.name}: {d.about}" for d in DESIGNS.values()))
     p.add_argument("--samples", type=int, default=32, help="the design's size (default 32)")
-    p.add_argument("--runs-per-point", type=int, default=100,
-                   help="runs at each design point (default 100)")
-    p.add_argument("--months", type=int, help="months per run (default: the scenario's horizon)")
+    add_runs_argument(p, 100, "runs at each design point", flag="--runs-per-point")
+    add_months_argument(p)
     p.add_argument("--outcome", action="append", dest="outcomes", metavar="NAME",
                    help="outcome to show and analyse (repeat; default: deals, detections, "
                    "escalations)")
@@ -143,7 +144,7 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
                    "'relief_reached>=0.8'")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar with time left (default: on a terminal)")
-    p.add_argument("--out", metavar="DIR", help="write the sweep (Parquet, manifest, plots)")
+    add_out_argument(p, "the sweep (Parquet, manifest, plots)")
     add_backend_arguments(p)
 
 
@@ -165,16 +166,13 @@ def parse_vary_items(items: list[str]) -> dict[str, tuple[float, float]]:
     return out
 
 
-@verb("sweep", "sweep parameters over a design (grid, lhs, sobol, morris): outcomes per point, "
-      "sensitivity indices, PRIM boxes", _sweep_args)
+@verb("sweep", _sweep_args)
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run the sweep, print its points, sensitivity and discovery, optionally save everything."""
     from analysis.discovery import discover
     from analysis.sensitivity import format_table, sensitivity
     from analysis.sweep import DESIGNS, sweep
 
-    _positive("--runs-per-point", args.runs_per_point)
-    _positive("--months", args.months)
     vary = parse_vary_items(args.vary)
     out = ensure_out_dir(args.out)
     scn = _scenario(args, args.policy)
@@ -220,8 +218,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFrame | None,
                        box, condition: str | None) -> list[Path]:
     """Write a sweep, its sensitivity indices, its PRIM box and their plots into ``out``."""
-    import matplotlib.pyplot as plt
-
     from analysis import plots
     from sim.results.provenance import write_json_atomic, write_parquet_atomic
 
@@ -230,7 +226,7 @@ def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFram
     keys = [f.key for f in res.factors]
     if indices is not None:
         paths.append(write_parquet_atomic(indices, out / "sensitivity.parquet"))
-        plt.close(plots.sensitivity_bars(indices, path=out / "sensitivity.png"))
+        plots.sensitivity_bars(indices, path=out / "sensitivity.png")
         paths.append(out / "sensitivity.png")
     if box is not None:
         paths.append(write_json_atomic(out / "discovery.json", {
@@ -238,11 +234,11 @@ def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFram
             "restricted": box.restricted, "coverage": box.coverage, "density": box.density,
             "mass": box.mass, "n": box.n, "base_density": box.base_density,
             "description": box.describe()}))
-        plt.close(plots.prim_trajectory(box, path=out / "prim.png"))
+        plots.prim_trajectory(box, path=out / "prim.png")
         paths.append(out / "prim.png")
     if len(keys) >= 2 and outcomes:
-        plt.close(plots.sweep_surface(res.table, keys[0], keys[1], outcomes[0], box=box,
-                                      path=out / "surface.png"))
+        plots.sweep_surface(res.table, keys[0], keys[1], outcomes[0], box=box,
+                            path=out / "surface.png")
         paths.append(out / "surface.png")
     return paths
 
@@ -258,7 +254,7 @@ def _report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--title", default="diplosim report", help="the page's title")
 
 
-@verb("report", "turn saved results into one self-contained HTML page", _report_args)
+@verb("report", _report_args)
 def cmd_report(args: argparse.Namespace) -> int:
     """Build the HTML report from the manifests and Parquet files under DIR alone."""
     from analysis.report import build_report, find_results

@@ -31,7 +31,8 @@ import pandas as pd
 from analysis._common import as_scenario, fmt_pct, is_proportion, track_phrases
 from sim.results.provenance import manifest, write_bytes_atomic, write_json_atomic, write_parquet_atomic
 from sim.core.rng import seed_key
-from sim.scenario import Scenario, ScenarioError, scenario_dir
+from sim.errors import ArgumentError
+from sim.scenario import Scenario, scenario_dir
 from sim.results.stats import mean_interval, wilson_interval
 
 TABLE_COLUMNS = ["policy", "outcome", "kind", "estimate", "low", "high", "n", "diff", "diff_low",
@@ -212,20 +213,21 @@ def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: in
         A :class:`PolicyComparison`.
 
     Raises:
-        ScenarioError: unknown policy or scenario, bad sizes or outcome names (before any run).
+        ScenarioError: unknown policy or scenario (before any run).
+        ArgumentError: bad sizes or outcome names (before any run).
     """
     from sim.engines.ensemble import run_ensemble
 
     base = as_scenario(scenario)
     if not policies:
-        raise ScenarioError("compare", "policy", "name at least one policy")
+        raise ArgumentError("compare", "policy", "name at least one policy")
     if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or runs < 2:
-        raise ScenarioError("compare", "runs", f"must be at least 2 (got {runs})")
+        raise ArgumentError("compare", "runs", f"must be at least 2 (got {runs})")
     if not 0.0 < float(confidence) < 1.0:
-        raise ScenarioError("compare", "confidence", f"must be in (0, 1) (got {confidence})")
+        raise ArgumentError("compare", "confidence", f"must be in (0, 1) (got {confidence})")
     months = base.horizon if months is None else int(months)
     if months < 1:
-        raise ScenarioError("compare", "months", f"must be at least 1 (got {months})")
+        raise ArgumentError("compare", "months", f"must be at least 1 (got {months})")
     seed = seed_key(seed)
     scns = [base.with_policy(p) for p in policies]  # all overlays checked before any run
     labels = _labels(policies)
@@ -245,7 +247,7 @@ def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: in
     if outcomes:
         unknown = [o for o in outcomes if o not in names]
         if unknown:
-            raise ScenarioError("compare", "outcome", f"unknown outcome {unknown[0]!r} (known: "
+            raise ArgumentError("compare", "outcome", f"unknown outcome {unknown[0]!r} (known: "
                                 f"{', '.join(names)})")
         names = list(outcomes)
     table = comparison_table(summaries, names, confidence)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.scenario import ScenarioError
+from sim.errors import ArgumentError
 
 
 @dataclass
@@ -294,14 +294,14 @@ _CONDITION = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|>|<|==)\s*([-+0-9.eE]+)
 
 
 def parse_condition(text: str) -> tuple[str, str, float]:
-    """``"relief_reached>=0.5"`` -> ``("relief_reached", ">=", 0.5)``; ScenarioError if bad."""
+    """``"relief_reached>=0.5"`` -> ``("relief_reached", ">=", 0.5)``; ArgumentError if bad."""
     m = _CONDITION.match(text)
     if not m:
-        raise ScenarioError("discover", text, "expected OUTCOME>=VALUE (or >, <, <=, ==)")
+        raise ArgumentError("discover", text, "expected OUTCOME>=VALUE (or >, <, <=, ==)")
     try:
         value = float(m.group(3))
     except ValueError:
-        raise ScenarioError("discover", text, f"{m.group(3)!r} is not a number") from None
+        raise ArgumentError("discover", text, f"{m.group(3)!r} is not a number") from None
     return m.group(1), m.group(2), value
 
 
@@ -325,8 +325,8 @@ def discover(table: pd.DataFrame, parameters: list[str], condition: str,
     """
     outcome, op, value = parse_condition(condition)
     if outcome not in table.columns:
-        raise ScenarioError("discover", outcome, "unknown outcome of this sweep")
+        raise ArgumentError("discover", outcome, "unknown outcome of this sweep")
     y = condition_mask(table[outcome].to_numpy(), op, value)
     if not y.any():
-        raise ScenarioError("discover", condition, "holds at no design point: nothing to find")
+        raise ArgumentError("discover", condition, "holds at no design point: nothing to find")
     return prim(table[parameters], y, **kwargs)

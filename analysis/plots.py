@@ -1,4 +1,4 @@
-"""Pictures of results, drawn with matplotlib (Agg backend) and written as PNG.
+"""Pictures of results, drawn with matplotlib and written as PNG.
 
 Every function takes results (DataFrames from :mod:`analysis`), returns the matplotlib
 ``Figure`` and, given ``path``, writes it there. Nothing here runs the model except
@@ -12,18 +12,29 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from analysis._common import is_proportion  # noqa: E402
+from analysis._common import is_proportion
 
 _DPI = 110
-_COLORS = plt.get_cmap("tab10").colors
+_COLORS = matplotlib.colormaps["tab10"].colors
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float],
+               squeeze: bool = True) -> tuple[Figure, Any]:
+    """A figure on its own Agg canvas and its axes, like ``pyplot.subplots`` without pyplot.
+
+    No pyplot state and no backend: drawing to a file never touches the user's backend, and
+    the figure is freed with its last reference (no ``plt.close`` needed).
+    """
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, squeeze=squeeze)
 
 
 def save(fig: Figure, path: str | Path | None) -> Figure:
@@ -93,8 +104,8 @@ def forest_plot(table: pd.DataFrame, outcomes: list[str], reference: str,
     """
     titles = titles or {}
     policies = list(dict.fromkeys(table["policy"]))
-    fig, axes = plt.subplots(1, len(outcomes), figsize=(4.2 * len(outcomes), 0.55 *
-                             len(policies) + 1.6), squeeze=False)
+    fig, axes = new_figure(1, len(outcomes), figsize=(4.2 * len(outcomes), 0.55 *
+                           len(policies) + 1.6), squeeze=False)
     for ax, outcome in zip(axes[0], outcomes, strict=True):
         t = table[table["outcome"] == outcome].set_index("policy").loc[policies]
         scale = 100.0 if is_proportion(outcome) else 1.0
@@ -134,8 +145,8 @@ def sensitivity_bars(indices: pd.DataFrame, path: str | Path | None = None) -> F
     outcomes = list(dict.fromkeys(indices["outcome"]))
     sobol_kind = "ST" in indices.columns
     params = list(dict.fromkeys(indices["parameter"]))
-    fig, axes = plt.subplots(1, len(outcomes), figsize=(4.4 * len(outcomes),
-                             0.45 * len(params) + 1.8), squeeze=False)
+    fig, axes = new_figure(1, len(outcomes), figsize=(4.4 * len(outcomes),
+                           0.45 * len(params) + 1.8), squeeze=False)
     y = np.arange(len(params))[::-1]
     h = 0.38
     for ax, outcome in zip(axes[0], outcomes, strict=True):
@@ -171,7 +182,7 @@ def sweep_surface(table: pd.DataFrame, x: str, y: str, outcome: str,
     A heat map on a grid, else filled contours of the scattered design points (which are drawn
     too). ``box`` (a PRIM box) is outlined if given.
     """
-    fig, ax = plt.subplots(figsize=(6.2, 4.8))
+    fig, ax = new_figure(figsize=(6.2, 4.8))
     xs, ys = np.unique(table[x]), np.unique(table[y])
     z = table[outcome].to_numpy(dtype=float)
     scale = 100.0 if is_proportion(outcome) else 1.0
@@ -190,8 +201,8 @@ def sweep_surface(table: pd.DataFrame, x: str, y: str, outcome: str,
     if box is not None:
         lx, hx = box.limits.loc[x] if x in box.limits.index else (xs.min(), xs.max())
         ly, hy = box.limits.loc[y] if y in box.limits.index else (ys.min(), ys.max())
-        ax.add_patch(plt.Rectangle((lx, ly), hx - lx, hy - ly, fill=False, ec="w", lw=2,
-                                   ls="--", label="PRIM box"))
+        ax.add_patch(Rectangle((lx, ly), hx - lx, hy - ly, fill=False, ec="w", lw=2,
+                               ls="--", label="PRIM box"))
         ax.legend(fontsize=8, loc="upper right")
     ax.set_xlabel(x)
     ax.set_ylabel(y)
@@ -206,7 +217,7 @@ def prim_trajectory(box: Any, path: str | Path | None = None) -> Figure:
     The chosen (pasted) box is circled; the dashed line is the base rate.
     """
     t = box.trajectory
-    fig, ax = plt.subplots(figsize=(5.6, 4.2))
+    fig, ax = new_figure(figsize=(5.6, 4.2))
     sc = ax.scatter(t["coverage"], t["density"], c=t["mass"], cmap="viridis", s=18)
     fig.colorbar(sc, ax=ax, label="mass (share of points in the box)")
     ax.scatter([box.coverage], [box.density], s=140, facecolors="none", edgecolors="r", lw=2,

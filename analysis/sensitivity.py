@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.sweep import DESIGNS, MORRIS_LEVELS, SweepResult, sample_design
-from sim.scenario import ScenarioError
+from sim.errors import ArgumentError
 
 SOBOL_COLUMNS = ["outcome", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
 MORRIS_COLUMNS = ["outcome", "parameter", "mu", "mu_star", "mu_star_conf", "sigma"]
@@ -27,12 +27,12 @@ MORRIS_COLUMNS = ["outcome", "parameter", "mu", "mu_star", "mu_star_conf", "sigm
 
 def _outcome_values(result: SweepResult, outcome: str) -> np.ndarray:
     if outcome not in result.outcomes:
-        raise ScenarioError("sensitivity", outcome, "unknown outcome (known: "
+        raise ArgumentError("sensitivity", outcome, "unknown outcome (known: "
                             f"{', '.join(result.outcomes)})")
     y = result.table[outcome].to_numpy(dtype=float)
     if not np.isfinite(y).all():
         bad = int((~np.isfinite(y)).sum())
-        raise ScenarioError("sensitivity", outcome, f"undefined at {bad} design points (a month "
+        raise ArgumentError("sensitivity", outcome, f"undefined at {bad} design points (a month "
                             "of an event that never happened there); choose another outcome")
     return y
 
@@ -47,7 +47,7 @@ def sobol_indices(result: SweepResult, outcomes: list[str], confidence: float = 
     from SALib.analyze import sobol
 
     if result.design != "sobol":
-        raise ScenarioError("sensitivity", "design", f"Sobol' indices need a 'sobol' sweep "
+        raise ArgumentError("sensitivity", "design", f"Sobol' indices need a 'sobol' sweep "
                             f"(this one is {result.design!r})")
     rows = []
     for outcome in outcomes:
@@ -72,7 +72,7 @@ def morris_indices(result: SweepResult, outcomes: list[str], confidence: float =
     from SALib.analyze import morris
 
     if result.design != "morris":
-        raise ScenarioError("sensitivity", "design", f"Morris effects need a 'morris' sweep "
+        raise ArgumentError("sensitivity", "design", f"Morris effects need a 'morris' sweep "
                             f"(this one is {result.design!r})")
     rows = []
     X = _morris_design(result)
@@ -102,7 +102,7 @@ def _morris_design(result: SweepResult) -> np.ndarray:
     setv = np.column_stack([np.round(raw[:, j]) if f.integer else raw[:, j]
                             for j, f in enumerate(result.factors)])
     if raw.shape != X.shape or not np.allclose(setv, X):
-        raise ScenarioError("sensitivity", "design", "the sweep's table does not match its "
+        raise ArgumentError("sensitivity", "design", "the sweep's table does not match its "
                             "Morris design (seed or samples changed?)")
     return raw
 
@@ -115,7 +115,7 @@ def sensitivity(result: SweepResult, outcomes: list[str], confidence: float = 0.
         return sobol_indices(result, outcomes, confidence, seed)
     if method == "morris":
         return morris_indices(result, outcomes, confidence, seed)
-    raise ScenarioError("sensitivity", "design", f"a {result.design!r} design supports no "
+    raise ArgumentError("sensitivity", "design", f"a {result.design!r} design supports no "
                         "sensitivity indices; sweep with --design sobol or --design morris")
 
 

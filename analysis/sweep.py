@@ -36,6 +36,7 @@ import pandas as pd
 from analysis._common import as_scenario, is_proportion
 from sim.results.provenance import manifest, write_bytes_atomic, write_json_atomic, write_parquet_atomic
 from sim.core.rng import seed_key
+from sim.errors import ArgumentError
 from sim.scenario import Scenario, ScenarioError
 
 # ---------------------------------------------------------------------------------------------
@@ -72,11 +73,12 @@ def parse_vary(scenario: Scenario, vary: Mapping[str, tuple[float, float]]) -> l
     """Check the parameters to vary against ``scenario`` and return them as factors.
 
     Raises:
-        ScenarioError: an unknown key, a key that is not numeric, a range with low >= high or
-            not finite, or an end of the range the scenario's schema refuses (naming the key).
+        ScenarioError: an unknown key, a key that is not numeric, or an end of the range the
+            scenario's schema refuses (naming the key).
+        ArgumentError: no key, or a range with low >= high or not finite.
     """
     if not vary:
-        raise ScenarioError("sweep", "vary", "name at least one parameter to vary")
+        raise ArgumentError("sweep", "vary", "name at least one parameter to vary")
     data = scenario.spec.model_dump(mode="python", by_alias=True)
     factors = []
     for key, bounds in vary.items():
@@ -91,12 +93,12 @@ def parse_vary(scenario: Scenario, vary: Mapping[str, tuple[float, float]]) -> l
         try:
             low, high = (float(b) for b in bounds)
         except (TypeError, ValueError):
-            raise ScenarioError("sweep", key, f"range must be two numbers (got {bounds!r})") \
+            raise ArgumentError("sweep", key, f"range must be two numbers (got {bounds!r})") \
                 from None
         if not (math.isfinite(low) and math.isfinite(high)):
-            raise ScenarioError("sweep", key, f"range must be finite (got {low}:{high})")
+            raise ArgumentError("sweep", key, f"range must be finite (got {low}:{high})")
         if low >= high:
-            raise ScenarioError("sweep", key, f"low must be below high (got {low:g}:{high:g})")
+            raise ArgumentError("sweep", key, f"low must be below high (got {low:g}:{high:g})")
         factor = Factor(key, low, high, integer=isinstance(current, int))
         for end in (low, high):
             scenario.with_overrides({key: factor.value(end)})  # raises naming the key
@@ -186,15 +188,15 @@ def sample_design(design: str, problem: dict[str, Any], samples: int, seed: int)
     """Design points of ``design`` for ``problem`` (rows) in real units.
 
     Raises:
-        ScenarioError: an unknown design or too few samples for it.
+        ArgumentError: an unknown design or too few samples for it.
     """
     if design not in DESIGNS:
-        raise ScenarioError("sweep", "design", f"unknown design {design!r} (known: "
+        raise ArgumentError("sweep", "design", f"unknown design {design!r} (known: "
                             f"{', '.join(DESIGNS)})")
     d = DESIGNS[design]
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) \
             or samples < d.min_samples:
-        raise ScenarioError("sweep", "samples", f"design {design!r} needs samples >= "
+        raise ArgumentError("sweep", "samples", f"design {design!r} needs samples >= "
                             f"{d.min_samples} (got {samples})")
     X = np.asarray(d.sample(problem, int(samples), int(seed)), dtype=float)
     expected = d.points(problem["num_vars"], int(samples))
@@ -356,7 +358,8 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
         A :class:`SweepResult`; ``result.save(dir)`` writes Parquet and a manifest.
 
     Raises:
-        ScenarioError: bad keys, ranges, design or sizes (before any run).
+        ScenarioError: keys the scenario does not have or refuses (before any run).
+        ArgumentError: bad ranges, design or sizes (before any run).
     """
     scn = as_scenario(scenario)
     if policy:
@@ -364,11 +367,11 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
     seed = seed_key(seed)
     if isinstance(runs_per_point, bool) or not isinstance(runs_per_point, (int, np.integer)) \
             or runs_per_point < 1:
-        raise ScenarioError("sweep", "runs_per_point", f"must be at least 1 (got "
+        raise ArgumentError("sweep", "runs_per_point", f"must be at least 1 (got "
                             f"{runs_per_point})")
     months = scn.horizon if months is None else int(months)
     if months < 1:
-        raise ScenarioError("sweep", "months", f"must be at least 1 (got {months})")
+        raise ArgumentError("sweep", "months", f"must be at least 1 (got {months})")
     factors = parse_vary(scn, vary)
     X = sample_design(design, problem_of(factors), samples, seed)
     run_ids = np.arange(int(runs_per_point), dtype=np.int64)

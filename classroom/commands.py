@@ -8,7 +8,8 @@ import signal
 import subprocess
 from types import FrameType
 
-from sim.cli import UsageError, verb
+from sim.cli import verb
+from sim.errors import UsageError
 
 DEFAULT_PORT = 8765
 
@@ -18,8 +19,7 @@ def _ui_args(p: argparse.ArgumentParser) -> None:
                    help=f"TCP port on 127.0.0.1 (default {DEFAULT_PORT})")
 
 
-@verb("ui", "start the classroom app in your browser (on 127.0.0.1) and print its address",
-      _ui_args)
+@verb("ui", _ui_args)
 def cmd_ui(args: argparse.Namespace) -> int:
     """Check the port, warm the ensemble kernel, then serve the app until Ctrl-C."""
     from classroom.serve import HOST, port_problem, server_command, server_env, stop

@@ -8,23 +8,57 @@ The public interface::
     scn = scn.with_overrides({"actors.USA.escalation_step": 0.3})
     model = sim.DiplomacyModel(scn, seed=7)
     model.run()
+
+``import sim`` is cheap: each name is imported from its module on first use (PEP 562), so a
+script that only loads scenarios, or the ``diplosim list`` command, never pays for Mesa, Numba or
+pandas. Importing sim changes no setting of another library (see :mod:`sim.core.jit`).
 """
 
-from sim.core import jit as _jit  # noqa: F401  (sets the Numba cache folder before anything compiles)
-from sim.engines.ensemble import EnsembleResult, load_results, run_ensemble
-from sim.engines.model import ActorAgent, DiplomacyModel, StoryEvent
-from sim.scenario import (
-    Scenario,
-    ScenarioError,
-    list_policies,
-    list_scenarios,
-    load_scenario,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+#: Each public name and the module that defines it.
+_EXPORTS: dict[str, str] = {
+    "ActorAgent": "sim.engines.model",
+    "DiplomacyModel": "sim.engines.model",
+    "StoryEvent": "sim.engines.model",
+    "EnsembleResult": "sim.engines.ensemble",
+    "load_results": "sim.engines.ensemble",
+    "run_ensemble": "sim.engines.ensemble",
+    "Scenario": "sim.scenario",
+    "ScenarioError": "sim.errors",
+    "list_policies": "sim.scenario",
+    "list_scenarios": "sim.scenario",
+    "load_scenario": "sim.scenario",
+}
 
 __all__ = [
     "ActorAgent", "DiplomacyModel", "EnsembleResult", "Scenario", "ScenarioError", "StoryEvent",
     "__version__",
     "list_policies", "list_scenarios", "load_results", "load_scenario", "run_ensemble",
 ]
+
+if TYPE_CHECKING:
+    from sim.engines.ensemble import EnsembleResult, load_results, run_ensemble
+    from sim.engines.model import ActorAgent, DiplomacyModel, StoryEvent
+    from sim.errors import ScenarioError
+    from sim.scenario import Scenario, list_policies, list_scenarios, load_scenario
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use, then keep it here."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's names and every public name, imported or not."""
+    return sorted(set(globals()) | set(__all__))

@@ -5,19 +5,27 @@ from __future__ import annotations
 import argparse
 import math
 
-from sim.jobs.backends import add_backend_arguments, backend_options
-from sim.cli import UsageError, add_scenario_arguments, ensure_out_dir, parse_sets, verb
-from sim.scenario import ScenarioError, list_policies, list_scenarios, load_scenario
-
-# The longest run a scenario may ask for (the schema's bound on meta.horizon).
-_MAX_MONTHS = 600
+from sim.cli import (
+    add_backend_arguments,
+    add_months_argument,
+    add_out_argument,
+    add_runs_argument,
+    add_scenario_arguments,
+    add_seed_argument,
+    backend_options,
+    ensure_out_dir,
+    parse_sets,
+    verb,
+)
+from sim.errors import ScenarioError, UsageError
+from sim.scenario import list_policies, list_scenarios, load_scenario
 
 
 def _list_args(p: argparse.ArgumentParser) -> None:
     pass
 
 
-@verb("list", "list the bundled scenarios and policy overlays", _list_args)
+@verb("list", _list_args)
 def cmd_list(args: argparse.Namespace) -> int:
     """Print bundled scenarios (with titles) and policies."""
     print("Scenarios:")
@@ -38,7 +46,7 @@ def _validate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--policy", help="also check with this policy overlay applied")
 
 
-@verb("validate", "check a scenario file and report the first fault", _validate_args)
+@verb("validate", _validate_args)
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate a file; exit 0 and say so, or raise ScenarioError (printed, exit 2)."""
     scn = load_scenario(args.file, policy=args.policy)
@@ -51,13 +59,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _run_args(p: argparse.ArgumentParser) -> None:
     add_scenario_arguments(p)
-    p.add_argument("--policy", help="policy overlay (see `diplosim list`)")
-    p.add_argument("--months", type=int, help="months to run (default: the scenario's horizon)")
-    p.add_argument("--out", metavar="DIR", help="write results (Parquet + manifest.json) here")
+    add_seed_argument(p)
+    add_months_argument(p)
+    add_out_argument(p, "results (Parquet + manifest.json)")
     p.add_argument("--quiet", action="store_true", help="print the outcome table only")
-    p.add_argument("--runs", type=int, default=1,
-                   help="Monte Carlo runs (default 1: one run and its story; more: an ensemble "
-                   "and its outcome table with 95%% confidence intervals)")
+    add_runs_argument(p, 1, "Monte Carlo runs: 1 gives one run and its story, more an ensemble "
+                      "and its outcome table with 95%% confidence intervals")
     p.add_argument("--engine", choices=("numba", "mesa"), default="numba",
                    help="engine of an ensemble (default numba; both give the same numbers)")
     p.add_argument("--threads", type=int,
@@ -65,19 +72,14 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     add_backend_arguments(p)
 
 
-@verb("run", "run a scenario once (its story) or many times (an ensemble's outcome table)",
-      _run_args)
+@verb("run", _run_args)
 def cmd_run(args: argparse.Namespace) -> int:
-    """One run with the Mesa engine (outcome table, story), or an ensemble; optional files."""
-    from sim.engines.model import DiplomacyModel
-    from sim.engines.single import save_single_run
+    """One run with the Mesa engine (outcome table, story), or an ensemble; optional files.
 
+    Mesa is imported only for the single run (or an ensemble with ``--engine mesa``).
+    """
     scn = load_scenario(args.scenario, policy=args.policy)
     scn = scn.with_overrides(parse_sets(args.sets)) if args.sets else scn
-    if args.months is not None and not 1 <= args.months <= _MAX_MONTHS:
-        raise UsageError(f"--months {args.months}: must be between 1 and {_MAX_MONTHS}")
-    if args.runs < 1:
-        raise UsageError(f"--runs {args.runs}: must be at least 1")
     if args.threads is not None:
         import numba
 
@@ -90,6 +92,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = ensure_out_dir(args.out)
     if args.runs > 1:
         return _run_ensemble(args, scn, out, backend)
+    from sim.engines.model import DiplomacyModel
+    from sim.engines.single import save_single_run
+
     model = DiplomacyModel(scn, seed=args.seed)
     model.run(args.months)
     print(f"{scn.spec.meta.title}")

@@ -31,6 +31,21 @@ class UsageError(DiplosimError, ValueError):
     """A user error outside scenario files (bad flag value, bad output folder, ...)."""
 
 
+class ArgumentError(UsageError):
+    """A bad argument to an analysis function: not a fault of the scenario.
+
+    An unknown design or outcome name, a run count or sample size too small, a malformed
+    condition. Names the function, the argument and the fault, like :class:`ScenarioError`
+    names the file, the key and the fault; the CLI prints it on one line and exits 2.
+    """
+
+    def __init__(self, function: str, key: str, fault: str):
+        self.function = function
+        self.key = key
+        self.fault = fault
+        super().__init__(f"{function}: {key}: {fault}")
+
+
 class JobError(DiplosimError, RuntimeError):
     """A job that ran but failed in part (chunks that raised): one line on stderr, exit 1."""
 

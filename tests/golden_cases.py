@@ -125,7 +125,7 @@ def _analysis_cases() -> Iterator[tuple[str, Callable[[], pd.DataFrame | str]]]:
         return res.table
 
     def facts_table() -> pd.DataFrame:
-        from analysis.validation import check_facts, facts_table
+        from analysis.facts import check_facts, facts_table
 
         return facts_table(check_facts(runs=200, seed=SEED, sensitivity=False))
 

@@ -11,6 +11,7 @@ import pytest
 import sim
 from analysis.compare import PolicyComparison, compare_policies, paired_difference
 from sim.engines.ensemble import numba_summary
+from sim.errors import ArgumentError, DiplosimError
 from sim.results.stats import mean_interval, wilson_interval
 
 MONTHS = 24
@@ -119,8 +120,10 @@ def test_save_and_load_give_the_same_comparison(comparison, tmp_path):
     ({"policies": ["status_quo"], "outcomes": ["nonsense"]}, "outcome"),
     ({"policies": ["status_quo"], "months": 0}, "months"),
 ])
-def test_bad_input_is_refused_with_a_scenario_error(kwargs, key):
+def test_bad_input_is_refused_before_any_run(kwargs, key):
+    """An unknown policy is a scenario fault; bad sizes and names are bad arguments."""
     args = {"runs": 10, "seed": 0, **kwargs}
-    with pytest.raises(sim.ScenarioError) as err:
+    with pytest.raises(DiplosimError) as err:
         compare_policies("baseline", **args)
+    assert isinstance(err.value, sim.ScenarioError if key == "(name)" else ArgumentError)
     assert err.value.key == key

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import sim
 from analysis.discovery import (
     condition_mask,
     discover,
@@ -17,6 +16,7 @@ from analysis.discovery import (
     prim,
     prim_boxes,
 )
+from sim.errors import ArgumentError
 
 
 def _uniform(n: int, d: int, seed: int) -> pd.DataFrame:
@@ -89,7 +89,7 @@ def test_conditions_are_parsed_and_applied():
     v = np.array([0.1, 0.5, np.nan, 0.9])
     assert condition_mask(v, ">=", 0.5).tolist() == [False, True, False, True]
     for bad in ("relief_reached", "relief_reached >> 1", ">= 0.5", "x >= abc"):
-        with pytest.raises(sim.ScenarioError):
+        with pytest.raises(ArgumentError):
             parse_condition(bad)
 
 
@@ -98,9 +98,9 @@ def test_discover_on_a_sweep_table_and_its_errors():
     table = X.assign(relief_reached=np.where(X["x0"] > 0.5, 0.9, 0.1))
     box = discover(table, ["x0", "x1"], "relief_reached>=0.5")
     assert box.restricted == ["x0"] and box.density == 1.0 and box.coverage == 1.0
-    with pytest.raises(sim.ScenarioError, match="unknown outcome"):
+    with pytest.raises(ArgumentError, match="unknown outcome"):
         discover(table, ["x0", "x1"], "nonsense>=0.5")
-    with pytest.raises(sim.ScenarioError, match="no design point"):
+    with pytest.raises(ArgumentError, match="no design point"):
         discover(table, ["x0", "x1"], "relief_reached>=2")
 
 

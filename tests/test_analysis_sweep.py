@@ -23,6 +23,7 @@ from analysis.sweep import (
     sweep,
 )
 from sim.engines.ensemble import numba_summary
+from sim.errors import ArgumentError, DiplosimError
 
 MONTHS = 18
 DEAD = "actors.BRICS.openness"  # numeric, bounded, read by no rule (column A_OPEN)
@@ -117,8 +118,11 @@ def test_sobol_design_is_saltellis_matrices_a_b_and_the_mixes():
     ({}, "vary", "at least one"),
 ])
 def test_bad_parameters_to_vary_are_refused_before_any_run(vary, key, fault):
-    with pytest.raises(sim.ScenarioError) as err:
+    with pytest.raises(DiplosimError) as err:
         sweep("baseline", vary, design="lhs", samples=4, runs_per_point=2)
+    # A key the scenario lacks or refuses is a scenario fault; a bad range, a bad argument.
+    bad_argument = key == "vary" or "finite" in fault or "below high" in fault
+    assert isinstance(err.value, ArgumentError if bad_argument else sim.ScenarioError)
     assert err.value.key == key
     assert fault in err.value.fault
 
@@ -126,12 +130,12 @@ def test_bad_parameters_to_vary_are_refused_before_any_run(vary, key, fault):
 @pytest.mark.parametrize("design, samples", [("lhs", 0), ("grid", 1), ("sobol", 0),
                                              ("morris", 1), ("lhs", -3), ("nope", 4)])
 def test_bad_design_sizes_are_refused(design, samples):
-    with pytest.raises(sim.ScenarioError):
+    with pytest.raises(ArgumentError):
         sweep("baseline", {LIVE: (0.1, 0.5)}, design=design, samples=samples, runs_per_point=2)
 
 
 def test_bad_runs_per_point_is_refused():
-    with pytest.raises(sim.ScenarioError) as err:
+    with pytest.raises(ArgumentError) as err:
         sweep("baseline", {LIVE: (0.1, 0.5)}, samples=2, runs_per_point=0)
     assert err.value.key == "runs_per_point"
 
@@ -234,14 +238,14 @@ def test_morris_mu_star_of_a_known_linear_function():
 
 
 def test_sensitivity_refuses_what_it_cannot_analyse(sobol_sweep):
-    with pytest.raises(sim.ScenarioError, match="undefined"):
+    with pytest.raises(ArgumentError, match="undefined"):
         sensitivity(sobol_sweep, ["relief_broken_month"])
-    with pytest.raises(sim.ScenarioError, match="unknown outcome"):
+    with pytest.raises(ArgumentError, match="unknown outcome"):
         sensitivity(sobol_sweep, ["nonsense"])
     lhs = _synthetic("lhs", lambda X: X[:, 0], 8)
-    with pytest.raises(sim.ScenarioError, match="no sensitivity"):
+    with pytest.raises(ArgumentError, match="no sensitivity"):
         sensitivity(lhs, ["y"])
-    with pytest.raises(sim.ScenarioError, match="Morris"):
+    with pytest.raises(ArgumentError, match="Morris"):
         morris_indices(sobol_sweep, ["relief_reached"])
 
 
@@ -265,5 +269,5 @@ def test_morris_with_a_whole_number_parameter_uses_the_design_as_sampled():
     assert idx.loc[DEAD, "mu_star"] == 0.0
     tampered = SweepResult(res.scenario, res.factors, "morris", res.samples, 1, res.seed + 1,
                            res.months, res.table)
-    with pytest.raises(sim.ScenarioError, match="does not match"):
+    with pytest.raises(ArgumentError, match="does not match"):
         morris_indices(tampered, ["ceasefire_reached"])

@@ -20,8 +20,9 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.results import provenance
 from sim.cli import main
+from sim.errors import ArgumentError, JobError, UsageError
+from sim.results import provenance
 
 EXE = Path(sys.executable).with_name("diplosim")
 if not EXE.exists():  # pragma: no cover - an unusual install
@@ -309,3 +310,40 @@ def test_a_killed_write_never_leaves_a_half_written_file(tmp_path):
     assert path.read_bytes() == b"old content"
     # What a killed writer leaves is a hidden temporary, never the target half-written.
     assert all(name.startswith(".result.bin.") for name in leftovers(tmp_path))
+
+
+@pytest.mark.parametrize("error, status", [
+    (JobError("2 of 5 chunks failed:\nchunk 0 ...\nchunk 3 ..."), 1),
+    (ArgumentError("sweep", "design", "unknown design 'nope'"), 2),
+    (UsageError("--out x: exists and is not a folder"), 2),
+    (sim.ScenarioError("a.toml", "world.shock_sd", "must be finite"), 2),
+])
+def test_every_diplosim_error_is_one_line_with_its_class_exit_code(capsys, monkeypatch, error,
+                                                                  status):
+    import sim.commands
+
+    def fail():
+        raise error
+
+    monkeypatch.setattr(sim.commands, "list_scenarios", fail)
+    assert main(["list"]) == status == type(error).exit_code
+    line = one_line_error(capsys.readouterr().err)
+    assert line == "diplosim: error: " + " ".join(str(error).split())
+
+
+@pytest.mark.parametrize("argv", [
+    ["facts", "--seed", str(2**64)],
+    ["compare", "baseline", "--policy", "status_quo", "--seed", str(2**64)],
+    ["sweep", "baseline", "--vary", "world.shock_sd=0:0.05", "--seed", "-1"],
+    ["run", "baseline", "--runs", "0"],
+    ["compare", "baseline", "--policy", "status_quo", "--runs", "1"],
+    ["sweep", "baseline", "--vary", "world.shock_sd=0:0.05", "--runs-per-point", "0"],
+    ["run", "baseline", "--runs", "5", "--workers", "0"],
+])
+def test_shared_flags_refuse_bad_values_the_same_way_in_every_verb(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    line = one_line_error(capsys.readouterr().err)
+    flag = next(a for a in reversed(argv) if a.startswith("--"))
+    assert line.startswith(f"diplosim: error: argument {flag}") and argv[-1] in line

@@ -14,9 +14,10 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 _PACKAGES = ("diplosim", "numpy", "numba", "mesa", "pandas", "pyarrow", "scipy", "pydantic")
 

@@ -1,0 +1,55 @@
+"""The ``diplosim facts`` verb: print the table of facts, optionally write figures and a CSV."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from analysis.facts.check import check_facts
+from analysis.facts.report import facts_table, format_report
+from sim.cli import add_runs_argument, add_scenario_arguments, add_seed_argument, parse_sets, verb
+from sim.errors import UsageError
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    add_scenario_arguments(p, as_flag="baseline")
+    add_seed_argument(p)
+    add_runs_argument(p, 4000, "Monte Carlo runs per variant", minimum=100)
+    p.add_argument("--figures", metavar="DIR", help="write fact_1.png .. fact_8.png here")
+    p.add_argument("--csv", metavar="FILE", help="write the table as CSV here")
+    p.add_argument("--no-sensitivity", action="store_true",
+                   help="skip the sweep of unsourced assumptions")
+
+
+@verb("facts", _add_arguments)
+def facts_command(args: argparse.Namespace) -> int:
+    """``diplosim facts``: print the table of facts, optionally write figures and a CSV.
+
+    The scenario (default the baseline; it needs a relief track) may take a policy overlay and
+    ``--set`` overrides like every other verb's.
+    """
+    from sim.scenario import load_scenario
+
+    scn = load_scenario(args.scenario, policy=args.policy)
+    scn = scn.with_overrides(parse_sets(args.sets)) if args.sets else scn
+    check = check_facts(runs=args.runs, seed=args.seed, scenario=scn,
+                        sensitivity=not args.no_sensitivity)
+    print(format_report(check))
+    if args.csv:
+        from sim.results.provenance import write_bytes_atomic
+
+        path = Path(args.csv)
+        if path.is_dir():
+            raise UsageError(f"--csv {args.csv}: is a folder")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--csv {args.csv}: cannot create its folder ({exc.strerror})"
+                             ) from None
+        write_bytes_atomic(path, facts_table(check).to_csv(index=False).encode())
+    if args.figures:
+        from analysis.facts.figures import write_figures
+
+        for p in write_figures(check, args.figures):
+            print(f"wrote {p}")
+    return 0

@@ -1,0 +1,149 @@
+"""A fact's figure and verdict, and the statistics the facts are measured with.
+
+Every interval is 95%: Wilson for a proportion, Student's t for a mean of per-run (paired)
+differences, exact (Clopper-Pearson, conditional) for a ratio of two Poisson rates, a bootstrap
+over runs for the half-time of an event's effect.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats as _st
+
+from sim.results.stats import mean_interval, wilson_interval
+
+#: Length of the window after a relief deal or a breach over which its effect is measured.
+EVENT_WINDOW = 6
+
+
+#: Months before a deal or a breach that give the reference growth.
+PRE_WINDOW = 3
+
+
+@dataclass
+class Fact:
+    """One stylised fact, the model's figure for it and the verdict.
+
+    Attributes:
+        number: 1..8, the order of the reference list.
+        title: the fact in a few words.
+        literature: the literature's figure, in words.
+        source: the reference(s).
+        measure: what the model's figure is, in model terms.
+        estimate: the model's figure (units in ``measure``).
+        low, high: its 95% confidence interval.
+        band: the band the figure must fall in, in words.
+        reproduced: whether the model reproduces the fact (every stated condition holds).
+        note: the further figures the verdict rests on, and the reason when not reproduced.
+        data: arrays the figure of this fact is drawn from.
+    """
+
+    number: int
+    title: str
+    literature: str
+    source: str
+    measure: str
+    estimate: float
+    low: float
+    high: float
+    band: str
+    reproduced: bool
+    note: str = ""
+    data: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def verdict(self) -> str:
+        """``"reproduced"`` or ``"not reproduced"``."""
+        return "reproduced" if self.reproduced else "not reproduced"
+
+
+def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Mean of the per-run differences ``a - b`` (common random numbers) and its 95% CI."""
+    return mean_interval(np.asarray(a, float) - np.asarray(b, float))
+
+
+def proportion(x: np.ndarray) -> tuple[float, float, float]:
+    """Proportion of True in ``x`` with its Wilson 95% interval."""
+    x = np.asarray(x, bool)
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    lo, hi = wilson_interval(int(x.sum()), x.size)
+    return float(x.mean()), lo, hi
+
+
+def fmt_ci(est: float, lo: float, hi: float, digits: int = 2) -> str:
+    """``"est [lo, hi]"`` with ``digits`` decimals, for the notes of the facts."""
+    return f"{est:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def event_study(growth: np.ndarray, months: np.ndarray, sign: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Growth change around an event, one row per run with the event.
+
+    Growth change around an event: rows (runs with the event at month ``m``, far enough
+    from both ends), columns k = -PRE_WINDOW .. EVENT_WINDOW-1, relative to the mean growth of
+    the ``PRE_WINDOW`` months before; ``sign`` -1 turns a fall into a positive loss.
+    """
+    h = growth.shape[1]
+    rows = []
+    for r, m in enumerate(months):
+        if not np.isfinite(m):
+            continue
+        m = int(m)
+        if m - PRE_WINDOW < 1 or m + EVENT_WINDOW - 1 > h:
+            continue
+        seg = growth[r, m - 1 - PRE_WINDOW: m - 1 + EVENT_WINDOW]
+        rows.append(sign * (seg - seg[:PRE_WINDOW].mean()))
+    k = np.arange(-PRE_WINDOW, EVENT_WINDOW)
+    return k, np.array(rows).reshape(-1, k.size)
+
+
+def half_time(rows: np.ndarray) -> float:
+    """Months until half of an event's effect is reached.
+
+    Months from the event (0 = the event's month) until the mean change first reaches half
+    of its mean over the window after the event; NaN if it never does.
+    """
+    curve = rows.mean(axis=0)[PRE_WINDOW:]
+    level = curve.mean()
+    if not level > 0:
+        return math.nan
+    hit = np.nonzero(curve >= 0.5 * level)[0]
+    return float(hit[0] + 1) if hit.size else math.nan
+
+
+def boot_half_time(rows: np.ndarray, seed: int, reps: int = 400) -> tuple[float, float, float]:
+    """Half-time of an event's effect with a bootstrap 95% interval.
+
+    Half-time (months, counting the event's month as 1) and its bootstrap 95% interval
+    (resampling runs; generator seeded from the ensemble seed).
+    """
+    est = half_time(rows)
+    if rows.shape[0] < 10:
+        return est, math.nan, math.nan
+    rng = np.random.default_rng([seed, 6])
+    boots = [half_time(rows[rng.integers(0, rows.shape[0], rows.shape[0])])
+             for _ in range(reps)]
+    boots = np.array(boots, float)
+    if np.isnan(boots).mean() > 0.025:
+        return est, math.nan, math.nan
+    lo, hi = np.nanpercentile(boots, [2.5, 97.5])
+    return est, float(lo), float(hi)
+
+
+def rate_ratio(e1: int, t1: float, e0: int, t0: float) -> tuple[float, float, float]:
+    """Ratio of two Poisson rates with its exact 95% interval.
+
+    Ratio of two Poisson rates (events per month at risk) with its exact 95% interval:
+    conditional on e1 + e0 events, e1 is binomial with p = r1 t1 / (r1 t1 + r0 t0).
+    """
+    if e0 == 0 or e1 == 0 or t0 <= 0 or t1 <= 0:
+        return math.nan, math.nan, math.nan
+    ci = _st.binomtest(e1, e1 + e0).proportion_ci(confidence_level=0.95, method="exact")
+    scale = t0 / t1
+    to_ratio = lambda p: p / (1.0 - p) * scale if p < 1.0 else math.inf  # noqa: E731
+    return (e1 / t1) / (e0 / t0), to_ratio(ci.low), to_ratio(ci.high)
