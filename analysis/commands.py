@@ -223,6 +223,7 @@ def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFram
     import matplotlib.pyplot as plt
 
     from analysis import plots
+    from sim.core.outcomes import outcome_declaration
     from sim.results.provenance import write_json_atomic, write_parquet_atomic
 
     res.meta["outcomes"] = list(outcomes)
@@ -241,8 +242,9 @@ def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFram
         plt.close(plots.prim_trajectory(box, path=out / "prim.png"))
         paths.append(out / "prim.png")
     if len(keys) >= 2 and outcomes:
+        share = outcome_declaration(res.scenario.compile(), outcomes[0]).kind == "binary"
         plt.close(plots.sweep_surface(res.table, keys[0], keys[1], outcomes[0], box=box,
-                                      path=out / "surface.png"))
+                                      share=share, path=out / "surface.png"))
         paths.append(out / "surface.png")
     return paths
 
