@@ -75,8 +75,8 @@ def fan_chart(bands: pd.DataFrame, metric: str, actors: list[str] | None = None,
     one = len(series) == 1
     if run is not None and not one:
         raise ValueError("a run can be drawn over the bands of one figure only")
-    fig = Figure(figsize=(7.0, 3.9), dpi=80, layout="constrained")
-    ax = fig.subplots()
+    fig = Figure(figsize=(7.0, 3.9), dpi=80)  # a fixed layout: the app redraws it every month
+    ax = fig.subplots(gridspec_kw={"left": 0.09, "right": 0.98, "bottom": 0.13, "top": 0.92})
     last = 0
     for k, (name, label) in enumerate(zip(series, labels, strict=True)):
         b = bands[bands["metric"] == name].sort_values("month")
@@ -95,7 +95,7 @@ def fan_chart(bands: pd.DataFrame, metric: str, actors: list[str] | None = None,
         ax.plot(np.arange(values.size), values, color="#d95f02", lw=1.4, label="this run")
     ax.set_xlim(0, max(last, 1))
     ax.set_xlabel("month", fontsize=9)
-    ax.set_ylabel(ylabel or metric.replace("_", " "), fontsize=9)
+    ax.set_ylabel(metric.replace("_", " ") if ylabel is None else ylabel, fontsize=9)
     ax.set_title(title or f"{metric.replace('_', ' ')}: median, 50% and 90% bands", fontsize=10,
                  loc="left")
     ax.tick_params(labelsize=8)
@@ -260,8 +260,9 @@ def relations_graph(model: Any) -> Any:
     Nodes are actors (``name``, ``kind``, ``alignment``, ``gdp_index``, ``pressure``); edges
     carry a ``kind``: ``affinity`` (one per pair, ``weight`` in [-1, 1]), ``arms`` (supplier to
     recipient, summed over their routes: ``weight`` = units delivered so far, ``shipped`` =
-    units shipped this month, ``exposed`` = a shipment detected this month, ``what`` = the
-    categories delivered) and ``sanctions`` (sender to target, ``weight`` = intensity).
+    units shipped this month, ``exposed`` = a covert shipment (of a category sanctioners react
+    to) detected this month, ``what`` = the categories delivered) and ``sanctions`` (sender to
+    target, ``weight`` = intensity).
     """
     import networkx as nx
 
@@ -286,7 +287,9 @@ def relations_graph(model: Any) -> Any:
         f = flows.setdefault(key, {"weight": 0.0, "shipped": 0.0, "exposed": False, "what": []})
         f["weight"] += float(s.RS[r, L.RS_TOTAL])
         f["shipped"] += float(s.RS[r, L.RS_SHIPPED])
-        f["exposed"] |= bool(s.RS[r, L.RS_SHIPPED] > 0 and s.RS[r, L.RS_DETECTED] >= 0.5)
+        covert = s.CP[int(s.RP[r, L.R_CATEGORY]), L.C_ESC_W] > 0  # not aid announced openly
+        f["exposed"] |= bool(covert and s.RS[r, L.RS_SHIPPED] > 0
+                             and s.RS[r, L.RS_DETECTED] >= 0.5)
         if s.RS[r, L.RS_TOTAL] > 0:
             f["what"].append(cs.category_units[int(s.RP[r, L.R_CATEGORY])])
     for (i, j), f in flows.items():
@@ -320,8 +323,10 @@ def network_plot(graph: Any, title: str | None = None, path: str | Path | None =
     pos = {a: (1.55 * np.cos(-np.pi / 2 + 2 * np.pi * (k + 0.5) / n),
                1.2 * np.sin(-np.pi / 2 + 2 * np.pi * (k + 0.5) / n))
            for k, a in enumerate(nodes)}
-    fig = Figure(figsize=(7.2, 5.4), dpi=80, layout="constrained")
-    ax = fig.subplots()
+    # A fixed layout: the app redraws this every month of a run, and the constrained layout
+    # engine would cost more than the drawing.
+    fig = Figure(figsize=(7.2, 5.4), dpi=80)
+    ax = fig.subplots(gridspec_kw={"left": 0.01, "right": 0.99, "bottom": 0.1, "top": 0.94})
 
     def edge(u: str, v: str, colour: str, width: float, style: str, rad: float, arrow: bool,
              zorder: int) -> None:
@@ -340,8 +345,10 @@ def network_plot(graph: Any, title: str | None = None, path: str | Path | None =
     for u, v, d in arms:
         edge(u, v, "tab:orange", 1.2 + 4.0 * np.sqrt(d["weight"] / top),
              "-" if d.get("shipped", 0.0) > 0 else ":", 0.18, True, 3)
-        if d.get("exposed"):
-            mx, my = (pos[u][0] + pos[v][0]) / 2, (pos[u][1] + pos[v][1]) / 2
+        if d.get("exposed"):  # on the arc's middle (arc3: control point rad x the chord away)
+            dx, dy = pos[v][0] - pos[u][0], pos[v][1] - pos[u][1]
+            mx = (pos[u][0] + pos[v][0]) / 2 + 0.5 * 0.18 * dy
+            my = (pos[u][1] + pos[v][1]) / 2 - 0.5 * 0.18 * dx
             ax.text(mx, my, "exposed", fontsize=7, color="#7f2704", ha="center", va="center",
                     zorder=6, bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "#7f2704",
                                     "pad": 1.5})
