@@ -124,7 +124,8 @@ def test_stepping_advances_the_month_and_the_story(page: Page) -> None:
     expect(_story_line(page, 3, "Iran ships").first).to_be_visible()
 
     page.get_by_role("button", name="Play", exact=True).click()
-    expect(page.get_by_text("Step: 5", exact=True)).to_be_visible()
+    # At least month 5: on a busy machine the page may show months 4 and 6 but never 5.
+    expect(page.locator(".step-counter")).to_have_text(re.compile(r"^Step: ([5-9]|[1-3]\d)$"))
     page.get_by_role("button", name="Pause", exact=True).click()
     expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
     counter = page.locator(".step-counter")
