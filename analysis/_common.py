@@ -1,4 +1,8 @@
-"""Helpers shared by the analysis modules: which outcomes are proportions, scenario labels."""
+"""Shared by the analysis modules: scenarios from names, percentages and tracks in words.
+
+What an outcome is (a yes/no outcome, a count, a month...) is declared in
+:mod:`sim.core.outcomes`, not guessed from its name here.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,6 @@ from typing import Any
 import numpy as np
 
 from sim.scenario import Scenario, load_scenario
-
-#: Outcome names ending so are 0/1 per run; their ensemble figure is a proportion (a probability),
-#: every other outcome's is a mean. Decided by name, not by the values seen, so that a column is
-#: treated the same way at every design point and in every policy.
-PROPORTION_SUFFIXES: tuple[str, ...] = ("_reached", "_broken")
-
-
-def is_proportion(outcome: str) -> bool:
-    """True if ``outcome`` is 0/1 per run (a deal reached or broken): report a proportion."""
-    return outcome.endswith(PROPORTION_SUFFIXES)
 
 
 def as_scenario(scenario: Scenario | str) -> Scenario:

@@ -219,6 +219,7 @@ def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFram
                        box, condition: str | None) -> list[Path]:
     """Write a sweep, its sensitivity indices, its PRIM box and their plots into ``out``."""
     from analysis import plots
+    from sim.core.outcomes import outcome_declaration
     from sim.results.provenance import write_json_atomic, write_parquet_atomic
 
     res.meta["outcomes"] = list(outcomes)
@@ -237,7 +238,8 @@ def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFram
         plots.prim_trajectory(box, path=out / "prim.png")
         paths.append(out / "prim.png")
     if len(keys) >= 2 and outcomes:
-        plots.sweep_surface(res.table, keys[0], keys[1], outcomes[0], box=box,
+        share = outcome_declaration(res.scenario.compile(), outcomes[0]).kind == "binary"
+        plots.sweep_surface(res.table, keys[0], keys[1], outcomes[0], box=box, share=share,
                             path=out / "surface.png")
         paths.append(out / "surface.png")
     return paths

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis._common import as_scenario, fmt_pct, is_proportion, track_phrases
+from analysis._common import as_scenario, fmt_pct, track_phrases
+from sim.core.outcomes import declare_outcomes
 from sim.results.provenance import manifest, write_bytes_atomic, write_json_atomic, write_parquet_atomic
 from sim.core.rng import seed_key
 from sim.errors import ArgumentError
@@ -250,7 +251,7 @@ def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: in
             raise ArgumentError("compare", "outcome", f"unknown outcome {unknown[0]!r} (known: "
                                 f"{', '.join(names)})")
         names = list(outcomes)
-    table = comparison_table(summaries, names, confidence)
+    table = comparison_table(summaries, names, confidence, scenario=base)
     runs_long = pd.concat([df.assign(policy=lab) for lab, df in summaries.items()],
                           ignore_index=True)
     runs_long = runs_long[["policy", "run", *names]]
@@ -260,12 +261,15 @@ def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: in
 
 
 def comparison_table(summaries: dict[str, pd.DataFrame], outcomes: Sequence[str],
-                     confidence: float = 0.95) -> pd.DataFrame:
+                     confidence: float = 0.95, *, scenario: Scenario) -> pd.DataFrame:
     """Per policy and outcome: the estimate with its CI and the paired difference.
 
     ``summaries`` maps policy -> run summaries with the same ``run`` ids (CRN); differences are
-    taken from the first policy.
+    taken from the first policy. An outcome's ``kind`` comes from its declaration in
+    ``scenario`` (:func:`sim.core.outcomes.declare_outcomes`): ``proportion`` for a yes/no
+    outcome, ``mean`` for every other.
     """
+    declared = declare_outcomes(scenario.compile())
     labels = list(summaries)
     ref = summaries[labels[0]].set_index("run")
     rows = []
@@ -275,7 +279,7 @@ def comparison_table(summaries: dict[str, pd.DataFrame], outcomes: Sequence[str]
             raise ValueError(f"policy {lab!r} ran other run ids than {labels[0]!r}: a paired "
                              "comparison needs the same runs")
         for name in outcomes:
-            prop = is_proportion(name)
+            prop = declared[name].kind == "binary"
             est, lo, hi, n = estimate(df[name].to_numpy(), prop, confidence)
             d, dlo, dhi, npairs = paired_difference(df[name].to_numpy(), ref[name].to_numpy(),
                                                     confidence)

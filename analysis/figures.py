@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     grid = sweep("baseline", SURFACE_VARY, design="grid", samples=4 if q else 12,
                  runs_per_point=20 if q else 400, seed=7)
     box = discover(grid.table, list(SURFACE_VARY), "relief_reached>=0.6")
-    plots.sweep_surface(grid.table, *SURFACE_VARY, "relief_reached", box=box,
+    plots.sweep_surface(grid.table, *SURFACE_VARY, "relief_reached", box=box, share=True,
                         path=out / "sweep_surface.png")
     done("sweep_surface.png")
     plots.prim_trajectory(box, path=out / "prim.png")

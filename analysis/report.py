@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis._common import fmt_pct, is_proportion
+from analysis._common import fmt_pct
 
 KINDS = ("comparison", "sweep", "ensemble", "single_run")
 
@@ -115,7 +115,8 @@ def comparison_section(folder: Path, info: dict[str, Any]) -> tuple[str, list[st
     cmp = PolicyComparison.load(folder)
     sentences = cmp.sentences()
     outcomes = list(dict.fromkeys(cmp.table["outcome"]))
-    shown = [o for o in outcomes if is_proportion(o)] + [
+    shares = set(cmp.table.loc[cmp.table["kind"] == "proportion", "outcome"])
+    shown = [o for o in outcomes if o in shares] + [
         o for o in ("transfers_detected", "escalations", "war_intensity_final")
         if o in outcomes]
     shown = shown or outcomes[:6]
@@ -155,7 +156,8 @@ def sweep_section(folder: Path, info: dict[str, Any]) -> tuple[str, list[str]]:
 
     res = SweepResult.load(folder)
     keys = [f.key for f in res.factors]
-    outcomes = info.get("outcomes") or [o for o in res.outcomes if is_proportion(o)][:3]
+    shares = set(info.get("proportions", ()))  # the yes/no outcomes, from their declarations
+    outcomes = info.get("outcomes") or [o for o in res.outcomes if o in shares][:3]
     sentences = []
     factors = pd.DataFrame([{"parameter": f.key, "low": f.low, "high": f.high}
                             for f in res.factors])
@@ -169,7 +171,7 @@ def sweep_section(folder: Path, info: dict[str, Any]) -> tuple[str, list[str]]:
         if col.isna().all():
             continue
         lo_pt, hi_pt = res.table.loc[col.idxmin()], res.table.loc[col.idxmax()]
-        fmt = (lambda v: fmt_pct(v)) if is_proportion(o) else (lambda v: f"{v:.3g}")
+        fmt = (lambda v: fmt_pct(v)) if o in shares else (lambda v: f"{v:.3g}")
         text = f"Across the sweep, {o.replace('_', ' ')} ranges from {fmt(col.min())}"
         if len(keys) <= 2:
             text += (f" (at {', '.join(f'{k} = {lo_pt[k]:.3g}' for k in keys)}) to "
@@ -204,7 +206,8 @@ def sweep_section(folder: Path, info: dict[str, Any]) -> tuple[str, list[str]]:
                          "restriction of the parameters that concentrates it.")
     if len(keys) >= 2 and outcomes:
         body.append(_figure(plots.sweep_surface(res.table, keys[0], keys[1], outcomes[0],
-                                                box=box), "sweep surface"))
+                                                box=box, share=outcomes[0] in shares),
+                            "sweep surface"))
     elif len(keys) == 1 and outcomes:
         body.append(_figure(_line(res.table, keys[0], outcomes), "sweep outcome"))
     show = res.table[["point", *keys, *outcomes]]
@@ -242,27 +245,35 @@ def _summary_frame(folder: Path, info: dict[str, Any]) -> pd.DataFrame | None:
 
 
 def ensemble_section(folder: Path, info: dict[str, Any]) -> tuple[str, list[str]]:
-    """HTML and summary of a saved ensemble (its run summaries, and bands if saved)."""
-    from analysis.compare import estimate
+    """HTML and summary of a saved ensemble: its outcome table, and a fan chart if bands saved.
+
+    The table is :func:`sim.results.table.outcome_table`, the one ``diplosim run`` prints and the
+    classroom app shows, read with the scenario saved beside the runs (its outcome
+    declarations).
+    """
     from analysis.plots import fan_chart
+    from sim.results.table import estimate_text, interval_text, outcome_table
+    from sim.scenario import load_scenario
 
     df = _summary_frame(folder, info)
+    title = f"<h2>Ensemble: {html.escape(str(info.get('scenario', folder.name)))}</h2>"
     if df is None:
-        return f"<h2>{html.escape(str(folder))}</h2><p>No run summaries found.</p>", []
+        return f"{title}<p>No run summaries found in {html.escape(str(folder))}.</p>", []
+    if not (folder / "scenario.toml").is_file():
+        return (f"{title}<p>No scenario.toml beside the runs: its outcomes cannot be "
+                "described.</p>", [])
+    table = outcome_table(df, load_scenario(folder / "scenario.toml"))
     rows, sentences = [], []
-    for col in df.columns:  # the same estimators as a policy comparison (sim.results.stats)
-        if col in ("run", "policy"):
-            continue
-        prop = is_proportion(col)
-        est, lo, hi, n = estimate(df[col].to_numpy(), prop, 0.95)
-        f = (lambda v: fmt_pct(v, 1)) if prop else (lambda v: f"{v:.4g}")
-        rows.append({"outcome": col, "estimate": f(est), "95% CI": f"[{f(lo)}, {f(hi)}]",
-                     "runs": n})
-        if col.endswith("_reached") and n:
-            sentences.append(f"In {info.get('scenario', folder.name)}, {col[:-8]} is reached in "
-                             f"{fmt_pct(est)} [{fmt_pct(lo)[:-1]}-{fmt_pct(hi)}] of {n} runs.")
-    body = [f"<h2>Ensemble: {html.escape(str(info.get('scenario', folder.name)))}</h2>",
-            _meta_line(info)]
+    for r in table.itertuples(index=False):
+        rows.append({"outcome": r.outcome, "what": r.label,
+                     "estimate": estimate_text(r.kind, r.estimate),
+                     "95% CI": interval_text(r.kind, r.lo, r.hi), "runs": r.n, "unit": r.unit})
+        if r.outcome.endswith("_reached") and r.kind == "probability" and r.n:
+            sentences.append(f"In {info.get('scenario', folder.name)}, "
+                             f"{r.outcome.removesuffix('_reached')} is reached in "
+                             f"{fmt_pct(r.estimate)} [{fmt_pct(r.lo)[:-1]}-{fmt_pct(r.hi)}] of "
+                             f"{r.n} runs.")
+    body = [title, _meta_line(info)]
     for path in sorted(folder.glob("*.parquet")):
         b = pd.read_parquet(path) if "band" in path.name else None
         if b is not None and {"month", "metric", "q05", "q25", "q50", "q75", "q95"} <= \

@@ -33,9 +33,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis._common import as_scenario, is_proportion
+from analysis._common import as_scenario
 from sim.results.provenance import manifest, write_bytes_atomic, write_json_atomic, write_parquet_atomic
 from sim.core.rng import seed_key
+from sim.core.outcomes import declare_outcomes
 from sim.errors import ArgumentError
 from sim.scenario import Scenario, ScenarioError
 
@@ -213,9 +214,9 @@ def sample_design(design: str, problem: dict[str, Any], samples: int, seed: int)
 def aggregate(summary: pd.DataFrame) -> dict[str, float]:
     """Each outcome's ensemble figure over the runs of ``summary``.
 
-    Proportions (see :func:`analysis._common.is_proportion`) give the share of runs; other
-    outcomes the mean. Month outcomes (NaN when the event never happened) are averaged over the
-    runs where it happened, NaN if it never did.
+    Yes/no outcomes (kind ``binary`` in :mod:`sim.core.outcomes`) give the share of runs;
+    other outcomes the mean. Month outcomes (NaN when the event never happened) are averaged
+    over the runs where it happened, NaN if it never did.
     """
     cols = [c for c in summary.columns if c != "run"]
     values = summary[cols].to_numpy(dtype=float)
@@ -291,13 +292,15 @@ class SweepResult:
         if self.scenario is not None:
             paths.append(write_bytes_atomic(out / "scenario.toml",
                                             self.scenario.to_toml().encode()))
+        declared = declare_outcomes(self.scenario.compile()) if self.scenario is not None else {}
         info = {
             "kind": "sweep", "design": self.design, "samples": self.samples,
             "runs_per_point": self.runs_per_point, "seed": self.seed, "months": self.months,
             "points": len(self.table),
             "factors": [{"key": f.key, "low": f.low, "high": f.high, "integer": f.integer}
                         for f in self.factors],
-            "proportions": [c for c in self.outcomes if is_proportion(c)],
+            "proportions": [c for c in self.outcomes
+                            if c in declared and declared[c].kind == "binary"],
             **self.meta,
         }
         if self.scenario is not None:

@@ -1,7 +1,9 @@
 """The classroom app: what-ifs in the browser.
 
-:mod:`classroom.state` holds the logic of one browser session (settings, validation, the run,
-the ensemble, downloads) in plain Python, testable without a browser; :mod:`classroom.figures`
-draws its charts with matplotlib; :mod:`classroom.app` is the Solara page; ``diplosim ui``
-(:mod:`classroom.commands`) starts it. The model never imports this package.
+:mod:`classroom.session` holds one browser session (the scenario, the run being stepped through,
+the futures, downloads) in plain Python, testable without a browser; :mod:`classroom.controls`
+the sliders, their meaning and the reading of typed values; :mod:`classroom.figures` draws the
+run's charts (the fan chart and the network are :mod:`analysis.plots`', as in the report);
+:mod:`classroom.app` is the Solara page; ``diplosim ui`` (:mod:`classroom.commands`) starts it.
+The model never imports this package.
 """

@@ -1,7 +1,7 @@
 """The classroom page (Solara): pick a scenario, move a slider, watch what happens and why.
 
 Start it with ``diplosim ui`` (or ``solara run classroom/app.py``). Each browser tab gets its own
-:class:`~classroom.state.Classroom`; this module only lays out its state and forwards clicks to
+:class:`~classroom.session.Classroom`; this module only lays out its state and forwards clicks to
 it. The page is written with plain Solara components rather than Mesa's ``SolaraViz``: SolaraViz
 rebuilds the model from keyword arguments of its sliders, while here every setting is a dotted
 scenario key validated by :meth:`sim.Scenario.with_overrides`, and a refused value must show its
@@ -23,14 +23,14 @@ from typing import Any
 import solara
 from solara import v
 
-from classroom.figures import fan_chart, network_figure, run_charts
-from classroom.state import (
+from analysis.plots import fan_chart, network_plot
+from classroom.controls import Control
+from classroom.figures import run_charts
+from classroom.session import (
     EDITOR_EXAMPLE,
     FUTURES_RUNS,
     NO_POLICY,
     Classroom,
-    Control,
-    format_share,
     monthly_labels,
     warm_kernel,
 )
@@ -145,6 +145,18 @@ def Story(room: Classroom, version: int):
                            style_="font-size: 13px;")
 
 
+def _table_rows(rows: list[dict[str, Any]]) -> list[Any]:
+    """Rows of :meth:`classroom.session.Futures.rows` as HTML table rows."""
+    cell = "padding: 2px 10px; white-space: nowrap"
+    return [v.Html(tag="tr", children=[
+        v.Html(tag="td", children=[r["label"]], style_="padding: 2px 10px 2px 0"),
+        v.Html(tag="td", children=[r["estimate"]], style_="text-align: right; " + cell),
+        v.Html(tag="td", children=[r["ci"]], style_="color: #555; " + cell),
+        v.Html(tag="td", children=[r["runs"]], style_="text-align: right; color: #555; " + cell),
+        v.Html(tag="td", children=[r["unit"]], style_="padding: 2px 0; color: #777"),
+    ]) for r in rows]
+
+
 @solara.component
 def FuturesView(room: Classroom, version: int, running: bool, error: str | None,
                 on_run: Callable[[], None]):
@@ -158,7 +170,9 @@ def FuturesView(room: Classroom, version: int, running: bool, error: str | None,
     def draw_fan():
         if f is None or figure not in f.band_names:
             return None
-        return fan_chart(f, figure, labels.get(figure, figure), room.monthly().get(figure))
+        label = labels.get(figure, figure)
+        return fan_chart(f.bands, figure, title=f"{label}: {f.runs:,} futures", ylabel="",
+                         run=room.monthly().get(figure))
 
     fig = solara.use_memo(draw_fan, fan_key)
     with solara.Card(f"{FUTURES_RUNS:,} futures", classes=["futures"]):
@@ -178,29 +192,21 @@ def FuturesView(room: Classroom, version: int, running: bool, error: str | None,
             " (computed for earlier settings: run again to update)"
         solara.Text(f"{f.runs:,} futures, seed {f.seed}, in {f.seconds:.2f} s{when}",
                     classes=["futures-done"])
-        rows = []
-        for r in f.table.itertuples():
-            if r.kind == "probability":
-                est = format_share(r.estimate)
-                ci = f"{format_share(r.lo)} to {format_share(r.hi)}"
-            else:
-                est, ci = f"{r.estimate:.3g}", f"{r.lo:.3g} to {r.hi:.3g}"
-            rows.append(v.Html(tag="tr", children=[
-                v.Html(tag="td", children=[r.label], style_="padding: 2px 10px 2px 0"),
-                v.Html(tag="td", children=[est], style_="text-align: right; padding: 2px 10px"),
-                v.Html(tag="td", children=[ci],
-                       style_="padding: 2px 10px; color: #555; white-space: nowrap"),
-                v.Html(tag="td", children=[r.unit], style_="padding: 2px 0; color: #777"),
-            ]))
         head = v.Html(tag="tr", children=[
             v.Html(tag="th", children=[h], style_="text-align: left; padding: 2px 10px 2px 0")
-            for h in ("outcome", "estimate", "95% CI", "unit")])
+            for h in ("outcome", "estimate", "95% CI", "runs", "unit")])
         choices = [n for n in f.band_names if n in labels]
         names = {labels[n]: n for n in choices}
         current = labels.get(figure, labels[choices[0]]) if choices else ""
         with solara.Columns([3, 2]):
-            v.Html(tag="table", class_="futures-table", children=[head, *rows],
-                   style_="font-size: 13px; border-collapse: collapse; margin: 8px 0")
+            with solara.Column(gap="0px"):
+                style = "font-size: 13px; border-collapse: collapse; margin: 8px 0"
+                v.Html(tag="table", class_="futures-table", style_=style,
+                       children=[head, *_table_rows(f.rows(headline=True))])
+                more = f.rows(headline=False)
+                solara.Details(f"Other outcomes ({len(more)})", children=[v.Html(
+                    tag="table", class_="futures-table-more", style_=style,
+                    children=[head, *_table_rows(more)])])
             with solara.Column():
                 solara.Select("Fan chart of", values=list(names), value=current,
                               on_value=lambda label: set_figure(names[label]))
@@ -386,7 +392,7 @@ def Page():
             solara.FigureMatplotlib(fig, format="png", dependencies=run_key)
         with solara.Columns([1, 1]):
             with solara.Card("Network of relations", classes=["network"]):
-                net = solara.use_memo(lambda: network_figure(room.network()), run_key)
+                net = solara.use_memo(lambda: network_plot(room.network()), run_key)
                 solara.FigureMatplotlib(net, format="png", dependencies=run_key)
             Story(room, version.value)
         FuturesView(room, version.value, futures_running.value, futures_error.value or None,

@@ -33,7 +33,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     problem = port_problem(port)
     if problem:
         raise UsageError(f"--port {port}: {problem}; choose another port")
-    from classroom.state import warm_kernel
+    from classroom.session import warm_kernel
 
     print("diplosim: preparing the ensemble kernel (compiled once, then cached) ...",
           flush=True)

@@ -1,20 +1,16 @@
-"""The app's charts, drawn with matplotlib's object interface (no pyplot state, thread safe).
+"""The app's own chart, drawn with matplotlib's object interface (no pyplot state, thread safe).
 
-Each function returns a :class:`matplotlib.figure.Figure` built from plain data (a monthly
-table, a :class:`~classroom.state.NetworkView`, :class:`~classroom.state.Futures`), so they are
-tested without a browser and reused by anyone who wants the same pictures in a notebook.
+:func:`run_charts` returns a :class:`matplotlib.figure.Figure` built from plain data (the run's
+monthly table), so it is tested without a browser and reused by anyone who wants the same
+picture in a notebook. The fan chart of the futures and the network of relations are the
+project's own (:func:`analysis.plots.fan_chart`, :func:`analysis.plots.network_plot`), the same
+pictures as in the report.
 """
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch
-
-from classroom.state import Futures, NetworkView
 
 _ACTOR_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
                   "#666666")
@@ -105,87 +101,4 @@ def run_charts(monthly: pd.DataFrame, labels: dict[str, str], horizon: int) -> F
         ax.legend(fontsize=7, loc="upper right", framealpha=0.7)
     ax.set_ylim(0, 1)
     _frame(ax, "Negotiation tracks", horizon, month, "trust (shaded: deal in force)")
-    return fig
-
-
-def network_figure(view: NetworkView) -> Figure:
-    """The network of relations at one month.
-
-    Actors on a circle; edges: affinity (green +, red dotted -), arms flows this month (blue
-    arrows, width by units, solid if exposed), sanctions (dark red dashed arrows, width by
-    intensity). Node colour shows effective sanction pressure.
-    """
-    fig = Figure(figsize=(6.4, 5.6), dpi=80, layout="constrained")
-    ax = fig.subplots()
-    n = len(view.nodes)
-    pos = {node.actor: (math.cos(math.pi / 2 - 2 * math.pi * k / n),
-                        math.sin(math.pi / 2 - 2 * math.pi * k / n))
-           for k, node in enumerate(view.nodes)}
-
-    def edge(a: str, b: str, colour: str, width: float, style: str, rad: float,
-             arrow: bool) -> None:
-        ax.add_patch(FancyArrowPatch(pos[a], pos[b], connectionstyle=f"arc3,rad={rad}",
-                                     arrowstyle="-|>" if arrow else "-", mutation_scale=14,
-                                     lw=width, color=colour, ls=style, shrinkA=22, shrinkB=22,
-                                     alpha=0.85, zorder=1))
-
-    for a, b, v in view.affinity:
-        edge(a, b, "#1a9850" if v > 0 else "#d73027", 0.5 + 3.0 * abs(v),
-             "-" if v > 0 else ":", 0.0, False)
-    biggest = max((f[3] for f in view.flows), default=1.0)
-    for sup, rec, _what, units, detected in view.flows:
-        edge(sup, rec, "#2166ac", 1.0 + 4.0 * math.sqrt(units / biggest),
-             "-" if detected else "--", 0.18, True)
-    for snd, tgt, v in view.sanctions:
-        edge(snd, tgt, "#67001f", 0.5 + 3.5 * v, "--", -0.18, True)
-    for node in view.nodes:
-        x, y = pos[node.actor]
-        shade = (1.0, 1.0 - 0.8 * min(node.pressure / 0.5, 1.0), 1.0 - 0.8 * min(
-            node.pressure / 0.5, 1.0))
-        ax.scatter([x], [y], s=1300, color=shade, edgecolors="#333333", zorder=2)
-        ax.text(x, y + 0.02, node.actor, ha="center", va="center", fontsize=10,
-                fontweight="bold", zorder=3)
-        ax.text(x, y - 0.2, f"GDP {node.gdp_index:.2f}, pressure {node.pressure:.2f}",
-                ha="center", va="top", fontsize=7, zorder=3,
-                bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
-    ax.set_xlim(-1.45, 1.45)
-    ax.set_ylim(-1.45, 1.3)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    ax.set_title(f"Relations at month {view.month}", fontsize=10, loc="left")
-    legend = [("#1a9850", "-", "affinity > 0"), ("#d73027", ":", "affinity < 0"),
-              ("#2166ac", "-", "arms flow this month (solid: exposed)"),
-              ("#67001f", "--", "sanctions (width: intensity)")]
-    for k, (colour, style, text) in enumerate(legend):
-        y = -1.17 - 0.12 * (k // 2)
-        x0 = -1.4 + 1.3 * (k % 2)
-        ax.plot([x0, x0 + 0.12], [y, y], color=colour, ls=style, lw=2)
-        ax.text(x0 + 0.14, y, text, fontsize=6, va="center")
-    ax.text(1.4, 1.3, "node colour: sanction pressure", fontsize=6, ha="right", va="top")
-    return fig
-
-
-def fan_chart(futures: Futures, figure: str, label: str,
-              run: pd.Series | None = None) -> Figure:
-    """Fan chart of one monthly figure over the futures.
-
-    Median, 50% and 90% bands; optionally the run being stepped through, for comparison.
-    """
-    fan = futures.fan(figure)
-    fig = Figure(figsize=(6.4, 3.6), dpi=80, layout="constrained")
-    ax = fig.subplots()
-    m = fan["month"].to_numpy()
-    ax.fill_between(m, fan["p5"], fan["p95"], color="#6baed6", alpha=0.3, label="90% of futures")
-    ax.fill_between(m, fan["p25"], fan["p75"], color="#2171b5", alpha=0.35,
-                    label="50% of futures")
-    ax.plot(m, fan["p50"], color="#08306b", lw=1.8, label="median")
-    if run is not None and len(run):
-        ax.plot(np.arange(len(run)), run.to_numpy(), color="#d95f02", lw=1.4,
-                label="this run (seed)")
-    ax.set_xlim(0, m[-1])
-    ax.set_title(f"{label}: {futures.runs:,} futures", fontsize=10, loc="left")
-    ax.set_xlabel("month", fontsize=8)
-    ax.tick_params(labelsize=7)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right", framealpha=0.7)
     return fig

@@ -117,7 +117,8 @@ def _run_ensemble(args: argparse.Namespace, scn, out, backend: dict) -> int:
     ``--out DIR`` each finished chunk is kept in ``DIR/chunks`` (a Parquet dataset) so that an
     interrupted job continues with ``--resume``. Only the summary is computed on that path.
     """
-    from sim.engines.ensemble import format_outcome_table, run_ensemble
+    from sim.engines.ensemble import run_ensemble
+    from sim.results.table import format_outcome_table
 
     chunked = backend["backend"] == "dask" or backend["resume"]
     res = run_ensemble(scn, runs=args.runs, seed=args.seed, engine=args.engine,

@@ -20,7 +20,7 @@ import pytest
 
 import sim
 from classroom.serve import find_chromium, free_port, stop, wait_until_up
-from classroom.state import format_share
+from sim.results.table import estimate_text
 
 pytestmark = pytest.mark.browser
 
@@ -124,7 +124,8 @@ def test_stepping_advances_the_month_and_the_story(page: Page) -> None:
     expect(_story_line(page, 3, "Iran ships").first).to_be_visible()
 
     page.get_by_role("button", name="Play", exact=True).click()
-    expect(page.get_by_text("Step: 5", exact=True)).to_be_visible()
+    # At least month 5: on a busy machine the page may show months 4 and 6 but never 5.
+    expect(page.locator(".step-counter")).to_have_text(re.compile(r"^Step: ([5-9]|[1-3]\d)$"))
     page.get_by_role("button", name="Pause", exact=True).click()
     expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
     counter = page.locator(".step-counter")
@@ -158,16 +159,23 @@ def test_slider_change_changes_the_run(page: Page) -> None:
 
 def test_run_1000_futures_shows_probabilities(page: Page, numba_kernel) -> None:
     res = sim.run_ensemble(sim.load_scenario("baseline"), runs=1000, seed=7)
-    relief = format_share(float((res.summary["relief_reached"] >= 0.5).mean()))
-    ceasefire = format_share(float((res.summary["ceasefire_reached"] >= 0.5).mean()))
+    table = res.outcome_table().set_index("outcome")
+    relief = estimate_text("probability", table.loc["relief_reached", "estimate"])
+    ceasefire = estimate_text("probability", table.loc["ceasefire_reached", "estimate"])
 
     page.get_by_role("button", name="Run 1,000 futures").click()
     expect(page.get_by_text(re.compile(r"^1,000 futures, seed 7, in [0-9.]+ s$"))).to_be_visible()
-    table = page.locator(".futures-table")
-    expect(table.locator("tr", has_text="Relief deal reached")).to_contain_text(relief)
-    expect(table.locator("tr", has_text="Ceasefire agreed")).to_contain_text(ceasefire)
-    expect(table.locator("tr", has_text="Relief deal reached")).to_contain_text(
-        re.compile(r"\d+\.\d% to \d+\.\d%"))
+    shown = page.locator(".futures-table")
+    expect(shown.locator("tr", has_text="Relief deal reached")).to_contain_text(relief)
+    expect(shown.locator("tr", has_text="Ceasefire agreed")).to_contain_text(ceasefire)
+    expect(shown.locator("tr", has_text="Relief deal reached")).to_contain_text(
+        re.compile(r"\[\d+\.\d%, \d+\.\d%\]"))
+    # Every other row of the outcome table (as ``diplosim run`` prints it) is one click away.
+    more = page.locator(".futures-table-more")
+    page.get_by_text(re.compile(r"^Other outcomes \(\d+\)$")).click()
+    expect(more.locator("tr", has_text="Final war balance")).to_be_visible()
+    rows = page.locator(".futures-table tr, .futures-table-more tr")
+    expect(rows).to_have_count(len(table) + 2)  # and a header row each
     expect(page.locator(".futures img")).to_have_count(1)  # the fan chart
     expect(page.get_by_text("Futures: outcomes with CIs (.csv)")).to_be_visible()
 

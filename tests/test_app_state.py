@@ -1,5 +1,5 @@
-"""The classroom app's logic without a browser: settings, validation, the run, the futures,
-the network, the downloads and the ``ui`` verb's refusals."""
+"""The classroom app's logic without a browser: controls, settings, validation, the run, the
+futures, the network, the downloads and the ``ui`` verb's refusals."""
 
 from __future__ import annotations
 
@@ -15,19 +15,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from classroom.state import (
-    CONTROLS,
+from classroom.controls import CONTROLS, RefusedText, read_value, seed_from_text, typed_value
+from classroom.session import (
     DEFAULT_SEED,
+    EDITOR_EXAMPLE,
     NO_POLICY,
     Classroom,
     monthly_labels,
-    network_view,
-    outcome_table,
-    read_value,
     run_futures,
 )
 from sim.cli import main
 from sim.results.stats import wilson_interval
+from sim.results.table import outcome_table
 
 
 @pytest.fixture
@@ -74,6 +73,19 @@ def test_control_values_follow_scenario_and_policy(baseline: sim.Scenario) -> No
     assert room.value("actors.NATO.cohesion") == 0.35
     assert room.teaching["title"].startswith("What-if: a split NATO")
     assert room.teaching["try"]
+
+
+def test_typed_values_are_read_not_evaluated() -> None:
+    assert typed_value(" 120 ") == 120.0 and isinstance(typed_value("120"), float)
+    assert typed_value("0.25") == 0.25
+    assert typed_value("true") is True
+    assert typed_value("__import__('os')") == "__import__('os')"  # text, refused by the schema
+    with pytest.raises(RefusedText, match="enter a number"):
+        typed_value("  ")
+    assert seed_from_text(" 42 ") == 42 and seed_from_text(2**64 - 1) == 2**64 - 1
+    for bad in ("-1", "1e3", str(2**64), "seven"):
+        with pytest.raises(RefusedText, match="whole number"):
+            seed_from_text(bad)
 
 
 def test_read_value_missing_parameters(baseline: sim.Scenario) -> None:
@@ -235,42 +247,56 @@ def test_so_far_and_labels(room: Classroom) -> None:
     assert labels["shipped_iran_russia_missiles"] == "Iran → Russia: ballistic missiles"
 
 
-def test_network_view_matches_the_state(room: Classroom) -> None:
+def test_network_is_the_shared_relations_graph(room: Classroom) -> None:
+    from analysis.plots import relations_graph
+
     for _ in range(9):
         room.step()
-    view = room.network()
+    g = room.network()
     s, cs = room.model.state, room.model.compiled
-    assert view.month == 9 and [n.actor for n in view.nodes] == cs.actor_ids
-    shipped = {(cs.route_ids[r]) for r in range(len(cs.route_ids)) if s.RS[r, 0] > 0}
-    assert len(view.flows) == int((room.monthly().iloc[-1][
-        [f"shipped_{r}" for r in cs.route_ids]] > 0).sum()) == len(shipped)
-    n_sanc = sum(1 for i in range(len(cs.actor_ids)) for j in range(len(cs.actor_ids))
-                 if i != j and s.SANC[i, j] >= 0.01)
-    assert len(view.sanctions) == n_sanc
-    for a, b, v in view.affinity:
-        assert abs(v) >= 0.25
-        assert room.model.actors_by_id[a].affinity[b] == pytest.approx(v)
-    strict = network_view(room.model, affinity_threshold=2.0)
-    assert strict.affinity == []
+    assert g.graph["month"] == 9 and list(g.nodes) == cs.actor_ids
+    edges = list(g.edges(data=True))
+    assert edges == list(relations_graph(room.model).edges(data=True))
+    last = room.monthly().iloc[-1]
+    arms = {(u, v): d for u, v, d in edges if d["kind"] == "arms"}
+    iran = [r for r in cs.route_ids if r.startswith("iran_russia")]
+    assert arms[("IRN", "RUS")]["shipped"] == sum(last[f"shipped_{r}"] for r in iran) > 0
+    assert arms[("IRN", "RUS")]["exposed"] == any(last[f"detected_{r}"] >= 0.5 for r in iran)
+    sanctions = {(u, v): d["weight"] for u, v, d in edges if d["kind"] == "sanctions"}
+    n = len(cs.actor_ids)
+    assert len(sanctions) == sum(1 for i in range(n) for j in range(n)
+                                 if i != j and s.SANC[i, j] > 0)
+    for u, v, d in edges:
+        if d["kind"] == "affinity":
+            assert room.model.actors_by_id[u].affinity[v] == d["weight"]
 
 
 # ---- futures -------------------------------------------------------------------------------
 
-def test_futures_table_matches_the_ensemble(numba_kernel, baseline: sim.Scenario) -> None:
+def test_futures_table_is_the_ensembles_outcome_table(numba_kernel,
+                                                     baseline: sim.Scenario) -> None:
     f = run_futures(baseline, seed=11, runs=300)
-    summary = sim.run_ensemble(baseline, runs=300, seed=11).summary
-    pd.testing.assert_frame_equal(f.summary, summary)
+    res = sim.run_ensemble(baseline, runs=300, seed=11)
+    pd.testing.assert_frame_equal(f.summary, res.summary)
+    pd.testing.assert_frame_equal(f.table, res.outcome_table())
     row = f.table.set_index("outcome").loc["relief_reached"]
-    k = int((summary["relief_reached"] >= 0.5).sum())
+    k = int((res.summary["relief_reached"] >= 0.5).sum())
     assert row["estimate"] == k / 300
     assert (row["lo"], row["hi"]) == wilson_interval(k, 300)
     assert row["label"] == "Relief deal reached"
-    probs = f.table[f.table["kind"] == "probability"]
-    assert ((probs["lo"] <= probs["estimate"]) & (probs["estimate"] <= probs["hi"])).all()
-    assert {"ceasefire_reached", "detected_missiles", "first_month_missiles",
-            "gdp_index_IRN"} <= set(f.table["outcome"])
+    # The headline rows are what the page shows first: the deals, the covert transfers, the
+    # pressure on their supplier, the economies of the supplier and of the two sides at war.
+    headline = set(f.table.loc[f.table["headline"], "outcome"])
+    assert {"relief_reached", "relief_broken", "ceasefire_reached", "shipped_missiles",
+            "any_detected_missiles", "peak_pressure_IRN", "gdp_index_IRN", "gdp_index_UKR",
+            "any_escalations"} <= headline
+    assert not {"shipped_military_aid", "gdp_index_USA", "affinity_IRN_RUS"} & headline
+    shown = [r["outcome"] for r in f.rows(headline=True)] + [
+        r["outcome"] for r in f.rows(headline=False)]
+    assert sorted(shown) == sorted(f.table["outcome"])
     means = f.table[f.table["kind"] == "mean"].set_index("outcome")
-    assert means.loc["gdp_index_IRN", "estimate"] == pytest.approx(summary["gdp_index_IRN"].mean())
+    assert means.loc["gdp_index_IRN", "estimate"] == pytest.approx(
+        res.summary["gdp_index_IRN"].mean())
 
 
 def test_fan_bands_are_quantiles_of_the_mesa_runs(numba_kernel, baseline: sim.Scenario) -> None:
@@ -298,7 +324,7 @@ def test_futures_follow_the_settings(numba_kernel) -> None:
     room.set_value("categories.drones.detection", 1.0)
     assert not room.futures_current
     f1 = room.run_futures(runs=200)
-    row = {o: f.table.set_index("outcome").loc["detected_drones", "estimate"]
+    row = {o: f.table.set_index("outcome").loc["any_detected_drones", "estimate"]
            for o, f in (("before", f0), ("after", f1))}
     assert row["after"] == 1.0 and row["before"] < 1.0
 
@@ -306,7 +332,7 @@ def test_futures_follow_the_settings(numba_kernel) -> None:
 def test_outcome_table_with_no_events() -> None:
     scn = sim.load_scenario("baseline")
     summary = pd.DataFrame({"relief_reached": [0.0] * 5, "relief_month": [math.nan] * 5})
-    table = outcome_table(scn, summary).set_index("outcome")
+    table = outcome_table(summary, scn).set_index("outcome")
     assert table.loc["relief_reached", "estimate"] == 0.0
     assert table.loc["relief_reached", "lo"] == 0.0
     assert math.isnan(table.loc["relief_month", "estimate"])
@@ -383,7 +409,8 @@ def test_ui_refuses_a_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
 # ---- figures -----------------------------------------------------------------------------------
 
 def test_figures_draw_what_the_run_holds(numba_kernel, room: Classroom) -> None:
-    from classroom.figures import fan_chart, network_figure, run_charts
+    from analysis.plots import fan_chart, network_plot
+    from classroom.figures import run_charts
 
     for _ in range(6):
         room.step()
@@ -399,12 +426,15 @@ def test_figures_draw_what_the_run_holds(numba_kernel, room: Classroom) -> None:
         room.scenario.spec.actors[a].name for a in actors]
     np.testing.assert_allclose(gdp[0].get_ydata(), monthly[f"gdp_index_{actors[0]}"])
     assert axes[0].get_xlim() == (0, room.scenario.horizon)
-    net = network_figure(room.network())
+    net = network_plot(room.network())
     assert net.get_axes()[0].get_title(loc="left") == "Relations at month 6"
     f = room.run_futures(runs=40)
-    fan = fan_chart(f, "war_intensity", "War intensity", monthly["war_intensity"])
+    fan = fan_chart(f.bands, "war_intensity", title="War intensity: 40 futures",
+                    run=monthly["war_intensity"])
     labels = [t.get_text() for t in fan.get_axes()[0].get_legend().get_texts()]
-    assert labels == ["90% of futures", "50% of futures", "median", "this run (seed)"]
+    assert labels == ["90% of runs", "50% of runs", "median", "this run"]
+    line = fan.get_axes()[0].get_lines()[-1]
+    np.testing.assert_array_equal(line.get_ydata(), monthly["war_intensity"].to_numpy())
     for figure in (fig, net, fan):
         buf = io.BytesIO()
         figure.savefig(buf, format="png")
@@ -412,8 +442,6 @@ def test_figures_draw_what_the_run_holds(numba_kernel, room: Classroom) -> None:
 
 
 def test_typed_scenario_text(room: Classroom) -> None:
-    from classroom.state import EDITOR_EXAMPLE
-
     assert room.use_text(EDITOR_EXAMPLE)
     assert room.source_label == "uploaded: edited.toml"
     assert room.value("actors.NATO.cohesion") == 0.95

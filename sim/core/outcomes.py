@@ -2,74 +2,344 @@
 
 Both are compiled functions over the state arrays, so the two engines report identically. The
 column names are built in Python from the compiled scenario, in the same order.
+
+Every summary column belongs to one :class:`OutcomeFamily` declared here, beside
+:func:`summarize` which computes it: what the column is (yes/no, a count, the month of an event, a
+level or a share), its range and unit, its name in plain words and how an ensemble sums it up.
+The outcome table (:mod:`sim.results.table`), the policy comparison, the report, the classroom
+app and the engine contract all read these declarations, so they agree on every column.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from sim.core import layout as L
 from sim.core.jit import rule_njit as njit
-from sim.core.layout import A_ESC_STEP, C_BUILDS, R_SUPPLIER
+from sim.core.layout import A_ESC_STEP
 
 if TYPE_CHECKING:
     from sim.scenario import CompiledScenario
 
+OutcomeKind = Literal["binary", "count", "month", "level", "share"]
+"""What one run's value of an outcome is.
 
-def _all_outcome_names(cs: CompiledScenario) -> list[str]:
-    names: list[str] = []
-    names += [f"first_month_{c}" for c in cs.category_ids]
-    names += [f"delivered_{r}" for r in cs.route_ids]
-    names += [f"detected_{r}" for r in cs.route_ids]
-    names += [f"detected_{c}" for c in cs.category_ids]
-    names += ["transfers_detected"]
-    for t in cs.track_ids:
-        names += [f"{t}_reached", f"{t}_month", f"{t}_broken", f"{t}_broken_month"]
-    names += [f"peak_pressure_{a}" for a in cs.actor_ids]
-    names += [f"gdp_index_{a}" for a in cs.actor_ids]
-    names += [f"credibility_{a}" for a in cs.actor_ids]
-    names += [f"escalations_{a}" for a in cs.actor_ids]
-    names += [f"arms_revenue_{a}" for a in cs.actor_ids]
-    names += [f"affinity_{cs.actor_ids[i]}_{cs.actor_ids[j]}" for i, j in cs.key_pairs]
-    names += [f"localised_{c}" for c in cs.category_ids]
-    names += ["escalations", "failed_follow_through", "war_intensity_final", "war_balance_final"]
-    return names
+``binary``: 0 or 1 (a deal reached). ``count``: a whole number (transfers exposed, units
+delivered). ``month``: the month an event first happened, NaN in runs where it did not.
+``level``: a real number (a GDP index, an affinity). ``share``: a real number in [0, 1] (sanction
+pressure, credibility).
+"""
+
+Over = Literal["", "category", "route", "track", "actor", "pair"]
+"""What a family has one column per: nothing (a single column), or each category, route,
+negotiation track, actor or key pair of actors."""
+
+DISCRETE_KINDS: frozenset[str] = frozenset({"binary", "count", "month"})
+
+
+@dataclass(frozen=True)
+class OutcomeFamily:
+    """A family of summary columns, declared once for every actor, route, track... it covers.
+
+    Attributes:
+        name: the column's name, a template over ``over``: ``"peak_pressure_{actor}"``,
+            ``"{track}_reached"``, ``"affinity_{pair}"``, or a plain name.
+        over: what there is one column per (see :data:`Over`).
+        kind: what a run's value is (see :data:`OutcomeKind`).
+        label: the column in plain words, a template (fields in :func:`declare_outcomes`).
+        unit: the unit of a run's value.
+        low: smallest value a run can have.
+        high: largest value a run can have (``math.inf`` when unbounded; months and counts of
+            months are bounded by the months run).
+        event: for a month or a count, the name of the yes/no row the outcome table derives
+            from it ("the event happened": the month is defined, the count is above 0), a
+            template like ``name``; ``""`` for none.
+        event_label: that row in plain words.
+        only: which members have a column users see (:data:`MEMBER_GROUPS`; ``""``: all).
+            The kernel computes every member; the others cannot vary.
+        headline: members whose mean (or share, for a binary outcome) is a headline figure,
+            shown first by the classroom app: ``""`` none, ``"all"``, or a member group.
+        event_headline: the same for the event row.
+    """
+
+    name: str
+    over: Over
+    kind: OutcomeKind
+    label: str
+    unit: str
+    low: float = 0.0
+    high: float = math.inf
+    event: str = ""
+    event_label: str = ""
+    only: str = ""
+    headline: str = ""
+    event_headline: str = ""
+
+    @property
+    def discrete(self) -> bool:
+        """Whether a run's value is a whole number or NaN (binary, count, month)."""
+        return self.kind in DISCRETE_KINDS
+
+    @property
+    def statistic(self) -> str:
+        """How an ensemble sums the outcome up, in words."""
+        if self.kind == "binary":
+            return "share of runs where it is 1, Wilson score interval"
+        if self.kind == "month":
+            return "mean month over the runs where it happened, Student t interval"
+        return "mean over runs, Student t interval"
+
+
+def _month_label(words: str) -> str:
+    return f"Month {words}, in runs with one"
+
+
+#: The summary row, block by block in the kernel's order (:func:`summarize`). Within a block
+#: the members are the outer loop: per track, reached, month, broken, broken month.
+SUMMARY_BLOCKS: tuple[tuple[OutcomeFamily, ...], ...] = (
+    (OutcomeFamily("first_month_{category}", "category", "month",
+                   "First month {category} were shipped, in runs where they were", "month",
+                   low=1.0, event="shipped_{category}",
+                   event_label="{Category} shipped at least once", event_headline="covert"),),
+    (OutcomeFamily("delivered_{route}", "route", "count", "Units delivered, {route}", "units"),),
+    (OutcomeFamily("detected_{route}", "route", "count", "Transfers exposed, {route}",
+                   "transfers", event="any_detected_{route}",
+                   event_label="A transfer exposed, {route}"),),
+    (OutcomeFamily("detected_{category}", "category", "count",
+                   "Transfers of {category} exposed", "transfers",
+                   event="any_detected_{category}", event_label="{Category} transfer exposed",
+                   event_headline="covert"),),
+    (OutcomeFamily("transfers_detected", "", "count",
+                   "Covert transfers exposed (categories sanctioners react to)", "transfers",
+                   event="any_transfers_detected",
+                   event_label="A covert transfer exposed"),),
+    (OutcomeFamily("{track}_reached", "track", "binary", "{Deal} {reached}", "share of runs",
+                   high=1.0, headline="all"),
+     OutcomeFamily("{track}_month", "track", "month", _month_label("of the {deal}"), "month",
+                   low=1.0, headline="all"),
+     OutcomeFamily("{track}_broken", "track", "binary", "{Deal} broken by an exposed transfer",
+                   "share of runs", high=1.0, only="breakable", headline="all"),
+     OutcomeFamily("{track}_broken_month", "track", "month",
+                   "Month the {deal} broke, in runs where it did", "month", low=1.0,
+                   only="breakable")),
+    (OutcomeFamily("peak_pressure_{actor}", "actor", "share",
+                   "Peak sanction pressure on {actor}", "pressure, 0 to 1", high=1.0,
+                   headline="covert_suppliers"),),
+    (OutcomeFamily("gdp_index_{actor}", "actor", "level", "Final GDP index of {actor}",
+                   "1 = GDP at the start", headline="focus"),),
+    (OutcomeFamily("credibility_{actor}", "actor", "share",
+                   "Final credibility of the threats of {actor}", "0 to 1", high=1.0,
+                   only="sanctioners"),),
+    (OutcomeFamily("escalations_{actor}", "actor", "count", "Escalations by {actor}",
+                   "escalations", only="sanctioners"),),
+    (OutcomeFamily("arms_revenue_{actor}", "actor", "level", "Arms revenue of {actor}",
+                   "USD mn", only="suppliers"),),
+    (OutcomeFamily("affinity_{pair}", "pair", "level", "Final affinity, {pair}", "-1 to 1",
+                   low=-1.0, high=1.0),),
+    (OutcomeFamily("localised_{category}", "category", "level",
+                   "Home-built capacity for {category}", "units per month", only="built"),),
+    (OutcomeFamily("escalations", "", "count", "Sanction escalations, all sanctioners",
+                   "escalations", event="any_escalations",
+                   event_label="Sanctions escalated at least once", event_headline="all"),),
+    (OutcomeFamily("failed_follow_through", "", "count", "Warnings not followed through",
+                   "warnings", event="any_failed_follow_through",
+                   event_label="A warning not followed through", event_headline="all"),),
+    (OutcomeFamily("war_intensity_final", "", "share", "Final war intensity", "0 to 1",
+                   high=1.0),),
+    (OutcomeFamily("war_balance_final", "", "level", "Final war balance",
+                   "-1 to 1, +1: the attacker winning", low=-1.0, high=1.0),),
+)
+
+
+def _covert_routes(cs: CompiledScenario) -> list[int]:
+    """Routes of categories sanctioners react to (escalation weight above 0), not open aid."""
+    return [r for r in range(len(cs.route_ids))
+            if cs.CP[int(cs.RP[r, L.R_CATEGORY]), L.C_ESC_W] > 0]
+
+
+def _covert_suppliers(cs: CompiledScenario) -> set[str]:
+    return {cs.actor_ids[int(cs.RP[r, L.R_SUPPLIER])] for r in _covert_routes(cs)}
+
+
+def _focus(cs: CompiledScenario) -> set[str]:
+    war = {cs.actor_ids[int(cs.W[L.W_ATTACKER])], cs.actor_ids[int(cs.W[L.W_DEFENDER])]}
+    return _covert_suppliers(cs) | war
+
+
+#: Named groups of members (ids), for a family's ``only``, ``headline`` and ``event_headline``.
+MEMBER_GROUPS: dict[str, Callable[[CompiledScenario], set[str]]] = {
+    "sanctioners": lambda cs: {a for i, a in enumerate(cs.actor_ids)
+                               if cs.AP[i, L.A_ESC_STEP] > 0},
+    "suppliers": lambda cs: {cs.actor_ids[int(r[L.R_SUPPLIER])] for r in cs.RP},
+    "built": lambda cs: {cs.category_ids[int(b)] for b in cs.CP[:, L.C_BUILDS] if b >= 0},
+    "breakable": lambda cs: {t for t, kind in zip(cs.track_ids, cs.track_kinds, strict=True)
+                             if kind != "ceasefire"},  # a ceasefire cannot break in this model
+    "covert": lambda cs: {cs.category_ids[int(cs.RP[r, L.R_CATEGORY])]
+                          for r in _covert_routes(cs)},
+    "covert_suppliers": _covert_suppliers,
+    "focus": _focus,  # covert suppliers and the two sides of the war
+}
+
+#: How a deal of each kind of negotiation track is named: (the deal, "reached" or "agreed").
+DEAL_WORDS: dict[str, tuple[str, str]] = {"relief": ("relief deal", "reached"),
+                                          "ceasefire": ("ceasefire", "agreed")}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The declaration of one summary column of a compiled scenario.
+
+    Attributes:
+        column: the column's name.
+        family: its family (kind, unit, range, statistic).
+        member: the actor, category, route or track id (``"IRN_RUS"`` for a pair), ``""`` for
+            a single column.
+        label: the column in plain words.
+        event: name of the yes/no row derived from it (see :attr:`OutcomeFamily.event`).
+        event_label: that row in plain words.
+        shown: whether the column is in the summary users see (:func:`outcome_layout`).
+        headline: whether its mean (share) is a headline figure.
+        event_headline: whether its event row is.
+    """
+
+    column: str
+    family: OutcomeFamily
+    member: str
+    label: str
+    event: str
+    event_label: str
+    shown: bool
+    headline: bool
+    event_headline: bool
+
+    @property
+    def kind(self) -> OutcomeKind:
+        """What a run's value is (see :data:`OutcomeKind`)."""
+        return self.family.kind
+
+    @property
+    def unit(self) -> str:
+        """The unit of a run's value."""
+        return self.family.unit
+
+    @property
+    def discrete(self) -> bool:
+        """Whether a run's value is a whole number or NaN (binary, count, month)."""
+        return self.family.discrete
+
+
+def _members(cs: CompiledScenario, over: Over) -> list[tuple[str, dict[str, str]]]:
+    """``(id, label fields)`` of every member a family can be over, in the kernel's order."""
+    if over == "":
+        return [("", {})]
+    if over == "category":
+        return [(c, {"category": u, "Category": u[:1].upper() + u[1:]})
+                for c, u in zip(cs.category_ids, cs.category_units, strict=True)]
+    if over == "route":
+        out = []
+        for r, rid in enumerate(cs.route_ids):
+            sup = cs.actor_names[int(cs.RP[r, L.R_SUPPLIER])]
+            rec = cs.actor_names[int(cs.RP[r, L.R_RECIPIENT])]
+            what = cs.category_units[int(cs.RP[r, L.R_CATEGORY])]
+            out.append((rid, {"route": f"{sup} → {rec}: {what}"}))
+        return out
+    if over == "track":
+        out = []
+        for t, kind in zip(cs.track_ids, cs.track_kinds, strict=True):
+            deal, reached = DEAL_WORDS.get(kind, (f"{kind} deal", "reached"))
+            if cs.track_kinds.count(kind) > 1:
+                deal = f"{deal} ({t})"
+            out.append((t, {"track": t, "deal": deal, "Deal": deal[:1].upper() + deal[1:],
+                            "reached": reached}))
+        return out
+    if over == "actor":
+        return [(a, {"actor": name}) for a, name in zip(cs.actor_ids, cs.actor_names,
+                                                        strict=True)]
+    if over == "pair":
+        return [(f"{cs.actor_ids[i]}_{cs.actor_ids[j]}",
+                 {"pair": f"{cs.actor_names[i]} – {cs.actor_names[j]}"}) for i, j in cs.key_pairs]
+    raise ValueError(f"unknown member kind {over!r}")
+
+
+def _in_group(cs: CompiledScenario, group: str,
+              groups: dict[str, set[str]]) -> Callable[[str], bool]:
+    """Membership test of a named group ("" none, "all" every member), cached in ``groups``."""
+    if group == "":
+        return lambda member: False
+    if group == "all":
+        return lambda member: True
+    if group not in groups:
+        groups[group] = MEMBER_GROUPS[group](cs)
+    return groups[group].__contains__
+
+
+def declare_outcomes(cs: CompiledScenario) -> dict[str, Outcome]:
+    """The declaration of every column of the kernel's raw summary row, in its order.
+
+    Columns users do not see (``shown`` False, see :func:`outcome_layout`) are declared too, so
+    that a column of any policy's summary finds its declaration in the base scenario's.
+
+    Label fields of the templates: ``{actor}`` (the actor's name), ``{category}`` and
+    ``{Category}`` (the category's unit, e.g. "ballistic missiles"), ``{route}`` ("Iran → Russia:
+    ballistic missiles"), ``{pair}`` ("Iran – Russia"), ``{track}`` (its id), ``{deal}``,
+    ``{Deal}`` and ``{reached}`` (from :data:`DEAL_WORDS`).
+    """
+    groups: dict[str, set[str]] = {}
+    out: dict[str, Outcome] = {}
+    for block in SUMMARY_BLOCKS:
+        over = block[0].over
+        for member, words in _members(cs, over):
+            for fam in block:
+                keyed = {over: member} if over else {}
+                column = fam.name.format(**keyed)
+                shown = fam.only == "" or _in_group(cs, fam.only, groups)(member)
+                out[column] = Outcome(
+                    column=column, family=fam, member=member, label=fam.label.format(**words),
+                    event=fam.event.format(**keyed) if fam.event else "",
+                    event_label=fam.event_label.format(**words) if fam.event else "",
+                    shown=shown, headline=_in_group(cs, fam.headline, groups)(member),
+                    event_headline=_in_group(cs, fam.event_headline, groups)(member))
+    return out
+
+
+def outcome_declaration(cs: CompiledScenario, column: str) -> Outcome:
+    """The declaration of summary column ``column`` of ``cs``.
+
+    Raises:
+        KeyError: if ``column`` is not an outcome of the scenario.
+    """
+    found = declare_outcomes(cs).get(column)
+    if found is None:
+        raise KeyError(f"{column!r} is not an outcome of this scenario")
+    return found
 
 
 def outcome_layout(cs: CompiledScenario) -> tuple[list[str], np.ndarray]:
     """Names of the summary columns a user sees and their positions in the kernel's row.
 
-    Columns that cannot vary are left out: credibility and escalations of actors that never
-    sanction, arms revenue of actors that supply no route, breaking of a ceasefire (it cannot be
-    broken in this model), localisation of a category nothing builds.
+    Columns that cannot vary are left out (their family's ``only``): credibility and
+    escalations of actors that never sanction, arms revenue of actors that supply no route,
+    breaking of a ceasefire (it cannot be broken in this model), localisation of a category
+    nothing builds.
     """
-    names = _all_outcome_names(cs)
-    sanctioners = {cs.actor_ids[i] for i in range(len(cs.actor_ids)) if cs.AP[i, A_ESC_STEP] > 0}
-    suppliers = {cs.actor_ids[int(r[R_SUPPLIER])] for r in cs.RP}
-    built = {cs.category_ids[int(b)] for b in cs.CP[:, C_BUILDS] if b >= 0}
-    keep = []
-    for k, name in enumerate(names):
-        head, _, tail = name.partition("_")
-        if name.startswith(("credibility_", "escalations_")) and tail not in sanctioners:
-            continue
-        if name.startswith("arms_revenue_") and name[len("arms_revenue_"):] not in suppliers:
-            continue
-        if name.startswith("localised_") and name[len("localised_"):] not in built:
-            continue
-        if any(name in (f"{t}_broken", f"{t}_broken_month")
-               for t, kind in zip(cs.track_ids, cs.track_kinds, strict=True)
-               if kind == "ceasefire"):
-            continue
-        keep.append(k)
-    return [names[k] for k in keep], np.array(keep, dtype=np.int64)
+    decl = list(declare_outcomes(cs).values())
+    keep = [k for k, d in enumerate(decl) if d.shown]
+    return [decl[k].column for k in keep], np.array(keep, dtype=np.int64)
+
+
+def _all_outcome_names(cs: CompiledScenario) -> list[str]:
+    """Every column of the kernel's raw summary row, in order (shown or not)."""
+    return list(declare_outcomes(cs))
 
 
 def n_outcomes(cs: CompiledScenario) -> int:
     """Length of the kernel's raw outcome row."""
-    return len(_all_outcome_names(cs))
+    return len(declare_outcomes(cs))
 
 
 @njit

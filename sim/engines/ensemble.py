@@ -13,7 +13,6 @@ fixed-size histogram beyond it; only the trajectories of ``keep_runs`` are kept 
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ from sim.results.bands import EXACT_BANDS_MAX_RUNS, HistogramBands, exact_bands,
 from sim.core.outcomes import monthly_names, n_outcomes, outcome_layout, sanction_pairs
 from sim.core.rng import seed_key
 from sim.scenario import CompiledScenario, Scenario, load_scenario
-from sim.results.stats import mean_interval, wilson_interval
+from sim.results.table import outcome_table
 
 Engine = Literal["numba", "mesa"]
 
@@ -242,39 +241,10 @@ class EnsembleResult:
     def outcome_table(self, confidence: float = 0.95) -> pd.DataFrame:
         """Each outcome's probability or mean with a confidence interval.
 
-        Binary outcomes (a track's ``_reached`` and ``_broken``, which are 0 or 1 in every run)
-        and derived events (a category shipped at all: ``first_month_X`` is defined; a route or
-        category ever detected: ``detected_X > 0``; any escalation) get the share of runs with a
-        Wilson score interval. Every other column gets its mean with a Student t interval
-        (:func:`sim.results.stats.mean_interval`); NaN values (months of events that did not happen) are
-        left out, so a ``_month`` mean is conditional on the event, with ``n`` saying over how
-        many runs.
-
-        Returns:
-            Columns ``outcome``, ``kind`` (probability or mean), ``estimate``, ``lo``, ``hi``,
-            ``n``.
+        The one outcome table of :func:`sim.results.table.outcome_table`: what ``diplosim run``
+        prints, the report and the classroom app show.
         """
-        rows: list[tuple[str, str, float, float, float, int]] = []
-        n = self.runs
-
-        def prob(name: str, hits: np.ndarray) -> None:
-            k = int(hits.sum())
-            lo, hi = wilson_interval(k, n, confidence)
-            rows.append((name, "probability", k / n, lo, hi, n))
-
-        for col in self.summary.columns[1:]:
-            x = self.summary[col].to_numpy(dtype=float)
-            if col.endswith(("_reached", "_broken")):
-                prob(col, x >= 0.5)
-                continue
-            if col.startswith("first_month_"):
-                prob(f"shipped_{col[len('first_month_'):]}", ~np.isnan(x))
-            elif col.startswith("detected_") or col in ("transfers_detected", "escalations",
-                                                         "failed_follow_through"):
-                prob(f"any_{col}", x > 0)
-            m, lo, hi = mean_interval(x, confidence)
-            rows.append((col, "mean", m, lo, hi, int(np.count_nonzero(~np.isnan(x)))))
-        return pd.DataFrame(rows, columns=["outcome", "kind", "estimate", "lo", "hi", "n"])
+        return outcome_table(self.summary, self.scenario, confidence)
 
     def save(self, out: str | Path) -> list[Path]:
         """Write the result into folder ``out``: Parquet tables, the scenario and a manifest.
@@ -497,21 +467,3 @@ def _run_on_backend(scn: Scenario, seed: int, ids: np.ndarray, engine: str, mont
         meta["chunks_folder"] = str(out)
     return EnsembleResult(scn, seed, engine, months, summary, None, None, meta)
 
-
-def format_outcome_table(table: pd.DataFrame, confidence: float = 0.95) -> str:
-    """The outcome table as aligned text: probabilities in percent, means to 3 decimals."""
-    width = max(len("outcome"), *(len(o) for o in table["outcome"]))
-    pct = round(100 * confidence)
-    lines = [f"{'outcome':<{width}}  {'estimate':>9}  {f'{pct}% CI':>19}  {'runs':>7}",
-             f"{'-' * width}  {'-' * 9}  {'-' * 19}  {'-' * 7}"]
-    for row in table.itertuples(index=False):
-        if row.kind == "probability":
-            est = f"{100 * row.estimate:8.1f}%"
-            ci = f"[{100 * row.lo:6.1f}%, {100 * row.hi:6.1f}%]"
-        elif math.isnan(row.estimate):
-            est, ci = f"{'never':>9}", ""
-        else:
-            est = f"{row.estimate:9.3f}"
-            ci = f"[{row.lo:8.3f}, {row.hi:8.3f}]"
-        lines.append(f"{row.outcome:<{width}}  {est}  {ci:>19}  {row.n:>7}")
-    return "\n".join(lines)

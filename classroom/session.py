@@ -1,15 +1,17 @@
-"""The state of one classroom session, in plain Python (no Solara, no browser).
+"""One classroom session, in plain Python (no Solara, no browser): the room.
 
 A :class:`Classroom` holds what a student has chosen (scenario, policy overlay, the values of the
-controls, the seed), the one run they are stepping through (a :class:`sim.DiplomacyModel`) and
-the last ensemble they asked for (:class:`Futures`). Every change of a setting goes through
-:meth:`sim.Scenario.with_overrides`, so it is validated exactly like a scenario file: a bad value
-is kept out of the run and its message is stored under the control's key for the page to show
-beside that control. Text typed into a control is read as a TOML value (numbers, booleans), never
-evaluated; an uploaded scenario is read with :mod:`tomllib` like any scenario file.
+controls of :mod:`classroom.controls`, the seed), the one run they are stepping through (a
+:class:`sim.DiplomacyModel`) and the last ensemble they asked for (:class:`Futures`). Every
+change of a setting goes through :meth:`sim.Scenario.with_overrides`, so it is validated exactly
+like a scenario file: a bad value is kept out of the run and its message is stored under the
+control's key for the page to show beside that control. An uploaded scenario is read with
+:mod:`tomllib` like any scenario file.
 
-The page (:mod:`classroom.app`) is a thin view of this object, so everything here is tested
-without a browser.
+What the room shows is shared with the rest of the project: the futures' outcome table is the
+one of :func:`sim.results.table.outcome_table`, the network is
+:func:`analysis.plots.relations_graph`. The page (:mod:`classroom.app`) is a thin view of this
+object, so everything here is tested without a browser.
 """
 
 from __future__ import annotations
@@ -20,27 +22,33 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
+from classroom.controls import (
+    CONTROLS,
+    Control,
+    RefusedText,
+    read_value,
+    refusal,
+    seed_from_text,
+    typed_value,
+)
 from sim.core import layout as L
+from sim.core.outcomes import sanction_pairs
 from sim.engines.ensemble import run_ensemble
 from sim.engines.model import DiplomacyModel
-from sim.core.outcomes import sanction_pairs
+from sim.results.table import estimate_text, interval_text
 from sim.scenario import (
     Scenario,
     ScenarioError,
     list_policies,
     list_scenarios,
     load_scenario,
-    parse_override_value,
 )
-from sim.scenario.schema import Actor, Category
-from sim.results.stats import mean_interval, wilson_interval
 
 DEFAULT_SCENARIO = "baseline"
 DEFAULT_SEED = 7
@@ -60,121 +68,6 @@ BAND_QUANTILES = (5, 25, 50, 75, 95)
 """Percentiles of the fan chart (the ensemble's q05..q95): 90% and 50% bands, median."""
 
 
-# ---- the controls ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Control:
-    """A parameter a class plays with: a slider (or a switch) bound to a dotted scenario key.
-
-    ``lo``/``hi`` are the slider's range. For parameters with closed bounds in the schema they
-    are those bounds, so every slider position is a value the schema accepts (cross-parameter
-    rules can still refuse one, e.g. a cap of 0 with a positive escalation step).
-    """
-
-    key: str
-    label: str
-    unit: str
-    lo: float
-    hi: float
-    step: float
-    kind: Literal["slider", "switch"] = "slider"
-    help: str = ""
-
-    @property
-    def range_text(self) -> str:
-        """The range as shown beside the control, e.g. ``0 to 1``."""
-        if self.kind == "switch":
-            return "off (0) or on (1)"
-        return f"{_num(self.lo)} to {_num(self.hi)}"
-
-
-def _num(x: float) -> str:
-    return f"{x:g}"
-
-
-def _schema_bounds(model: type, name: str) -> tuple[float, float]:
-    field = model.model_fields[name]
-    lo = hi = None
-    for m in field.metadata:
-        lo = getattr(m, "ge", lo)
-        hi = getattr(m, "le", hi)
-    if lo is None or hi is None:
-        raise ValueError(f"{model.__name__}.{name} has no closed bounds in the schema")
-    return float(lo), float(hi)
-
-
-def _schema_control(key: str, label: str, unit: str, model: type, name: str, step: float,
-                    help: str, kind: Literal["slider", "switch"] = "slider") -> Control:
-    lo, hi = _schema_bounds(model, name)
-    return Control(key, label, unit, lo, hi, step, kind, help)
-
-
-CONTROLS: tuple[Control, ...] = (
-    _schema_control("categories.missiles.detection", "Missile detection",
-                    "chance per month that a shipment is exposed", Category, "detection", 0.01,
-                    "How likely a month's missile shipment is detected and made public."),
-    _schema_control("categories.drones.detection", "Drone detection",
-                    "chance per month that a shipment is exposed", Category, "detection", 0.01,
-                    "How likely a month's drone shipment is detected and made public."),
-    _schema_control("actors.USA.escalation_step", "US escalation step",
-                    "sanction intensity added per escalation", Actor, "escalation_step", 0.01,
-                    "How far the US raises its sanctions each time exposed transfers pass its "
-                    "threshold."),
-    _schema_control("actors.USA.escalation_cap", "US escalation cap",
-                    "highest sanction intensity", Actor, "escalation_cap", 0.01,
-                    "The most the US will ever impose (must stay above 0 while it escalates)."),
-    _schema_control("actors.NATO.escalation_step", "NATO escalation step",
-                    "sanction intensity added per escalation", Actor, "escalation_step", 0.01,
-                    "How far NATO raises its sanctions when its members agree to act."),
-    _schema_control("actors.NATO.escalation_cap", "NATO escalation cap",
-                    "highest sanction intensity", Actor, "escalation_cap", 0.01,
-                    "The most NATO will ever impose (must stay above 0 while it escalates)."),
-    _schema_control("actors.NATO.cohesion", "NATO cohesion",
-                    "chance that the members act together", Actor, "cohesion", 0.01,
-                    "Low cohesion: escalations fail and NATO's threats lose credibility."),
-    _schema_control("actors.BRICS.busting", "BRICS busting (leakage)",
-                    "share of willingness to trade around sanctions", Actor, "busting", 0.01,
-                    "How readily BRICS partners trade around Western sanctions, which leaks "
-                    "pressure away."),
-    _schema_control("actors.IRN.relief_priority", "Iran's priority for relief",
-                    "weight of sanctions relief in its choices", Actor, "relief_priority", 0.01,
-                    "At the start; a scheduled event (a new government) and economic pain may "
-                    "raise it later."),
-    Control("actors.RUS.demand.drones", "Russia's demand for drones",
-            "drones per month at full war intensity", 0.0, 1000.0, 10.0, "slider",
-            "What Russia's war needs from suppliers; typed values above 1000 are accepted."),
-    Control("actors.RUS.demand.missiles", "Russia's demand for missiles",
-            "missiles per month at full war intensity", 0.0, 200.0, 1.0, "slider",
-            "What Russia's war needs from suppliers; typed values above 200 are accepted."),
-    _schema_control("actors.USA.warning", "US has warned", "flag", Actor, "warning", 1.0,
-                    "Whether the US has publicly warned of a severe response at the start.",
-                    kind="switch"),
-)
-CONTROLS_BY_KEY: dict[str, Control] = {c.key: c for c in CONTROLS}
-
-
-def read_value(scn: Scenario, key: str, dump: dict[str, Any] | None = None) -> float | None:
-    """The value of dotted ``key`` in ``scn`` (policy and overrides applied).
-
-    None when the scenario has no such parameter (e.g. an uploaded scenario without NATO).
-    ``dump`` may pass ``scn.spec.model_dump(by_alias=True)`` when reading many keys.
-    """
-    node: Any = scn.spec.model_dump(by_alias=True) if dump is None else dump
-    parts = key.split(".")
-    for depth, part in enumerate(parts):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif (isinstance(node, dict) and depth == len(parts) - 1 and len(parts) == 4
-              and parts[0] == "actors" and parts[2] in ("capacity", "demand")
-              and part in scn.spec.categories):
-            return 0.0  # a category the actor neither makes nor needs
-        else:
-            return None
-    if isinstance(node, bool):
-        return float(node)
-    return float(node) if isinstance(node, (int, float)) else None
-
-
 # ---- the ensemble: "Run 1,000 futures" ---------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -187,7 +80,9 @@ class Futures:
         settings_hash: content hash of the scenario they were computed for.
         seconds: wall time of the computation.
         summary: one row per run (``sim.run_ensemble(...).summary``).
-        table: outcome, label, kind ("probability" or "mean"), estimate, lo, hi (95% CI), unit.
+        table: the ensemble's outcome table (:func:`sim.results.table.outcome_table`, the one
+            ``diplosim run`` prints and the report shows): outcome, column, kind
+            ("probability" or "mean"), label, estimate, lo, hi (95% CI), n, unit, headline.
         bands: the ensemble's monthly bands (``EnsembleResult.bands``, long form: month, metric,
             q05..q95, mean, error, clipped; exact order statistics up to 2,000 runs).
     """
@@ -215,82 +110,27 @@ class Futures:
             out[f"p{q}"] = rows[f"q{q:02d}"].to_numpy()
         return pd.DataFrame(out)
 
+    def rows(self, headline: bool | None = None) -> list[dict[str, Any]]:
+        """The outcome table as the page shows it: label, estimate, CI, runs, unit as text.
 
-def outcome_table(scn: Scenario, summary: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """The headline outcomes of an ensemble, in words, each with a confidence interval.
-
-    Yes/no outcomes get the share of runs where they happened with a Wilson score interval
-    (:func:`sim.results.stats.wilson_interval`); quantities get their mean with a Student t interval
-    (:func:`sim.results.stats.mean_interval`).
-    """
-    cs = scn.compile()
-    n = len(summary)
-    names = {a: spec.name for a, spec in scn.spec.actors.items()}
-    rows: list[dict[str, Any]] = []
-
-    def prob(col: str, label: str, happened: Callable[[pd.Series], pd.Series]) -> None:
-        if col not in summary:
-            return
-        k = int(happened(summary[col]).sum())
-        lo, hi = wilson_interval(k, n, confidence)
-        rows.append({"outcome": col, "label": label, "kind": "probability",
-                     "estimate": k / n, "lo": lo, "hi": hi, "unit": "share of runs"})
-
-    def mean(col: str, label: str, unit: str) -> None:
-        if col not in summary:
-            return
-        est, lo, hi = mean_interval(summary[col].to_numpy(), confidence)
-        rows.append({"outcome": col, "label": label, "kind": "mean", "estimate": est,
-                     "lo": lo, "hi": hi, "unit": unit})
-
-    def yes(s: pd.Series) -> pd.Series:
-        return s >= 0.5
-
-    kinds = cs.track_kinds
-    for t, kind in zip(cs.track_ids, kinds, strict=True):
-        suffix = f" ({t})" if kinds.count(kind) > 1 else ""
-        if kind == "relief":
-            prob(f"{t}_reached", f"Relief deal reached{suffix}", yes)
-            prob(f"{t}_broken", f"Relief deal broken by an exposed transfer{suffix}", yes)
-        else:
-            prob(f"{t}_reached", f"Ceasefire agreed{suffix}", yes)
-    carried = {int(r[L.R_CATEGORY]) for r in cs.RP}
-    for c, cid in enumerate(cs.category_ids):
-        if c not in carried or cs.CP[c, L.C_ESC_W] <= 0:
-            continue  # open aid is not a transfer anyone sanctions
-        unit = cs.category_units[c]
-        prob(f"first_month_{cid}", f"{unit[:1].upper()}{unit[1:]} shipped at least once",
-             lambda s: s.notna())
-        prob(f"detected_{cid}", f"{unit[:1].upper()}{unit[1:]} transfer exposed",
-             lambda s: s > 0)
-    prob("escalations", "Sanctions escalated at least once", lambda s: s > 0)
-    prob("failed_follow_through", "A warning not followed through", lambda s: s > 0)
-    suppliers = sorted({int(r[L.R_SUPPLIER]) for r in cs.RP
-                        if cs.CP[int(r[L.R_CATEGORY]), L.C_ESC_W] > 0})
-    for i in suppliers:
-        a = cs.actor_ids[i]
-        mean(f"peak_pressure_{a}", f"Peak sanction pressure on {names[a]}", "pressure, 0 to 1")
-    focus = [cs.actor_ids[i] for i in suppliers]
-    for role in (L.W_ATTACKER, L.W_DEFENDER):
-        a = cs.actor_ids[int(cs.W[role])]
-        if a not in focus:
-            focus.append(a)
-    for a in focus:
-        mean(f"gdp_index_{a}", f"Final GDP index of {names[a]}", "1 = GDP at the start")
-    for t, kind in zip(cs.track_ids, kinds, strict=True):
-        if kind == "relief":
-            mean(f"{t}_month", f"Month of the relief deal, in runs with one ({t})", "month")
-    return pd.DataFrame(rows, columns=["outcome", "label", "kind", "estimate", "lo", "hi", "unit"])
+        ``headline``: True for the headline rows only (shown first), False for the others,
+        None for all. The figures are :func:`sim.results.table.estimate_text` and
+        :func:`~sim.results.table.interval_text`, as in the report.
+        """
+        t = self.table if headline is None else self.table[self.table["headline"] == headline]
+        return [{"outcome": r.outcome, "label": r.label,
+                 "estimate": estimate_text(r.kind, r.estimate),
+                 "ci": interval_text(r.kind, r.lo, r.hi), "runs": f"{r.n:,}", "unit": r.unit}
+                for r in t.itertuples(index=False)]
 
 
 def run_futures(scn: Scenario, seed: int, runs: int = FUTURES_RUNS) -> Futures:
     """Run ``runs`` futures of ``scn`` with the Numba engine: outcome table and fan bands."""
     start = time.perf_counter()
     res = run_ensemble(scn, runs=runs, seed=seed, engine="numba", progress=False, bands=True)
-    table = outcome_table(scn, res.summary)
     return Futures(runs=runs, seed=int(seed), settings_hash=scn.content_hash(),
-                   seconds=time.perf_counter() - start, summary=res.summary, table=table,
-                   bands=res.bands)
+                   seconds=time.perf_counter() - start, summary=res.summary,
+                   table=res.outcome_table(), bands=res.bands)
 
 
 def warm_kernel() -> float:
@@ -303,62 +143,8 @@ def warm_kernel() -> float:
     return time.perf_counter() - start
 
 
-def format_share(x: float) -> str:
-    """A probability as a percentage with one decimal, e.g. ``72.8%``."""
-    return f"{100 * x:.1f}%"
-
-
-# ---- the network of relations at the current month --------------------------------------------
-
-@dataclass(frozen=True)
-class NetworkNode:
-    """An actor as a node: id, display name, GDP index, effective sanction pressure."""
-
-    actor: str
-    name: str
-    gdp_index: float
-    pressure: float
-
-
-@dataclass(frozen=True)
-class NetworkView:
-    """Relations at the current month: nodes, and affinity, arms-flow and sanction edges."""
-
-    month: int
-    nodes: list[NetworkNode]
-    affinity: list[tuple[str, str, float]]
-    """Undirected (a, b, affinity in [-1, 1]) for pairs with |affinity| >= the threshold."""
-    flows: list[tuple[str, str, str, float, bool]]
-    """(supplier, recipient, what, units shipped this month, detected) per active route."""
-    sanctions: list[tuple[str, str, float]]
-    """(sender, target, intensity in (0, 1]) for sanctions in force."""
-
-
-def network_view(model: DiplomacyModel, affinity_threshold: float = 0.25,
-                 sanction_threshold: float = 0.01) -> NetworkView:
-    """The network of relations of ``model`` at its current month."""
-    cs = model.compiled
-    s = model.state
-    ids = cs.actor_ids
-    nodes = [NetworkNode(a, cs.actor_names[i], float(s.SA[i, L.S_GDP]),
-                         float(s.SA[i, L.S_PRESSURE])) for i, a in enumerate(ids)]
-    aff = [(ids[i], ids[j], float(s.AFF[i, j])) for i in range(len(ids))
-           for j in range(i + 1, len(ids)) if abs(s.AFF[i, j]) >= affinity_threshold]
-    flows = []
-    for r in range(len(cs.route_ids)):
-        units = float(s.RS[r, L.RS_SHIPPED])
-        if units > 0:
-            c = int(s.RP[r, L.R_CATEGORY])
-            flows.append((ids[int(s.RP[r, L.R_SUPPLIER])], ids[int(s.RP[r, L.R_RECIPIENT])],
-                          cs.category_units[c], units, bool(s.RS[r, L.RS_DETECTED] >= 0.5)))
-    sanc = [(ids[i], ids[j], float(s.SANC[i, j])) for i in range(len(ids))
-            for j in range(len(ids)) if i != j and s.SANC[i, j] >= sanction_threshold]
-    return NetworkView(model.month, nodes, aff, flows, sanc)
-
-
 # ---- the session -------------------------------------------------------------------------------
 
-_SEED_TEXT = re.compile(r"[0-9]{1,20}")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -452,7 +238,7 @@ class Classroom:
                 base = self._uploads[name] if name in self._uploads else load_scenario(name)
                 self._apply(base, self.policy, {}, self.seed)
             except ScenarioError as exc:
-                self.errors["scenario"] = _message(exc)
+                self.errors["scenario"] = refusal(exc)
                 return False
             self.source_label = name
             self.errors.clear()
@@ -470,7 +256,7 @@ class Classroom:
             try:
                 self._apply(self.base, policy, {}, self.seed)
             except ScenarioError as exc:
-                self.errors["policy"] = _message(exc)
+                self.errors["policy"] = refusal(exc)
                 return False
             self.errors.clear()
             self.notice = (f"Policy {policy} applied" if policy else "No policy overlay") + \
@@ -484,7 +270,7 @@ class Classroom:
             try:
                 self._apply(self.base, self.policy, overrides, self.seed)
             except ScenarioError as exc:
-                self.errors[key] = _message(exc, key)
+                self.errors[key] = refusal(exc, key)
                 return False
             self.errors.pop(key, None)
             self.notice = ""
@@ -493,27 +279,26 @@ class Classroom:
     def set_text(self, key: str, text: str) -> bool:
         """Set a control's parameter from typed text.
 
-        The text is read as a TOML value (a number), never evaluated.
+        The text is read as a TOML value (a number, :func:`classroom.controls.typed_value`),
+        never evaluated.
         """
-        text = (text or "").strip()
-        if not text:
+        try:
+            value = typed_value(text)
+        except RefusedText as exc:
             with self._lock:
-                self.errors[key] = "enter a number"
+                self.errors[key] = str(exc)
             return False
-        value = parse_override_value(text)
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
         return self.set_value(key, value)
 
     def set_seed(self, text: str | int) -> bool:
         """Set the seed (an integer from 0 to 2**64 - 1); the run is replayed with it."""
-        text = str(text).strip()
         with self._lock:
-            if not _SEED_TEXT.fullmatch(text) or int(text) >= 2**64:
-                self.errors["seed"] = (f"the seed must be a whole number from 0 to 2**64 - 1 "
-                                       f"(got {text[:30]!r})")
+            try:
+                seed = seed_from_text(text)
+            except RefusedText as exc:
+                self.errors["seed"] = str(exc)
                 return False
-            self._apply(self.base, self.policy, self.overrides, int(text))
+            self._apply(self.base, self.policy, self.overrides, seed)
             self.errors.pop("seed", None)
             return True
 
@@ -626,10 +411,16 @@ class Classroom:
         with self._lock:
             return self.model.monthly().copy()
 
-    def network(self) -> NetworkView:
-        """The network of relations at the current month."""
+    def network(self) -> Any:
+        """The relations at the current month (:func:`analysis.plots.relations_graph`).
+
+        The one network view of the project: the app draws it with
+        :func:`analysis.plots.network_plot`, as the report does.
+        """
+        from analysis.plots import relations_graph
+
         with self._lock:
-            return network_view(self.model)
+            return relations_graph(self.model)
 
     def so_far(self) -> dict[str, str]:
         """A few headline facts of the run so far, in words."""
@@ -699,13 +490,6 @@ class Classroom:
         """The last futures' outcome table with confidence intervals as CSV ('' if none)."""
         f = self.futures
         return "" if f is None else _csv(f.table)
-
-
-def _message(exc: ScenarioError, key: str | None = None) -> str:
-    """A refusal in words: the fault, naming the parameter when it is not the control's own."""
-    if key is not None and exc.key == key:
-        return exc.fault
-    return f"{exc.key}: {exc.fault}"
 
 
 def _csv(df: pd.DataFrame) -> str:
