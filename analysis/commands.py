@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.jobs.backends import add_backend_arguments, chunked_options
 from sim.cli import UsageError, add_scenario_arguments, ensure_out_dir, parse_sets, verb
+from sim.jobs.options import add_backend_arguments, chunked_options
 from sim.scenario import Scenario, load_scenario
 
 #: Outcomes shown by ``compare`` and analysed by ``sweep`` unless ``--outcome`` says otherwise.
@@ -223,21 +223,15 @@ def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFram
     import matplotlib.pyplot as plt
 
     from analysis import plots
-    from sim.results.provenance import write_json_atomic, write_parquet_atomic
 
     res.meta["outcomes"] = list(outcomes)
+    res.sensitivity, res.box = indices, box  # SweepResult.save writes them (and load reads)
     paths = res.save(out)
     keys = [f.key for f in res.factors]
     if indices is not None:
-        paths.append(write_parquet_atomic(indices, out / "sensitivity.parquet"))
         plt.close(plots.sensitivity_bars(indices, path=out / "sensitivity.png"))
         paths.append(out / "sensitivity.png")
     if box is not None:
-        paths.append(write_json_atomic(out / "discovery.json", {
-            "condition": condition, "parameters": keys, "box": box.limits.to_dict("index"),
-            "restricted": box.restricted, "coverage": box.coverage, "density": box.density,
-            "mass": box.mass, "n": box.n, "base_density": box.base_density,
-            "description": box.describe()}))
         plt.close(plots.prim_trajectory(box, path=out / "prim.png"))
         paths.append(out / "prim.png")
     if len(keys) >= 2 and outcomes:

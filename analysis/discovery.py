@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,8 @@ class PrimBox:
             each parameter's ``low``/``high``); ``chosen`` marks the step the box was taken from.
         base_density: share of all points that are of interest (what a box must beat).
         data_range: DataFrame like ``limits`` with the range of the data (the unpeeled box).
+        condition: what makes a point of interest (e.g. ``"relief_reached>=0.5"``), when the
+            box was found by :func:`discover`.
     """
 
     limits: pd.DataFrame
@@ -59,6 +62,7 @@ class PrimBox:
     trajectory: pd.DataFrame
     base_density: float
     data_range: pd.DataFrame
+    condition: str | None = None
 
     def conditions(self) -> list[str]:
         """The box's restrictions as text, e.g. ``["actors.USA.decay >= 0.031"]``."""
@@ -80,6 +84,29 @@ class PrimBox:
         parts = self.conditions() or ["(no restriction)"]
         return (" and ".join(parts) + f": coverage {self.coverage:.0%}, density "
                 f"{self.density:.0%} (base rate {self.base_density:.0%}), {self.n} points")
+
+    def to_json(self) -> dict[str, Any]:
+        """The box as JSON-ready data (what a saved sweep's ``discovery.json`` holds).
+
+        The trajectory is left out (a table: :meth:`analysis.sweep.SweepResult.save` writes it
+        as Parquet); :meth:`from_json` reads the rest back.
+        """
+        return {"condition": self.condition, "parameters": list(self.limits.index),
+                "box": self.limits.to_dict("index"), "restricted": list(self.restricted),
+                "coverage": self.coverage, "density": self.density, "mass": self.mass,
+                "n": int(self.n), "base_density": self.base_density,
+                "data_range": self.data_range.to_dict("index"), "description": self.describe()}
+
+    @classmethod
+    def from_json(cls, info: dict[str, Any], trajectory: pd.DataFrame | None = None) -> PrimBox:
+        """A box from :meth:`to_json`'s data and its peeling trajectory (if kept)."""
+        params = list(info["parameters"])
+        limits = pd.DataFrame(info["box"]).T.loc[params, ["low", "high"]].astype(float)
+        rng = pd.DataFrame(info.get("data_range", info["box"])).T.loc[params, ["low", "high"]]
+        traj = pd.DataFrame() if trajectory is None else trajectory
+        return cls(limits, list(info["restricted"]), float(info["coverage"]),
+                   float(info["density"]), float(info["mass"]), int(info["n"]), traj,
+                   float(info["base_density"]), rng.astype(float), info.get("condition"))
 
     def contains(self, X: pd.DataFrame) -> np.ndarray:
         """Which rows of ``X`` fall inside the box."""
@@ -356,4 +383,6 @@ def discover(table: pd.DataFrame, parameters: list[str], condition: str,
     y = condition_mask(table[outcome].to_numpy(), op, value)
     if not y.any():
         raise ScenarioError("discover", condition, "holds at no design point: nothing to find")
-    return prim(table[parameters], y, **kwargs)
+    box = prim(table[parameters], y, **kwargs)
+    box.condition = condition
+    return box

@@ -41,7 +41,8 @@ import numba
 import numpy as np
 
 import sim
-from sim.engines.ensemble import mesa_summary, run_ensemble
+from sim.engines.ensemble import mesa_summary
+from sim.jobs.ensemble import run_ensemble
 from sim.core.rng import normal, uniform
 
 REPO = Path(__file__).resolve().parent.parent

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from sim.core import layout as L
-from sim.engines.ensemble import run_ensemble
+from sim.jobs.ensemble import run_ensemble
 from sim.engines.model import DiplomacyModel
 from sim.core.outcomes import sanction_pairs
 from sim.scenario import (

@@ -11,7 +11,8 @@ The public interface::
 """
 
 from sim.core import jit as _jit  # noqa: F401  (sets the Numba cache folder before anything compiles)
-from sim.engines.ensemble import EnsembleResult, load_results, run_ensemble
+from sim.jobs.ensemble import run_ensemble
+from sim.results.ensemble import EnsembleResult, load_results
 from sim.engines.model import ActorAgent, DiplomacyModel, StoryEvent
 from sim.scenario import (
     Scenario,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
-from sim.jobs.backends import add_backend_arguments, backend_options
 from sim.cli import UsageError, add_scenario_arguments, ensure_out_dir, parse_sets, verb
+from sim.jobs.options import add_backend_arguments, backend_options
 from sim.scenario import ScenarioError, list_policies, list_scenarios, load_scenario
 
 # The longest run a scenario may ask for (the schema's bound on meta.horizon).
@@ -112,7 +112,8 @@ def _run_ensemble(args: argparse.Namespace, scn, out, backend: dict) -> int:
     ``--out DIR`` each finished chunk is kept in ``DIR/chunks`` (a Parquet dataset) so that an
     interrupted job continues with ``--resume``. Only the summary is computed on that path.
     """
-    from sim.engines.ensemble import format_outcome_table, run_ensemble
+    from sim.engines.ensemble import format_outcome_table
+    from sim.jobs.ensemble import run_ensemble
 
     chunked = backend["backend"] == "dask" or backend["resume"]
     res = run_ensemble(scn, runs=args.runs, seed=args.seed, engine=args.engine,

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.engines.ensemble import run_ensemble
+from sim.jobs.ensemble import run_ensemble
 
 RUNS = range(0, 4)
 SEED = 20240917
