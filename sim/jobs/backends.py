@@ -72,6 +72,15 @@ class ChunkError(JobError):
                          + " | ".join(lines))
 
 
+def _joined(results: list[ChunkResult]) -> ChunkResult:
+    """The results of consecutive chunks as one (rows in the order given)."""
+    if len(results) == 1:
+        return results[0]
+    return ChunkResult(results[0].index, np.concatenate([r.points for r in results]),
+                       np.concatenate([r.run_ids for r in results]),
+                       np.concatenate([r.outcomes for r in results]))
+
+
 def _with_labels(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     if labels.shape[1] == 0:
         return frame
@@ -234,18 +243,17 @@ def run_job(job: Job, *, backend: Backend | None = None, scheduler: str | Client
     try:
         done = store.done() if store is not None else set()
         todo = [c for c in chunks if c.index not in done]
-        results: dict[int, pd.DataFrame] = {}
+        results: dict[int, ChunkResult] = {}
         bar = _progress_bar(progress, len(chunks), len(done))
         try:
             for result in execute(job, todo, backend=backend, scheduler=scheduler,
                                   workers=workers, keep_going=store is not None,
                                   dashboard_address=dashboard_address):
-                frame = _with_labels(result.frame(columns), labels)
                 if store is not None:
-                    store.write(result.index, frame,
-                                points=sorted({int(p) for p in np.unique(result.points)}))
+                    store.write(result.index, _with_labels(result.frame(columns), labels),
+                                points=[int(p) for p in np.unique(result.points)])
                 elif collect:
-                    results[result.index] = frame
+                    results[result.index] = result
                 done.add(result.index)
                 if bar is not None:
                     bar.update(1)
@@ -258,7 +266,7 @@ def run_job(job: Job, *, backend: Backend | None = None, scheduler: str | Client
             return None
         if store is not None:
             return store.read()
-        return pd.concat([results[c.index] for c in chunks], ignore_index=True)
+        return _with_labels(_joined([results[c.index] for c in chunks]).frame(columns), labels)
     finally:
         if store is not None:
             store.close()
@@ -356,6 +364,12 @@ def run_points(scenarios: Sequence[Scenario], runs: int | Sequence[int] | np.nda
               chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size)
     rows = run_job(job, **options)
     n = job.run_ids.size
-    drop = ["point", *job.labels_frame().columns]
-    return [rows.iloc[i * n:(i + 1) * n].drop(columns=drop).reset_index(drop=True)
-            for i in range(len(job.points))]
+    columns = list(job.columns())
+    values = rows[columns].to_numpy(dtype=np.float64)
+    runs = rows["run"].to_numpy(dtype=np.int64)
+    frames = []
+    for i in range(len(job.points)):
+        frame = pd.DataFrame(values[i * n:(i + 1) * n], columns=columns)
+        frame.insert(0, "run", runs[i * n:(i + 1) * n])
+        frames.append(frame)
+    return frames

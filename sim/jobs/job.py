@@ -148,7 +148,9 @@ class ChunkTask:
 
     ``pieces`` holds, for each point the chunk touches, ``(point, scenario, run_ids)``; the run
     ids are a ``range`` when they are consecutive (a few bytes to ship instead of 8 a run).
-    ``record`` asks for every run's monthly figures too.
+    ``own_columns`` maps a point whose scenario's outcomes are not exactly ``columns`` to its
+    own outcome names (they are placed by name, NaN where it lacks one). ``record`` asks for
+    every run's monthly figures too.
     """
 
     index: int
@@ -159,6 +161,7 @@ class ChunkTask:
     pieces: tuple[tuple[int, Scenario, np.ndarray | range], ...]
     threads: int | None = None
     record: bool = False
+    own_columns: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     def describe(self) -> str:
         """The points and runs of the chunk, in words (for error messages)."""
@@ -283,18 +286,29 @@ class Job:
         """Outcome columns of the rows.
 
         The union over points of each scenario's outcomes, in first-seen order (points whose
-        scenario lacks one get NaN there), so that every part has the same schema.
+        scenario lacks one get NaN there), so that every part has the same schema. Computed once
+        per job.
         """
+        return self._layout()[0]
+
+    def _layout(self) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+        """The columns, and every point's own outcome names."""
+        cached = self.__dict__.get("_layout_cache")
+        if cached is not None:
+            return cached
         seen: dict[str, None] = {}
-        done: set[str] = set()
+        by_hash: dict[str, tuple[str, ...]] = {}
+        names = []
         for p in self.points:
             h = p.scenario.content_hash()
-            if h in done:
-                continue
-            done.add(h)
-            for name in outcome_layout(p.scenario.compile())[0]:
-                seen.setdefault(name, None)
-        return tuple(seen)
+            if h not in by_hash:
+                by_hash[h] = tuple(outcome_layout(p.scenario.compile())[0])
+                for name in by_hash[h]:
+                    seen.setdefault(name, None)
+            names.append(by_hash[h])
+        columns = tuple(seen)
+        object.__setattr__(self, "_layout_cache", (columns, names))
+        return columns, names
 
     def labels_frame(self) -> pd.DataFrame:
         """One row per point: its labels (with consistent column types)."""
@@ -317,8 +331,10 @@ class Job:
                            ids if isinstance(ids, range) else ids.copy()))
             k += take
         months = None if self.months is None else int(self.months)
+        names = self._layout()[1]
+        own_columns = {p: names[p] for p, _, _ in pieces if names[p] != tuple(columns)}
         return ChunkTask(chunk.index, self.seed, months, self.engine, columns, tuple(pieces),
-                         threads, bool(self.record))
+                         threads, bool(self.record), own_columns)
 
     def identity(self) -> dict[str, Any]:
         """Everything the rows depend on, for the result folder's fingerprint.
@@ -376,10 +392,11 @@ def compute_chunk(task: ChunkTask) -> ChunkResult:
         rows = slice(at, at + ids.size)
         points[rows] = point
         run_ids[rows] = c.run_ids
-        names = outcome_layout(scn.compile())[0]
-        if tuple(names) == task.columns:
+        names = task.own_columns.get(point)
+        if names is None and c.outcomes.shape[1] == len(task.columns):
             outcomes[rows] = c.outcomes
         else:
+            names = names or tuple(outcome_layout(scn.compile())[0])
             where = {name: k for k, name in enumerate(names)}
             for j, name in enumerate(task.columns):
                 outcomes[rows, j] = c.outcomes[:, where[name]] if name in where else np.nan
