@@ -230,7 +230,9 @@ def aggregate(summary: pd.DataFrame) -> dict[str, float]:
     runs where it happened, NaN if it never did.
     """
     cols = [c for c in summary.columns if c != "run"]
-    values = summary[cols].to_numpy(dtype=float)
+    # Runs x outcomes in C order whatever the frame's layout: a sum over runs adds in an order
+    # that depends on the layout, and this one is the frozen results'.
+    values = np.ascontiguousarray(summary[cols].to_numpy(dtype=float))
     ok = np.isfinite(values)
     n = ok.sum(axis=0)
     total = np.where(ok, values, 0.0).sum(axis=0)

@@ -369,7 +369,10 @@ def run_points(scenarios: Sequence[Scenario], runs: int | Sequence[int] | np.nda
     runs = rows["run"].to_numpy(dtype=np.int64)
     frames = []
     for i in range(len(job.points)):
-        frame = pd.DataFrame(values[i * n:(i + 1) * n], columns=columns)
+        # Laid out as numba_summary lays out its rows (runs x outcomes, C order): a reduction
+        # over the runs of a frame adds in an order that depends on the layout.
+        block = np.ascontiguousarray(values[i * n:(i + 1) * n])
+        frame = pd.DataFrame(block, columns=columns, copy=False)
         frame.insert(0, "run", runs[i * n:(i + 1) * n])
         frames.append(frame)
     return frames
