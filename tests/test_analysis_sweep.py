@@ -294,3 +294,12 @@ def test_morris_with_a_whole_number_parameter_uses_the_design_as_sampled():
                            res.months, res.table)
     with pytest.raises(sim.ScenarioError, match="does not match"):
         morris_indices(tampered, ["ceasefire_reached"])
+
+
+def test_aggregate_does_not_depend_on_the_frame_layout():
+    """The same runs give the same bits whether a frame is laid out by rows or by columns."""
+    rows = numba_summary(sim.load_scenario("baseline"), 3, np.arange(50), 6)
+    by_column = pd.DataFrame(np.asfortranarray(rows.to_numpy()), columns=rows.columns)
+    a, b = aggregate(by_column), aggregate(rows)
+    assert list(a) == list(b)
+    np.testing.assert_array_equal(list(a.values()), list(b.values()))  # NaN-aware, bit for bit
