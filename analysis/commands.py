@@ -210,31 +210,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         box = discover(res.table, keys, args.discover)
         print(f"\nPRIM box where {args.discover}: {box.describe()}")
     if out is not None:
-        paths = save_sweep_outputs(res, out, outcomes, indices, box, args.discover)
+        paths = save_sweep_outputs(res, out, outcomes, indices, box)
         print(f"\nwrote {', '.join(str(p) for p in paths)}")
     return 0
 
 
 def save_sweep_outputs(res, out: Path, outcomes: list[str], indices: pd.DataFrame | None,
-                       box, condition: str | None) -> list[Path]:
+                       box) -> list[Path]:
     """Write a sweep, its sensitivity indices, its PRIM box and their plots into ``out``."""
     from analysis import plots
     from sim.core.outcomes import outcome_declaration
-    from sim.results.provenance import write_json_atomic, write_parquet_atomic
 
     res.meta["outcomes"] = list(outcomes)
+    res.sensitivity, res.box = indices, box  # SweepResult.save writes them (and load reads)
     paths = res.save(out)
     keys = [f.key for f in res.factors]
     if indices is not None:
-        paths.append(write_parquet_atomic(indices, out / "sensitivity.parquet"))
         plots.sensitivity_bars(indices, path=out / "sensitivity.png")
         paths.append(out / "sensitivity.png")
     if box is not None:
-        paths.append(write_json_atomic(out / "discovery.json", {
-            "condition": condition, "parameters": keys, "box": box.limits.to_dict("index"),
-            "restricted": box.restricted, "coverage": box.coverage, "density": box.density,
-            "mass": box.mass, "n": box.n, "base_density": box.base_density,
-            "description": box.describe()}))
         plots.prim_trajectory(box, path=out / "prim.png")
         paths.append(out / "prim.png")
     if len(keys) >= 2 and outcomes:

@@ -9,15 +9,14 @@ that of the difference of two independent ensembles (see the tests), and a polic
 itself differs by exactly zero.
 
 Estimates: a proportion (a deal reached or broken) with the Wilson score interval, a mean with the
-Student t interval (:mod:`sim.results.stats`); the paired difference from the reference policy (the first)
-as the mean of the per-run differences with its Student t interval. Month outcomes (NaN when the
-event never happened) are averaged over the runs where it happened, and their differences over
-the runs where it happened under both policies.
+Student t interval (:mod:`sim.results.stats`); the paired difference from the reference policy
+(the first) as the mean of the per-run differences with its Student t interval. Month outcomes
+(NaN when the event never happened) are averaged over the runs where it happened, and their
+differences over the runs where it happened under both policies.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import tomllib
 from collections.abc import Sequence
@@ -30,11 +29,16 @@ import pandas as pd
 
 from analysis._common import as_scenario, fmt_pct, track_phrases
 from sim.core.outcomes import declare_outcomes
-from sim.results.provenance import manifest, write_bytes_atomic, write_json_atomic, write_parquet_atomic
 from sim.core.rng import seed_key
 from sim.errors import ArgumentError
-from sim.scenario import Scenario, scenario_dir
+from sim.results.provenance import (
+    read_result_manifest,
+    write_bytes_atomic,
+    write_parquet_atomic,
+    write_result_manifest,
+)
 from sim.results.stats import mean_interval, wilson_interval
+from sim.scenario import Scenario, scenario_dir
 
 TABLE_COLUMNS = ["policy", "outcome", "kind", "estimate", "low", "high", "n", "diff", "diff_low",
                  "diff_high", "n_pairs"]
@@ -156,7 +160,7 @@ class PolicyComparison:
         paths = [write_parquet_atomic(self.table, out / "comparison.parquet"),
                  write_parquet_atomic(self.runs, out / "runs.parquet")]
         info: dict[str, Any] = {
-            "kind": "comparison", "policies": self.policies, "titles": self.titles,
+            "policies": self.policies, "titles": self.titles,
             "reference": self.reference, "seed": self.seed, "runs": self.n_runs,
             "months": self.months, "confidence": self.confidence, "tracks": self.tracks,
             "run_ids": "0..runs-1 for every policy (common random numbers)",
@@ -167,22 +171,18 @@ class PolicyComparison:
             info.update(scenario=self.scenario.name, scenario_source=self.scenario.source,
                         scenario_hash=self.scenario.content_hash(),
                         title=self.scenario.spec.meta.title)
-        info["files"] = [p.name for p in paths]
-        paths.append(write_json_atomic(out / "manifest.json", manifest(**info)))
+        paths.append(write_result_manifest(out, "comparison", paths, **info))
         return paths
 
     @classmethod
     def load(cls, folder: str | Path) -> PolicyComparison:
         """Read a comparison written by :meth:`save` (no model run needed)."""
         folder = Path(folder)
-        info = json.loads((folder / "manifest.json").read_text())
-        if info.get("kind") != "comparison":
-            raise ValueError(f"{folder}: not a policy comparison (manifest kind "
-                             f"{info.get('kind')!r})")
+        info = read_result_manifest(folder, "comparison")
         table = pd.read_parquet(folder / "comparison.parquet")
         runs = pd.read_parquet(folder / "runs.parquet")
         keep = {k: v for k, v in info.items() if k not in {
-            "kind", "policies", "titles", "seed", "runs", "months", "confidence"}}
+            "kind", "format", "policies", "titles", "seed", "runs", "months", "confidence"}}
         return cls(None, list(info["policies"]), dict(info["titles"]), int(info["seed"]),
                    int(info["runs"]), int(info["months"]), float(info["confidence"]), table,
                    runs, keep)
@@ -205,10 +205,11 @@ def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: in
         months: months per run (default: the scenario's horizon).
         outcomes: outcome columns to put in the table (default: all).
         confidence: two-sided confidence level of every interval.
-        progress: show the ensemble engine's progress bar for each policy's runs.
+        progress: show a progress bar of the job's chunks.
         **backend: ``backend``, ``scheduler``, ``workers``, ``out``, ``resume``,
-            ``chunk_size`` of :func:`sim.jobs.backends.run_job`: run every policy as one point of
-            one chunked job (on Dask, or durably into ``out``); same numbers.
+            ``chunk_size`` of :func:`sim.jobs.backends.run_job`. Every policy is one point of
+            one job (:mod:`sim.jobs.job`), run in this process by default, on Dask, or durably
+            into ``out``; the numbers are the same.
 
     Returns:
         A :class:`PolicyComparison`.
@@ -217,7 +218,7 @@ def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: in
         ScenarioError: unknown policy or scenario (before any run).
         ArgumentError: bad sizes or outcome names (before any run).
     """
-    from sim.engines.ensemble import run_ensemble
+    from sim.jobs.backends import run_points
 
     base = as_scenario(scenario)
     if not policies:
@@ -233,17 +234,10 @@ def compare_policies(scenario: Scenario | str, policies: Sequence[str], runs: in
     scns = [base.with_policy(p) for p in policies]  # all overlays checked before any run
     labels = _labels(policies)
     run_ids = np.arange(int(runs), dtype=np.int64)
-    # Every policy through the ensemble engine with the same seed and run ids (CRN).
-    if backend:
-        from sim.jobs.backends import run_points
-
-        frames = run_points(scns, run_ids, seed, labels=[{"policy": lab} for lab in labels],
-                            months=months, progress=bool(progress), **backend)
-        summaries = dict(zip(labels, frames, strict=True))
-    else:
-        summaries = {lab: run_ensemble(s, runs=run_ids, seed=seed, months=months, bands=False,
-                                       progress=bool(progress)).summary
-                     for lab, s in zip(labels, scns, strict=True)}
+    # Every policy is a point of one job: the same seed and run ids (CRN), one executor.
+    frames = run_points(scns, run_ids, seed, labels=[{"policy": lab} for lab in labels],
+                        months=months, progress=bool(progress), **backend)
+    summaries = dict(zip(labels, frames, strict=True))
     names = [c for c in summaries[labels[0]].columns if c != "run"]
     if outcomes:
         unknown = [o for o in outcomes if o not in names]

@@ -5,10 +5,12 @@ high-dimensional data", Statistics and Computing 9, 123-143 (doi:10.1023/A:10088
 for scenario discovery by Bryant and Lempert (2010), doi:10.1016/j.techfore.2009.08.002:
 
 1. *Peeling*: start from a box holding every point. At each step, for each parameter, try
-   removing the ``peel_alpha`` share of the box's points with the lowest values of it, and the
-   share with the highest; keep the one peel that leaves the highest density (share of points of
-   interest) in the box. Stop when the box would hold less than ``mass_min`` of all points. The
-   sequence of boxes is the *peeling trajectory*, a trade-off between coverage and density.
+   removing the ``peel_alpha`` share of the box's points (``ceil(peel_alpha * m)`` of its ``m``
+   points) with the lowest values of it, and the share with the highest; keep the one peel that
+   leaves the highest density (share of points of interest) in the box, preferring on a tie a
+   parameter already restricted. Stop when the box would hold less than ``mass_min`` of all
+   points. The sequence of boxes is the *peeling trajectory*, a trade-off between coverage and
+   density.
 2. *Pasting*: from the box chosen on the trajectory, widen any limit again by ``paste_alpha`` of
    the points while that brings back points of interest without lowering the density.
 3. *Covering* (optional): remove the points in the box and look for the next box.
@@ -21,8 +23,10 @@ from 3.x) does the same; this small version is tested on a synthetic case with a
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,6 +49,8 @@ class PrimBox:
             each parameter's ``low``/``high``); ``chosen`` marks the step the box was taken from.
         base_density: share of all points that are of interest (what a box must beat).
         data_range: DataFrame like ``limits`` with the range of the data (the unpeeled box).
+        condition: what makes a point of interest (e.g. ``"relief_reached>=0.5"``), when the
+            box was found by :func:`discover`.
     """
 
     limits: pd.DataFrame
@@ -56,6 +62,7 @@ class PrimBox:
     trajectory: pd.DataFrame
     base_density: float
     data_range: pd.DataFrame
+    condition: str | None = None
 
     def conditions(self) -> list[str]:
         """The box's restrictions as text, e.g. ``["actors.USA.decay >= 0.031"]``."""
@@ -78,6 +85,29 @@ class PrimBox:
         return (" and ".join(parts) + f": coverage {self.coverage:.0%}, density "
                 f"{self.density:.0%} (base rate {self.base_density:.0%}), {self.n} points")
 
+    def to_json(self) -> dict[str, Any]:
+        """The box as JSON-ready data (what a saved sweep's ``discovery.json`` holds).
+
+        The trajectory is left out (a table: :meth:`analysis.sweep.SweepResult.save` writes it
+        as Parquet); :meth:`from_json` reads the rest back.
+        """
+        return {"condition": self.condition, "parameters": list(self.limits.index),
+                "box": self.limits.to_dict("index"), "restricted": list(self.restricted),
+                "coverage": self.coverage, "density": self.density, "mass": self.mass,
+                "n": int(self.n), "base_density": self.base_density,
+                "data_range": self.data_range.to_dict("index"), "description": self.describe()}
+
+    @classmethod
+    def from_json(cls, info: dict[str, Any], trajectory: pd.DataFrame | None = None) -> PrimBox:
+        """A box from :meth:`to_json`'s data and its peeling trajectory (if kept)."""
+        params = list(info["parameters"])
+        limits = pd.DataFrame(info["box"]).T.loc[params, ["low", "high"]].astype(float)
+        rng = pd.DataFrame(info.get("data_range", info["box"])).T.loc[params, ["low", "high"]]
+        traj = pd.DataFrame() if trajectory is None else trajectory
+        return cls(limits, list(info["restricted"]), float(info["coverage"]),
+                   float(info["density"]), float(info["mass"]), int(info["n"]), traj,
+                   float(info["base_density"]), rng.astype(float), info.get("condition"))
+
     def contains(self, X: pd.DataFrame) -> np.ndarray:
         """Which rows of ``X`` fall inside the box."""
         inside = np.ones(len(X), dtype=bool)
@@ -95,15 +125,33 @@ def _stats(y: np.ndarray, inside: np.ndarray, total_interest: float) -> tuple[fl
     return coverage, density, n / y.size, n
 
 
+def peel_count(m: int, alpha: float) -> int:
+    """Points one peel removes from a box of ``m`` points: ``ceil(alpha * m)``, at least 1.
+
+    Friedman and Fisher peel the ``alpha`` share of the box's points (``alpha * m``); the EMA
+    Workbench does the same (150 of 3,000 points at alpha 0.05). With ties at the cut fewer
+    points go (a value is never split), see :func:`_candidates`.
+    """
+    # The tolerance keeps a product such as 0.07 * 100 = 7.000000000000001 at 7.
+    return max(1, math.ceil(alpha * m - 1e-9))
+
+
 def _candidates(x: np.ndarray, inside: np.ndarray, alpha: float):
-    """Lower and upper peels of one parameter: (kind, new limit, new inside mask)."""
-    v = x[inside]
+    """Lower and upper peels of one parameter: (kind, new limit, new inside mask).
+
+    A lower peel removes the :func:`peel_count` lowest values of the box (an upper peel the
+    highest): every value below the k-th lowest's successor. Tied values at the cut stay, unless
+    the cut falls on the box's edge value, which then goes whole.
+    """
+    v = np.sort(x[inside])
     out = []
-    lo_q = np.quantile(v, alpha, method="lower")
-    hi_q = np.quantile(v, 1 - alpha, method="higher")
-    # Remove values strictly beyond the quantile; with ties at the edge remove the edge value.
-    keep_lo = x > lo_q if (v < lo_q).sum() == 0 else x >= lo_q
-    keep_hi = x < hi_q if (v > hi_q).sum() == 0 else x <= hi_q
+    if v.size < 2:
+        return out
+    k = peel_count(v.size, alpha)
+    lo_cut = v[k]
+    hi_cut = v[v.size - 1 - k]
+    keep_lo = x > lo_cut if lo_cut == v[0] else x >= lo_cut
+    keep_hi = x < hi_cut if hi_cut == v[-1] else x <= hi_cut
     new_lo = inside & keep_lo
     new_hi = inside & keep_hi
     if 0 < new_lo.sum() < inside.sum():
@@ -133,15 +181,21 @@ def peel(X: pd.DataFrame, y: np.ndarray, peel_alpha: float = 0.05,
 
     record(0)
     step = 0
+    full = {p: tuple(limits[p]) for p in names}
     while True:
         best = None
         for j, p in enumerate(names):
+            # A parameter still at the data's range: peeling it restricts a new dimension.
+            fresh = tuple(limits[p]) == full[p]
             for kind, limit, mask in _candidates(x[:, j], inside, peel_alpha):
                 n = int(mask.sum())
                 if n < mass_min * y.size:
                     continue
                 den = float(y[mask].mean())
-                key = (den, n)  # highest density; ties: the peel that keeps more points
+                # Highest density; ties: a parameter already restricted (as the EMA Workbench
+                # does, so the box names no more parameters than it needs), then the peel that
+                # keeps more points, then the first parameter, lower side first.
+                key = (den, not fresh, n)
                 if best is None or key > best[0]:
                     best = (key, p, kind, limit, mask)
         if best is None:
@@ -329,4 +383,6 @@ def discover(table: pd.DataFrame, parameters: list[str], condition: str,
     y = condition_mask(table[outcome].to_numpy(), op, value)
     if not y.any():
         raise ArgumentError("discover", condition, "holds at no design point: nothing to find")
-    return prim(table[parameters], y, **kwargs)
+    box = prim(table[parameters], y, **kwargs)
+    box.condition = condition
+    return box

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 
 from analysis._common import as_scenario
-from sim.engines.ensemble import compute_chunk
 from sim.core.outcomes import monthly_names, sanction_pairs
 from sim.core.rng import seed_key
+from sim.engines.ensemble import run_chunk
+from sim.jobs.job import as_run_ids
 from sim.scenario import Scenario
 
 #: Quantiles drawn by a fan chart and their column names.
@@ -28,19 +29,20 @@ def trajectories(scenario: Scenario | str, runs: int = 500, seed: int = 0,
     """Monthly figures of runs ``0..runs-1`` from the Numba kernel.
 
     Returns an array ``runs x (months + 1) x metrics`` (month 0 is the start) and the metric
-    names (see :func:`sim.core.outcomes.monthly_names`).
+    names (see :func:`sim.core.outcomes.monthly_names`), from
+    :func:`sim.engines.ensemble.run_chunk`, the one runner of trajectories.
     """
     scn = as_scenario(scenario)
     if policy:
         scn = scn.with_policy(policy)
     seed = seed_key(seed)
+    ids = as_run_ids(runs)
     cs = scn.compile()
     months = cs.horizon if months is None else int(months)
-    if months < 1 or runs < 1:
-        raise ValueError("runs and months must be at least 1")
+    if months < 1:
+        raise ValueError("months must be at least 1")
     names = monthly_names(cs, sanction_pairs(cs))
-    chunk = compute_chunk(cs, seed, np.arange(int(runs), dtype=np.int64), months, record=True)
-    return chunk.trajectories, names
+    return run_chunk(scn, seed, ids, months, record=True).trajectories, names
 
 
 def bands_of(traj: np.ndarray, names: list[str], metrics: list[str] | None = None
@@ -75,10 +77,10 @@ def monthly_bands(scenario: Scenario | str, metrics: list[str] | None = None, ru
     """Quantile bands of monthly metrics over ``runs`` runs, from the ensemble engine.
 
     The bands are :attr:`sim.EnsembleResult.bands` (exact quantiles up to
-    ``sim.results.bands.EXACT_BANDS_MAX_RUNS`` runs, bounded-memory histograms beyond, with their error
-    in column ``error``), in the long form of :func:`bands_of`, restricted to ``metrics``.
+    ``sim.results.bands.EXACT_BANDS_MAX_RUNS`` runs, bounded-memory histograms beyond, with their
+    error in column ``error``), in the long form of :func:`bands_of`, restricted to ``metrics``.
     """
-    from sim.engines.ensemble import run_ensemble
+    from sim.jobs.ensemble import run_ensemble
 
     scn = as_scenario(scenario)
     if policy:

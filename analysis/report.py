@@ -20,8 +20,12 @@ from typing import Any
 import pandas as pd
 
 from analysis._common import fmt_pct
+from sim.errors import UsageError
+from sim.results.provenance import MANIFEST, RESULT_KINDS, read_result_manifest
 
-KINDS = ("comparison", "sweep", "ensemble", "single_run")
+#: The kinds of result folder a report shows.
+KINDS = RESULT_KINDS
+
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1100px;
@@ -38,32 +42,31 @@ img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 
 
 def find_results(folder: str | Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Result folders at or below ``folder`` (two levels), each with its manifest."""
+    """Result folders at or below ``folder`` (two levels), each with its manifest.
+
+    A folder is a result when its ``manifest.json`` names one of
+    :data:`sim.results.provenance.RESULT_KINDS` (read by
+    :func:`sim.results.provenance.read_result_manifest`); other folders (a chunked job's
+    dataset, files of other programs) are skipped.
+    """
     folder = Path(folder)
     found = []
-    candidates = [folder / "manifest.json", *sorted(folder.glob("*/manifest.json")),
-                  *sorted(folder.glob("*/*/manifest.json"))]
+    candidates = [folder / MANIFEST, *sorted(folder.glob(f"*/{MANIFEST}")),
+                  *sorted(folder.glob(f"*/*/{MANIFEST}"))]
     for path in candidates:
         if not path.is_file():
             continue
         try:
-            info = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
+            info = read_result_manifest(path.parent)
+        except UsageError:
             continue
-        if _kind(path.parent, info) is not None:
-            found.append((path.parent, info))
+        found.append((path.parent, info))
     return found
 
 
-def _kind(folder: Path, info: dict[str, Any]) -> str | None:
-    kind = info.get("kind")
-    if kind in KINDS:
-        return kind
-    if kind is None and any(folder.glob("*.parquet")):
-        return "ensemble"  # an ensemble written by sim (manifest without a kind)
-    if isinstance(kind, str) and "ensemble" in kind:
-        return "ensemble"
-    return None
+def _kind(folder: Path, info: dict[str, Any]) -> str:
+    """The folder's kind, as its manifest names it (checked by :func:`find_results`)."""
+    return info["kind"]
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -321,7 +324,7 @@ def single_run_section(folder: Path, info: dict[str, Any]) -> tuple[str, list[st
 
 
 SECTIONS = {"comparison": comparison_section, "sweep": sweep_section,
-            "ensemble": ensemble_section, "single_run": single_run_section}
+            "ensemble": ensemble_section, "single": single_run_section}
 
 
 def build_report(found: Iterable[tuple[Path, dict[str, Any]]],
@@ -329,7 +332,7 @@ def build_report(found: Iterable[tuple[Path, dict[str, Any]]],
     """The HTML page and its plain-words summary lines from result folders."""
     parts, summary, groups = [], [], []
     labels = {"comparison": "Policy comparison", "sweep": "Sweep", "ensemble": "Ensemble",
-              "single_run": "One run"}
+              "single": "One run"}
     for folder, info in found:
         kind = _kind(folder, info)
         section, sentences = SECTIONS[kind](folder, info)

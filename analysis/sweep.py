@@ -25,20 +25,34 @@ import json
 import math
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from analysis._common import as_scenario
-from sim.results.provenance import manifest, write_bytes_atomic, write_json_atomic, write_parquet_atomic
-from sim.core.rng import seed_key
 from sim.core.outcomes import declare_outcomes
+from sim.core.rng import seed_key
 from sim.errors import ArgumentError
+from sim.results.provenance import (
+    read_result_manifest,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_parquet_atomic,
+    write_result_manifest,
+)
 from sim.scenario import Scenario, ScenarioError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from analysis.discovery import PrimBox
+
+#: The files of a saved sweep (see :meth:`SweepResult.save`).
+SWEEP_FILES = {"table": "sweep.parquet", "scenario": "scenario.toml",
+               "sensitivity": "sensitivity.parquet", "discovery": "discovery.json",
+               "prim_trajectory": "prim_trajectory.parquet"}
 
 # ---------------------------------------------------------------------------------------------
 # Parameters to vary
@@ -219,7 +233,9 @@ def aggregate(summary: pd.DataFrame) -> dict[str, float]:
     over the runs where it happened, NaN if it never did.
     """
     cols = [c for c in summary.columns if c != "run"]
-    values = summary[cols].to_numpy(dtype=float)
+    # Runs x outcomes in C order whatever the frame's layout: a sum over runs adds in an order
+    # that depends on the layout, and this one is the frozen results'.
+    values = np.ascontiguousarray(summary[cols].to_numpy(dtype=float))
     ok = np.isfinite(values)
     n = ok.sum(axis=0)
     total = np.where(ok, values, 0.0).sum(axis=0)
@@ -228,35 +244,20 @@ def aggregate(summary: pd.DataFrame) -> dict[str, float]:
     return {c: float(m) for c, m in zip(cols, means, strict=True)}
 
 
-def run_point(scenario: Scenario, overrides: Mapping[str, Any], seed: int,
-              run_ids: np.ndarray, months: int | None) -> pd.DataFrame:
-    """The run summaries of one design point (one row per run, column ``run`` first).
-
-    The unit of work a backend ships to a worker: it depends only on its arguments, and the
-    same ``seed`` and ``run_ids`` at every point give common random numbers.
-    """
-    from sim.engines.ensemble import numba_summary
-
-    scn = scenario.with_overrides(dict(overrides)) if overrides else scenario
-    return numba_summary(scn, seed, np.asarray(run_ids, dtype=np.int64), months)
-
-
-def evaluate_point(scenario: Scenario, overrides: Mapping[str, Any], seed: int,
-                   run_ids: np.ndarray, months: int | None) -> dict[str, float]:
-    """Each outcome's mean or probability at one design point (see :func:`aggregate`)."""
-    return aggregate(run_point(scenario, overrides, seed, run_ids, months))
-
-
 # ---------------------------------------------------------------------------------------------
 # The sweep
 
 
 @dataclass
 class SweepResult:
-    """A finished sweep: one row per design point.
+    """A finished sweep: one row per design point, and what was learnt from it.
 
     ``table`` has columns ``point``, one per varied key (its value), ``runs``, then every
-    outcome's mean or probability (see :func:`aggregate`).
+    outcome's mean or probability (see :func:`aggregate`). ``sensitivity`` holds the indices of
+    :func:`analysis.sensitivity.sensitivity` and ``box`` a PRIM box of
+    :func:`analysis.discovery.discover`, once computed (``result.sensitivity =
+    sensitivity(result, outcomes)``); :meth:`save` writes them with the table and :meth:`load`
+    reads them back.
     """
 
     scenario: Scenario | None
@@ -268,6 +269,8 @@ class SweepResult:
     months: int
     table: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    sensitivity: pd.DataFrame | None = None
+    box: PrimBox | None = None
 
     @property
     def problem(self) -> dict[str, Any]:
@@ -286,15 +289,27 @@ class SweepResult:
         return [c for c in self.table.columns if c not in skip]
 
     def save(self, out: str | Path) -> list[Path]:
-        """Write ``sweep.parquet``, ``scenario.toml`` and ``manifest.json`` into ``out``."""
+        """Write the sweep into folder ``out`` (a result folder of kind ``sweep``).
+
+        Files: ``sweep.parquet`` (the table), ``scenario.toml``, the sensitivity indices
+        (``sensitivity.parquet``) and the PRIM box (``discovery.json`` and
+        ``prim_trajectory.parquet``) when there are, and ``manifest.json``, each written
+        atomically.
+        """
         out = Path(out)
-        paths = [write_parquet_atomic(self.table, out / "sweep.parquet")]
+        paths = [write_parquet_atomic(self.table, out / SWEEP_FILES["table"])]
         if self.scenario is not None:
-            paths.append(write_bytes_atomic(out / "scenario.toml",
+            paths.append(write_bytes_atomic(out / SWEEP_FILES["scenario"],
                                             self.scenario.to_toml().encode()))
+        if self.sensitivity is not None:
+            paths.append(write_parquet_atomic(self.sensitivity, out / SWEEP_FILES["sensitivity"]))
+        if self.box is not None:
+            paths.append(write_json_atomic(out / SWEEP_FILES["discovery"], self.box.to_json()))
+            paths.append(write_parquet_atomic(self.box.trajectory,
+                                              out / SWEEP_FILES["prim_trajectory"]))
         declared = declare_outcomes(self.scenario.compile()) if self.scenario is not None else {}
         info = {
-            "kind": "sweep", "design": self.design, "samples": self.samples,
+            "design": self.design, "samples": self.samples,
             "runs_per_point": self.runs_per_point, "seed": self.seed, "months": self.months,
             "points": len(self.table),
             "factors": [{"key": f.key, "low": f.low, "high": f.high, "integer": f.integer}
@@ -308,30 +323,41 @@ class SweepResult:
                         scenario_hash=self.scenario.content_hash(),
                         policies=list(self.scenario.policies),
                         title=self.scenario.spec.meta.title)
-        info["files"] = [p.name for p in paths]
-        paths.append(write_json_atomic(out / "manifest.json", manifest(**info)))
+        paths.append(write_result_manifest(out, "sweep", paths, **info))
         return paths
 
     @classmethod
     def load(cls, folder: str | Path) -> SweepResult:
-        """Read a sweep written by :meth:`save` (no model run needed)."""
+        """Read a sweep written by :meth:`save`, with its indices and box (no model run)."""
         folder = Path(folder)
-        info = json.loads((folder / "manifest.json").read_text())
-        if info.get("kind") != "sweep":
-            raise ValueError(f"{folder}: not a sweep (manifest kind {info.get('kind')!r})")
-        table = pd.read_parquet(folder / "sweep.parquet")
+        info = read_result_manifest(folder, "sweep")
+        table = pd.read_parquet(folder / SWEEP_FILES["table"])
         factors = [Factor(f["key"], f["low"], f["high"], f.get("integer", False))
                    for f in info["factors"]]
+        files = set(info.get("files", []))
         scn = None
-        if (folder / "scenario.toml").exists():
+        if SWEEP_FILES["scenario"] in files:
             from sim.scenario import load_scenario
 
-            scn = load_scenario(folder / "scenario.toml")
+            scn = load_scenario(folder / SWEEP_FILES["scenario"])
+        indices = None
+        if SWEEP_FILES["sensitivity"] in files:
+            indices = pd.read_parquet(folder / SWEEP_FILES["sensitivity"])
+        box = None
+        if SWEEP_FILES["discovery"] in files:
+            from analysis.discovery import PrimBox
+
+            trajectory = None
+            if SWEEP_FILES["prim_trajectory"] in files:
+                trajectory = pd.read_parquet(folder / SWEEP_FILES["prim_trajectory"])
+            box = PrimBox.from_json(
+                json.loads((folder / SWEEP_FILES["discovery"]).read_text(encoding="utf-8")),
+                trajectory)
         keys = {"design", "samples", "runs_per_point", "seed", "months", "factors", "kind",
-                "points"}
+                "format", "points"}
         return cls(scn, factors, info["design"], int(info["samples"]),
                    int(info["runs_per_point"]), int(info["seed"]), int(info["months"]), table,
-                   {k: v for k, v in info.items() if k not in keys})
+                   {k: v for k, v in info.items() if k not in keys}, indices, box)
 
 
 def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
@@ -354,8 +380,9 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
         policy: optional policy overlay applied before the sweep.
         progress: show a progress bar with time left (default: when stderr is a terminal).
         **backend: ``backend``, ``scheduler``, ``workers``, ``out``, ``resume``,
-            ``chunk_size`` of :func:`sim.jobs.backends.run_job`: run every design point as one
-            chunked job (on Dask, or durably into ``out`` and resumable); same numbers.
+            ``chunk_size`` of :func:`sim.jobs.backends.run_job`. Every design point is one point
+            of one job (:mod:`sim.jobs.job`), run in this process by default (a chunk a point),
+            on Dask, or durably into ``out`` and resumable; the numbers are the same.
 
     Returns:
         A :class:`SweepResult`; ``result.save(dir)`` writes Parquet and a manifest.
@@ -364,6 +391,8 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
         ScenarioError: keys the scenario does not have or refuses (before any run).
         ArgumentError: bad ranges, design or sizes (before any run).
     """
+    from sim.jobs.backends import run_points
+
     scn = as_scenario(scenario)
     if policy:
         scn = scn.with_policy(policy)
@@ -378,29 +407,27 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
     factors = parse_vary(scn, vary)
     X = sample_design(design, problem_of(factors), samples, seed)
     run_ids = np.arange(int(runs_per_point), dtype=np.int64)
-    rows = []
-    if backend:
-        from sim.jobs.backends import run_points
-
-        settings = [{f.key: f.value(v) for f, v in zip(factors, values, strict=True)}
-                    for values in X]
-        frames = run_points([scn.with_overrides(o) for o in settings], run_ids, seed,
-                            labels=settings, months=months, progress=bool(progress), **backend)
-        for k, (overrides, frame) in enumerate(zip(settings, frames, strict=True)):
-            rows.append({"point": k, **overrides, "runs": int(runs_per_point),
-                         **aggregate(frame)})
-    for k, values in enumerate(_progress(X, progress, design) if not backend else ()):
-        overrides = {f.key: f.value(v) for f, v in zip(factors, values, strict=True)}
-        rows.append({"point": k, **overrides, "runs": int(runs_per_point),
-                     **evaluate_point(scn, overrides, seed, run_ids, months)})
+    settings = [{f.key: f.value(v) for f, v in zip(factors, values, strict=True)}
+                for values in X]
+    scenarios = [scn.with_overrides(o) for o in settings]
+    # Every design point is a point of one job (the same seed and run ids: CRN). In this process
+    # a chunk is one point's runs, so the progress bar counts points.
+    with _progress(len(settings), progress if not backend else False, design) as bar:
+        if not backend:
+            backend = {"chunk_size": int(runs_per_point),
+                       "on_chunk": lambda done, total: bar.update(done - bar.n)}
+        frames = run_points(scenarios, run_ids, seed, labels=settings, months=months,
+                            progress=bool(progress) and "on_chunk" not in backend, **backend)
+    rows = [{"point": k, **overrides, "runs": int(runs_per_point), **aggregate(frame)}
+            for k, (overrides, frame) in enumerate(zip(settings, frames, strict=True))]
     table = pd.DataFrame(rows)
     return SweepResult(scn, factors, design, int(samples), int(runs_per_point), seed, months,
                        table)
 
 
-def _progress(points: np.ndarray, progress: bool | None, design: str) -> Iterable[np.ndarray]:
+def _progress(points: int, progress: bool | None, design: str):
     from tqdm.auto import tqdm
 
     disable = (not sys.stderr.isatty()) if progress is None else (not progress)
-    return tqdm(points, desc=f"sweep ({design})", unit="point", disable=disable,
+    return tqdm(total=points, desc=f"sweep ({design})", unit="point", disable=disable,
                 file=sys.stderr, dynamic_ncols=True)

@@ -42,7 +42,8 @@ import numpy as np
 
 import sim
 from sim.core.rng import normal, uniform
-from sim.engines.ensemble import mesa_summary, run_ensemble
+from sim.engines.ensemble import mesa_summary
+from sim.jobs.ensemble import run_ensemble
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results" / "engines.json"

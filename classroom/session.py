@@ -39,8 +39,8 @@ from classroom.controls import (
 )
 from sim.core import layout as L
 from sim.core.outcomes import sanction_pairs
-from sim.engines.ensemble import run_ensemble
 from sim.engines.model import DiplomacyModel
+from sim.jobs.ensemble import run_ensemble
 from sim.results.table import estimate_text, interval_text
 from sim.scenario import (
     Scenario,

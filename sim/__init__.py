@@ -26,9 +26,9 @@ _EXPORTS: dict[str, str] = {
     "ActorAgent": "sim.engines.model",
     "DiplomacyModel": "sim.engines.model",
     "StoryEvent": "sim.engines.model",
-    "EnsembleResult": "sim.engines.ensemble",
-    "load_results": "sim.engines.ensemble",
-    "run_ensemble": "sim.engines.ensemble",
+    "EnsembleResult": "sim.results.ensemble",
+    "load_results": "sim.results.ensemble",
+    "run_ensemble": "sim.jobs.ensemble",
     "Scenario": "sim.scenario",
     "ScenarioError": "sim.errors",
     "list_policies": "sim.scenario",
@@ -43,9 +43,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from sim.engines.ensemble import EnsembleResult, load_results, run_ensemble
     from sim.engines.model import ActorAgent, DiplomacyModel, StoryEvent
     from sim.errors import ScenarioError
+    from sim.jobs.ensemble import run_ensemble
+    from sim.results.ensemble import EnsembleResult, load_results
     from sim.scenario import Scenario, list_policies, list_scenarios, load_scenario
 
 

@@ -117,7 +117,7 @@ def _run_ensemble(args: argparse.Namespace, scn, out, backend: dict) -> int:
     ``--out DIR`` each finished chunk is kept in ``DIR/chunks`` (a Parquet dataset) so that an
     interrupted job continues with ``--resume``. Only the summary is computed on that path.
     """
-    from sim.engines.ensemble import run_ensemble
+    from sim.jobs.ensemble import run_ensemble
     from sim.results.table import format_outcome_table
 
     chunked = backend["backend"] == "dask" or backend["resume"]

@@ -129,11 +129,12 @@ def test_report_is_built_from_saved_results_alone(saved, tmp_path):
     out = tmp_path / "report.html"
     script = textwrap.dedent(f"""
         import sys
-        import sim.engines.ensemble, sim.core.kernel, sim.engines.model
+        import sim.engines.ensemble, sim.jobs.ensemble, sim.core.kernel, sim.engines.model
         def forbidden(*a, **k):
             raise AssertionError("the report tried to run the model")
         sim.engines.ensemble.numba_summary = forbidden
-        sim.engines.ensemble.run_ensemble = forbidden
+        sim.engines.ensemble.run_chunk = forbidden
+        sim.jobs.ensemble.run_ensemble = forbidden
         sim.core.kernel.run_kernel = forbidden
         sim.engines.model.DiplomacyModel.__init__ = forbidden
         from sim.cli import main
@@ -267,3 +268,41 @@ def test_the_readme_figure_script_draws_every_figure(tmp_path):
     assert {p.name for p in tmp_path.iterdir()} == names
     assert all((tmp_path / n).read_bytes().startswith(PNG) for n in names)
     assert names <= {p.name for p in (REPO / "docs" / "figures").iterdir()}
+
+
+def test_every_saved_result_names_its_kind_and_the_report_reads_it(tmp_path):
+    """Ensemble, single run, comparison and sweep folders share one format whose manifest names
+    the kind; find_results reads it and never guesses from file names."""
+    import json
+
+    from analysis.compare import compare_policies
+    from analysis.report import find_results
+    from analysis.sweep import sweep
+    from sim.engines.single import save_single_run
+    from sim.errors import UsageError
+    from sim.results.provenance import RESULT_FORMAT, read_result_manifest
+
+    scn = sim.load_scenario("baseline")
+    sim.run_ensemble(scn, 4, months=3, progress=False).save(tmp_path / "ens")
+    save_single_run(sim.DiplomacyModel(scn, seed=1).run(3), tmp_path / "one")
+    compare_policies(scn, ["status_quo", "engagement"], runs=3, months=3).save(tmp_path / "cmp")
+    sweep(scn, {"actors.USA.relief_offer": (0.1, 0.9)}, design="grid", samples=2,
+          runs_per_point=2, months=3).save(tmp_path / "swp")
+    # Look-alikes: Parquet files with a manifest of no result kind, or of a former kind.
+    (tmp_path / "odd").mkdir()
+    sim.run_ensemble(scn, 2, months=3, progress=False).summary.to_parquet(
+        tmp_path / "odd" / "summary.parquet")
+    (tmp_path / "odd" / "manifest.json").write_text(json.dumps({"seed": 1}))
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "manifest.json").write_text(json.dumps({"kind": "single_run"}))
+    found = {folder.name: info["kind"] for folder, info in find_results(tmp_path)}
+    assert found == {"ens": "ensemble", "one": "single", "cmp": "comparison", "swp": "sweep",
+                     "old": "single"}
+    for name in ("ens", "one", "cmp", "swp"):
+        info = read_result_manifest(tmp_path / name)
+        assert info["format"] == RESULT_FORMAT and info["files"]
+        assert all((tmp_path / name / f).is_file() for f in info["files"])
+    with pytest.raises(UsageError, match="holds a sweep"):
+        sim.load_results(tmp_path / "swp")
+    with pytest.raises(UsageError, match="not a diplosim result"):
+        read_result_manifest(tmp_path / "odd")

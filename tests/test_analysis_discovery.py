@@ -13,6 +13,7 @@ from analysis.discovery import (
     discover,
     parse_condition,
     peel,
+    peel_count,
     prim,
     prim_boxes,
 )
@@ -112,3 +113,44 @@ def test_prim_refuses_bad_input():
         prim(X, np.ones(9))
     with pytest.raises(ValueError):
         prim(X, np.ones(10), peel_alpha=0.7)
+
+
+def test_a_peel_removes_alpha_times_m_points():
+    # Friedman and Fisher, and the EMA Workbench: alpha x m points of an m-point box per peel.
+    assert peel_count(3000, 0.05) == 150
+    assert peel_count(2850, 0.05) == 143  # ceil(142.5)
+    assert peel_count(100, 0.07) == 7  # 0.07 * 100 is 7.000000000000001 in floating point
+    assert peel_count(10, 0.05) == 1  # never less than one point
+    X = _uniform(3000, 2, 7)
+    traj = peel(X, (X["x0"] > 0.5).to_numpy(), 0.05, 0.5)
+    assert traj["n"].tolist()[:3] == [3000, 2850, 2707]
+
+
+def test_peels_by_hand_on_twenty_points():
+    # x = 0..19, the points of interest x >= 10, alpha 0.1: the box loses ceil(0.1 m) of its
+    # lowest points (m = 20, 18, 16, 14, 12: two each) until it is pure, then one a step (the
+    # lower peel wins ties with the upper one: same density, same count, lower side first).
+    X = pd.DataFrame({"x": np.arange(20.0)})
+    traj = peel(X, (X["x"] >= 10).to_numpy(), peel_alpha=0.1, mass_min=0.05)
+    assert traj["n"].tolist() == [20, 18, 16, 14, 12, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]
+    assert traj["x.low"].tolist() == [0, 2, 4, 6, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]
+    assert (traj["x.high"] == 19).all()
+    assert traj["density"].tolist()[:6] == [0.5, 10 / 18, 10 / 16, 10 / 14, 10 / 12, 1.0]
+
+
+def test_a_tied_peel_keeps_to_a_parameter_already_restricted():
+    # Ten points A..J, alpha 0.2 (two points a peel), four of interest (D, F, G, H).
+    #   step 1: x1's two lowest (A, B: both not of interest) give density 4/8, every other peel
+    #           less, so x1 is restricted first;
+    #   step 2: x0's two highest (E, F) and x1's next two lowest (C, D) both leave 3 of 6: a tie,
+    #           resolved by keeping to x1 rather than restricting x0 too (as the EMA Workbench).
+    names = "ABCDEFGHIJ"
+    x0 = dict(G=0, H=1, A=2, B=3, C=4, D=5, I=6, J=7, E=8, F=9)
+    x1 = dict(A=0, B=1, C=2, D=3, E=4, F=5, I=6, J=7, G=8, H=9)
+    X = pd.DataFrame({"x0": [x0[p] for p in names], "x1": [x1[p] for p in names]}, dtype=float)
+    y = np.array([p in "DFGH" for p in names])
+    traj = peel(X, y, peel_alpha=0.2, mass_min=0.5)  # a third peel would leave 4 < 5 points
+    assert traj["n"].tolist() == [10, 8, 6]
+    assert traj["density"].tolist() == [0.4, 0.5, 0.5]
+    assert traj["x1.low"].tolist() == [0, 2, 4]
+    assert traj["x0.low"].tolist() == [0, 0, 0] and traj["x0.high"].tolist() == [9, 9, 9]

@@ -180,6 +180,33 @@ def test_save_and_load_keep_the_table_and_the_design(tmp_path):
     assert back.factors == res.factors and back.design == "lhs" and back.seed == 2
     assert back.meta["scenario_hash"] == res.scenario.content_hash()
     assert "relief_reached" in back.meta["proportions"]
+    assert back.sensitivity is None and back.box is None
+    again = back.save(tmp_path / "again")  # a loaded sweep saves again, with a fresh record
+    assert [p.name for p in again] == [p.name for p in paths]
+
+
+def test_sensitivity_indices_and_the_prim_box_are_saved_and_loaded_by_the_api(sobol_sweep,
+                                                                             tmp_path):
+    from analysis.discovery import discover
+
+    res = SweepResult(sobol_sweep.scenario, sobol_sweep.factors, sobol_sweep.design,
+                      sobol_sweep.samples, sobol_sweep.runs_per_point, sobol_sweep.seed,
+                      sobol_sweep.months, sobol_sweep.table)
+    res.sensitivity = sensitivity(res, ["relief_reached"], seed=5)
+    res.box = discover(res.table, [LIVE, DEAD], "relief_reached>=0.3")
+    names = {p.name for p in res.save(tmp_path)}
+    assert {"sensitivity.parquet", "discovery.json", "prim_trajectory.parquet"} <= names
+    back = SweepResult.load(tmp_path)
+    pd.testing.assert_frame_equal(back.sensitivity, res.sensitivity)
+    box = back.box
+    assert box.condition == "relief_reached>=0.3" and box.restricted == res.box.restricted
+    pd.testing.assert_frame_equal(box.limits, res.box.limits)
+    pd.testing.assert_frame_equal(box.data_range, res.box.data_range)
+    pd.testing.assert_frame_equal(box.trajectory, res.box.trajectory)
+    assert (box.coverage, box.density, box.mass, box.n) == (
+        res.box.coverage, res.box.density, res.box.mass, res.box.n)
+    assert box.describe() == res.box.describe()
+    np.testing.assert_array_equal(box.contains(res.table), res.box.contains(res.table))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,3 +298,12 @@ def test_morris_with_a_whole_number_parameter_uses_the_design_as_sampled():
                            res.months, res.table)
     with pytest.raises(ArgumentError, match="does not match"):
         morris_indices(tampered, ["ceasefire_reached"])
+
+
+def test_aggregate_does_not_depend_on_the_frame_layout():
+    """The same runs give the same bits whether a frame is laid out by rows or by columns."""
+    rows = numba_summary(sim.load_scenario("baseline"), 3, np.arange(50), 6)
+    by_column = pd.DataFrame(np.asfortranarray(rows.to_numpy()), columns=rows.columns)
+    a, b = aggregate(by_column), aggregate(rows)
+    assert list(a) == list(b)
+    np.testing.assert_array_equal(list(a.values()), list(b.values()))  # NaN-aware, bit for bit

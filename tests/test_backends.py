@@ -1,4 +1,4 @@
-"""The local backend of sim.jobs.backends: same rows as the kernel, durable parts, kill -9 and resume."""
+"""The local executor (sim.jobs.backends): the kernel's rows, durable parts, kill -9, resume."""
 
 from __future__ import annotations
 
@@ -15,17 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
+from sim.cli import add_backend_arguments, backend_options
+from sim.engines.ensemble import numba_summary
+from sim.errors import UsageError
 from sim.jobs.backends import (
     BackendError,
     ChunkError,
     Job,
     Point,
-    add_backend_arguments,
-    backend_options,
     run_durable,
     run_job,
 )
-from sim.engines.ensemble import numba_summary
 from sim.jobs.store import PART_GLOB, StoreError, read_dataset, read_manifest
 
 MONTHS = 12
@@ -125,20 +125,20 @@ def test_second_job_with_other_inputs_is_refused(tmp_path, scn):
 def test_chunk_that_raises_names_its_runs_and_the_reason(tmp_path, scn, reference, monkeypatch):
     import sim.engines.ensemble
 
-    real = sim.engines.ensemble.numba_summary
+    real = sim.engines.ensemble.run_chunk
 
-    def broken(s, seed, ids, months=None, **kw):
+    def broken(s, seed, ids, *args, **kw):
         if 57 in ids:
             raise FloatingPointError("pressure diverged")
-        return real(s, seed, ids, months, **kw)
+        return real(s, seed, ids, *args, **kw)
 
-    monkeypatch.setattr(sim.engines.ensemble, "numba_summary", broken)
+    monkeypatch.setattr(sim.engines.ensemble, "run_chunk", broken)
     with pytest.raises(ChunkError, match=r"1 of 12 chunks failed.*chunk 5 \(point 0 runs "
                                          r"50-59\): FloatingPointError: pressure diverged"):
         run_durable(scn, 120, 11, months=MONTHS, chunk_size=10, out=tmp_path / "job")
     # Every other chunk was kept; after the fault is fixed, a resume computes only chunk 5.
     assert read_manifest(tmp_path / "job")["chunks"].keys() == {str(c) for c in range(12)} - {"5"}
-    monkeypatch.setattr(sim.engines.ensemble, "numba_summary", real)
+    monkeypatch.setattr(sim.engines.ensemble, "run_chunk", real)
     computed = []
     got = run_durable(scn, 120, 11, months=MONTHS, chunk_size=10, out=tmp_path / "job",
                       resume=True, on_chunk=lambda d, t: computed.append(d))
@@ -174,12 +174,19 @@ def test_backend_flags():
     assert _parse(["--workers", "2", "--out", "d", "--resume", "--chunk-size", "100"]) == {
         "backend": "dask", "scheduler": None, "workers": 2, "resume": True, "chunk_size": 100}
     assert _parse(["--scheduler", "tcp://127.0.0.1:8786"])["backend"] == "dask"
-    for argv, msg in ((["--workers", "0"], "at least 1"), (["--resume"], "needs --out"),
+    for argv, msg in ((["--resume"], "needs --out"),
                       (["--scheduler", "x", "--workers", "1"], "one or the other"),
-                      (["--scheduler", "localhost"], "expected an address"),
-                      (["--chunk-size", "0"], "at least 1")):
-        with pytest.raises(BackendError, match=msg):
+                      (["--scheduler", "localhost"], "expected an address")):
+        with pytest.raises(UsageError, match=msg):
             _parse(argv)
+
+
+@pytest.mark.parametrize("argv", [["--workers", "0"], ["--chunk-size", "0"]])
+def test_backend_counts_below_one_are_refused_by_the_parser(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        _parse(argv)
+    assert exc.value.code == 2
+    assert f"argument {argv[0]}" in capsys.readouterr().err
 
 
 # -- kill -9 part-way, then resume -------------------------------------------------------------
@@ -293,14 +300,14 @@ def test_cli_reports_a_failing_chunk_on_one_line(tmp_path, monkeypatch, capsys):
     import sim.engines.ensemble
     from sim.cli import main
 
-    real = sim.engines.ensemble.numba_summary
+    real = sim.engines.ensemble.run_chunk
 
-    def broken(s, seed, ids, months=None, **kw):
+    def broken(s, seed, ids, *args, **kw):
         if 7 in ids:
             raise FloatingPointError("pressure diverged")
-        return real(s, seed, ids, months, **kw)
+        return real(s, seed, ids, *args, **kw)
 
-    monkeypatch.setattr(sim.engines.ensemble, "numba_summary", broken)
+    monkeypatch.setattr(sim.engines.ensemble, "run_chunk", broken)
     status = main(["run", "baseline", "--runs", "40", "--months", "6", "--chunk-size", "10",
                    "--resume", "--out", str(tmp_path / "ens")])
     err = capsys.readouterr().err.strip().splitlines()

@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 import sim
-import sim.jobs.backends
+import sim.jobs.settings
+from sim.engines.ensemble import numba_summary
 from sim.jobs.backends import (
     BackendError,
     ChunkError,
@@ -30,7 +31,6 @@ from sim.jobs.backends import (
     run_durable,
     run_job,
 )
-from sim.engines.ensemble import numba_summary
 from sim.jobs.store import read_dataset, read_manifest
 
 distributed = pytest.importorskip("distributed")
@@ -82,22 +82,23 @@ def _break_run(run):
     """On a worker: make the chunk holding ``run`` raise, as a bug in the model would."""
     import sim.engines.ensemble
 
-    real = sim.engines.ensemble.__dict__.setdefault("_real_numba_summary", sim.engines.ensemble.numba_summary)
+    real = sim.engines.ensemble.__dict__.setdefault("_real_run_chunk",
+                                                    sim.engines.ensemble.run_chunk)
 
-    def broken(s, seed, ids, months=None, **kw):
+    def broken(s, seed, ids, *args, **kw):
         if run in ids:
             raise FloatingPointError(f"pressure diverged in run {run}")
-        return real(s, seed, ids, months, **kw)
+        return real(s, seed, ids, *args, **kw)
 
-    sim.engines.ensemble.numba_summary = broken
+    sim.engines.ensemble.run_chunk = broken
 
 
 def _repair():
     import sim.engines.ensemble
 
-    real = sim.engines.ensemble.__dict__.pop("_real_numba_summary", None)
+    real = sim.engines.ensemble.__dict__.pop("_real_run_chunk", None)
     if real is not None:
-        sim.engines.ensemble.numba_summary = real
+        sim.engines.ensemble.run_chunk = real
 
 
 def test_cluster_is_on_loopback(client):
@@ -137,7 +138,8 @@ def test_scenario_and_chunk_task_pickle(scn):
     job = Job.ensemble(edited, 9, seed=3, months=MONTHS, chunk_size=4)
     task = job.task(job.chunks()[1], job.columns(), threads=1)
     shipped = cloudpickle.loads(cloudpickle.dumps(task))
-    pd.testing.assert_frame_equal(compute_chunk(shipped), compute_chunk(task))
+    pd.testing.assert_frame_equal(compute_chunk(shipped).frame(task.columns),
+                                  compute_chunk(task).frame(task.columns))
 
 
 def test_worker_killed_mid_job_loses_and_repeats_nothing(client, scn, tmp_path):
@@ -207,7 +209,7 @@ def test_failing_chunk_without_out_stops_the_job(client, scn):
 
 
 def test_unreachable_scheduler_is_a_one_line_error(scn, monkeypatch):
-    monkeypatch.setattr(sim.jobs.backends, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(sim.jobs.settings, "CONNECT_TIMEOUT", "1s")
     with pytest.raises(BackendError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         run_durable(scn, 5, 1, scheduler="tcp://127.0.0.1:9")
 
@@ -251,16 +253,16 @@ class _PoisonRun(distributed.WorkerPlugin):
 
         import sim.engines.ensemble
 
-        real = sim.engines.ensemble.__dict__.setdefault("_real_numba_summary",
-                                                sim.engines.ensemble.numba_summary)
+        real = sim.engines.ensemble.__dict__.setdefault("_real_run_chunk",
+                                                sim.engines.ensemble.run_chunk)
         run = self.run
 
-        def poisoned(s, seed, ids, months=None, **kw):
+        def poisoned(s, seed, ids, *args, **kw):
             if run in ids:
                 os._exit(1)
-            return real(s, seed, ids, months, **kw)
+            return real(s, seed, ids, *args, **kw)
 
-        sim.engines.ensemble.numba_summary = poisoned
+        sim.engines.ensemble.run_chunk = poisoned
 
     def teardown(self, worker):
         _repair()

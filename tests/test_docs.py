@@ -32,8 +32,8 @@ import sim
 from sim.core import layout as L
 from sim.core.rng import SHIP, uniform
 from sim.core.rules import DrawKey, Params, decide_supply, new_state, update_pressure
-from sim.scenario.schema import ScenarioSpec, parameter_table
 from sim.engines.state import RunState
+from sim.scenario.schema import ScenarioSpec, parameter_table
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"

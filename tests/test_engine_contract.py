@@ -18,7 +18,7 @@ import pytest
 
 import sim
 from sim.core.outcomes import outcome_declaration
-from sim.engines.ensemble import run_ensemble
+from sim.jobs.ensemble import run_ensemble
 
 RUNS = range(0, 4)
 SEED = 20240917

@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from scipy import stats as sst
 
 import sim
-from sim.results.bands import BINS, EXACT_BANDS_MAX_RUNS, HistogramBands, exact_bands, figure_ranges
 from sim.cli import main
-from sim.engines.ensemble import compute_chunk, numba_summary, run_ensemble
 from sim.core.outcomes import monthly_names, sanction_pairs
+from sim.engines.ensemble import compute_chunk, numba_summary
+from sim.jobs.ensemble import run_ensemble
+from sim.results.bands import BINS, EXACT_BANDS_MAX_RUNS, HistogramBands, exact_bands, figure_ranges
 from sim.results.stats import mean_interval, wilson_interval
 
 MONTHS = 12
@@ -58,6 +59,86 @@ def test_a_run_alone_equals_the_run_inside_the_ensemble(baseline, reference, ids
     alone = run_ensemble(baseline, ids, seed=11, months=MONTHS, bands=False, progress=False)
     inside = reference.set_index("run").loc[ids].reset_index()
     same_rows(alone.summary, inside)
+
+
+@pytest.mark.parametrize("runs, match", [
+    ([3, 3, 5], r"must not repeat \(given more than once: \[3\]\)"), (0, "at least 1"),
+    ([], "non-empty"), ([[1, 2]], "non-empty"), ([1.5], "integers"), ([True], "integers"),
+    (True, "not a bool"), ([-1], r"\[0, 2\*\*32\)"), ([2**32], r"\[0, 2\*\*32\)"),
+    ("12", "sequence of run indices"),
+])
+def test_one_run_id_check_for_ensembles_jobs_and_kept_runs(baseline, runs, match):
+    """run_ensemble, a Job and keep_runs share one check: a repeated run is refused, not counted
+    twice in every interval."""
+    from sim.errors import UsageError
+    from sim.jobs.job import Job, as_run_ids
+
+    calls = [lambda: as_run_ids(runs),
+             lambda: run_ensemble(baseline, runs, months=2, progress=False),
+             lambda: Job.ensemble(baseline, runs, seed=0)]
+    if isinstance(runs, list) and runs:  # keep_runs is a sequence (empty: keep none)
+        calls.append(lambda: run_ensemble(baseline, 10, months=2, keep_runs=runs,
+                                          progress=False))
+    for call in calls:
+        with pytest.raises(UsageError, match=match):
+            call()
+    np.testing.assert_array_equal(as_run_ids(3), [0, 1, 2])
+    np.testing.assert_array_equal(as_run_ids(range(5, 2, -1)), [5, 4, 3])
+    assert as_run_ids(np.array([7, 2], dtype=np.uint32)).dtype == np.int64
+
+
+def test_run_chunk_is_the_one_runner_of_trajectories(baseline):
+    """analysis.monthly.trajectories, kept runs and bands all come from run_chunk, on both
+    engines with the same numbers."""
+    from analysis.monthly import trajectories
+    from sim.engines.ensemble import run_chunk
+
+    ids = np.arange(4, dtype=np.int64)
+    nb = run_chunk(baseline, 5, ids, MONTHS, record=True)
+    me = run_chunk(baseline, 5, ids, MONTHS, engine="mesa", record=True)
+    np.testing.assert_array_equal(nb.trajectories, me.trajectories)
+    np.testing.assert_array_equal(nb.outcomes, me.outcomes)
+    traj, names = trajectories(baseline, runs=4, seed=5, months=MONTHS)
+    np.testing.assert_array_equal(traj, nb.trajectories)
+    kept = run_ensemble(baseline, 4, seed=5, months=MONTHS, keep_runs=[2], progress=False)
+    np.testing.assert_array_equal(kept.trajectory(2).drop(columns="month").to_numpy(),
+                                  nb.trajectories[2])
+    assert run_chunk(baseline, 5, ids, MONTHS).trajectories is None
+    with pytest.raises(ValueError, match="engine"):
+        run_chunk(baseline, 5, ids, MONTHS, engine="fortran")
+
+
+def test_ensembles_comparisons_and_sweeps_run_as_one_job_each(baseline, monkeypatch):
+    """All three hand one job to an executor; none runs the engine its own way."""
+    import sim.engines.ensemble
+    import sim.jobs.backends
+    import sim.jobs.ensemble
+    from analysis.compare import compare_policies
+    from analysis.sweep import sweep
+
+    jobs = []
+    real_execute = sim.jobs.backends.execute
+
+    def recording(job, *args, **kwargs):
+        jobs.append(job)
+        return real_execute(job, *args, **kwargs)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("ran the engine outside a job")
+
+    monkeypatch.setattr(sim.jobs.backends, "execute", recording)
+    monkeypatch.setattr(sim.jobs.ensemble, "execute", recording)
+    monkeypatch.setattr(sim.engines.ensemble, "numba_summary", forbidden)
+    monkeypatch.setattr(sim.engines.ensemble, "mesa_summary", forbidden)
+    run_ensemble(baseline, 6, seed=1, months=3, progress=False)
+    assert len(jobs) == 1 and len(jobs[0].points) == 1 and jobs[0].record
+    compare_policies(baseline, ["status_quo", "engagement", "status_quo"], runs=5, months=3)
+    assert len(jobs) == 2 and [p.labels["policy"] for p in jobs[1].points] == [
+        "status_quo", "engagement", "status_quo (2)"]
+    res = sweep(baseline, {"actors.USA.relief_offer": (0.1, 0.9)}, design="grid", samples=3,
+                runs_per_point=4, months=3)
+    assert len(jobs) == 3 and len(jobs[2].points) == 3 == len(res.table)
+    assert jobs[2].chunk_size == 4  # in this process a chunk is one design point's runs
 
 
 def test_run_ids_in_any_order_give_the_same_rows(baseline, reference):

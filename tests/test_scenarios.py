@@ -28,8 +28,7 @@ from pydantic import BaseModel
 
 import sim
 from sim.core import layout as L
-from sim.scenario import schema
-from sim.scenario import ScenarioError, load_scenario, parse_override_value
+from sim.scenario import ScenarioError, load_scenario, parse_override_value, schema
 
 BASE = load_scenario("baseline")
 RAW = BASE.raw

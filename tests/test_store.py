@@ -213,7 +213,7 @@ def test_chunk_rows_are_what_a_store_writes(tmp_path, scn):
                                                    {"policy": "b"})),
               np.arange(5), seed=2, months=MONTHS, chunk_size=3)
     cols = job.columns()
-    frames = [compute_chunk(job.task(c, cols)) for c in job.chunks()]
+    frames = [compute_chunk(job.task(c, cols)).frame(cols) for c in job.chunks()]
     assert len({tuple(f.dtypes.astype(str)) for f in frames}) == 1
     assert all(f["point"].dtype == np.int64 and f["run"].dtype == np.int64 for f in frames)
 
@@ -233,3 +233,49 @@ def test_duckdb_query_of_docs_scaling_runs_as_written(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "p_relief" in done.stdout and "engagement" in done.stdout
     assert len(read_dataset(tmp_path / "results" / "duck")) == 1000
+
+
+def test_the_fingerprint_covers_the_python_code_that_shapes_rows():
+    """A durable job's fingerprint covers the outcome naming, both engines' summary code, the
+    scenario's compilation and the job's row assembly, not only the compiled kernel."""
+    from sim.core.jit import compiled_sources
+    from sim.jobs.job import row_sources
+
+    names = {f"{p.parent.name}/{p.name}" for p in row_sources()}
+    assert {"core/outcomes.py", "core/kernel.py", "engines/ensemble.py", "engines/model.py",
+            "scenario/loading.py", "jobs/job.py"} <= names
+    assert set(compiled_sources()) <= set(row_sources())
+
+
+def test_a_resumed_job_after_a_change_to_the_row_code_is_refused(tmp_path, scn, monkeypatch):
+    """Edit (a copy of) the outcome naming between two sessions of one job: the resume is
+    refused, so one dataset never mixes rows of two code versions."""
+    import shutil
+
+    import sim.jobs.job
+    from sim.jobs.backends import run_job
+
+    copies = []
+    for src in sim.jobs.job.row_sources():
+        dst = tmp_path / "src" / src.parent.name / src.name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+        copies.append(dst)
+    monkeypatch.setattr(sim.jobs.job, "row_sources", lambda: copies)
+    job = Job.ensemble(scn, 8, seed=3, months=MONTHS, chunk_size=4)
+    out = tmp_path / "job"
+
+    def stop_after_one(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_job(job, out=out, on_chunk=stop_after_one)
+    before = job.identity()["model_source"]
+    outcomes = next(p for p in copies if p.name == "outcomes.py" and p.parent.name == "core")
+    outcomes.write_text(outcomes.read_text() + "\n# renamed an outcome\n")
+    assert job.identity()["model_source"] != before
+    with pytest.raises(StoreError, match="model_source"):
+        run_job(job, out=out, resume=True)
+    outcomes.unlink()
+    with pytest.raises(FileNotFoundError, match="outcomes.py"):
+        job.identity()

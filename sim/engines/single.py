@@ -7,13 +7,14 @@ from pathlib import Path
 import pandas as pd
 
 from sim.engines.model import DiplomacyModel
-from sim.results.provenance import manifest, write_json_atomic, write_parquet_atomic
+from sim.results.provenance import write_parquet_atomic, write_result_manifest
 
 
 def save_single_run(model: DiplomacyModel, out: str | Path) -> list[Path]:
     """Write ``monthly.parquet``, ``events.parquet``, ``outcomes.parquet`` and ``manifest.json``.
 
-    The files go into ``out``; each is written atomically, the manifest last.
+    The files go into ``out``, a result folder of kind ``single`` (see
+    :mod:`sim.results.provenance`); each is written atomically, the manifest last.
     """
     out = Path(out)
     scn = model.diplo_scenario
@@ -25,10 +26,8 @@ def save_single_run(model: DiplomacyModel, out: str | Path) -> list[Path]:
         write_parquet_atomic(events, out / "events.parquet"),
         write_parquet_atomic(outcomes, out / "outcomes.parquet"),
     ]
-    paths.append(write_json_atomic(out / "manifest.json", manifest(
-        kind="single_run", scenario=scn.name, scenario_source=scn.source,
+    paths.append(write_result_manifest(
+        out, "single", paths, scenario=scn.name, scenario_source=scn.source,
         scenario_hash=scn.content_hash(), policies=list(scn.policies), seed=model.seed,
-        run=model.run_index, months=model.month, engine="mesa",
-        files=[p.name for p in paths],
-    )))
+        run=model.run_index, months=model.month, engine="mesa"))
     return paths
