@@ -145,7 +145,9 @@ class ChunkStore:
 
     def _open(self, resume: bool, points: list[dict[str, Any]], meta: dict[str, Any]) -> None:
         mpath = self.path / MANIFEST
-        for stale in self.path.glob(".part-*.tmp"):
+        # Temporary files of atomic writes (parts, manifest, points) that a killed job left
+        # behind: this job holds the folder's lock, so no other writer owns them.
+        for stale in self.path.glob(".*.tmp"):
             stale.unlink(missing_ok=True)
         if not mpath.exists():
             foreign = [p.name for p in self.path.iterdir() if p.name not in (LOCK, POINTS)]
