@@ -11,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from builders import tiny_builder
 from hypothesis import HealthCheck, settings
 
 import sim
 from sim.scenario import Scenario
-
-from builders import tiny_builder
 
 # Hypothesis: real coverage, no wall-clock deadline (the first call of a compiled rule may
 # compile or load it from the cache, which says nothing about the code under test).
