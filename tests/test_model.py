@@ -5,13 +5,14 @@ battery in tests/test_agents.py.
 
 from __future__ import annotations
 
+import math
 import re
 
 import mesa
 import numpy as np
 import pandas as pd
 import pytest
-from closed_forms import raw_pressure
+from closed_forms import detected_within, gdp_index_without_shocks, raw_pressure
 
 import sim
 from sim.core import layout as L
@@ -231,3 +232,23 @@ def test_outcomes_are_the_summary_columns(baseline, runs):
     assert model.outcomes()["delivered_iran_russia_missiles"] == 0  # the route opens in month 9
     assert model.state.RS[:, L.RS_TOTAL].sum() == sum(
         v for k, v in model.outcomes().items() if k.startswith("delivered_"))
+
+
+def test_the_mesa_model_follows_the_closed_forms_of_the_tiny_scenario(tiny):
+    # REC is under pressure 0.5 x 0.4 from SND alone, with no shocks, growth, war or trade: its
+    # GDP follows the closed form month by month; the others stay at 1.
+    w = tiny.spec.world
+    pressure = raw_pressure([(0.5, 0.4)])
+    monthly = DiplomacyModel(tiny, seed=1).run().monthly()
+    for m in range(tiny.horizon + 1):
+        assert monthly.loc[m, "pressure_REC"] == pytest.approx(pressure, abs=1e-15)
+        assert monthly.loc[m, "gdp_index_REC"] == pytest.approx(
+            gdp_index_without_shocks(m, pressure, w.damage_rate, w.adaptation_rate), rel=1e-12)
+        assert monthly.loc[m, "gdp_index_SUP"] == monthly.loc[m, "gdp_index_SND"] == 1.0
+    # The route ships every month; each shipment is detected with chance p.
+    p, months, runs = 0.2, 4, 300
+    scn = tiny.with_overrides({"meta.horizon": months, "categories.widgets.detection": p})
+    hits = sum(DiplomacyModel(scn, seed=seed).run().outcomes()["detected_sup_rec"] > 0
+               for seed in range(runs))
+    truth = detected_within(p, months)
+    assert abs(hits / runs - truth) < 4 * math.sqrt(truth * (1 - truth) / runs)
