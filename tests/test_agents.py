@@ -153,7 +153,7 @@ class AgentBattery:
         clone = copy.deepcopy(model)
         assert all(type(clone.actors_by_id[a]) is type(model.actors_by_id[a])
                    for a in model.actors_by_id)
-        assert clone.actors_by_id["IRN"].model is clone  # the clone's agents are its own
+        assert all(a.model is clone for a in clone.agents)  # the clone's agents are its own
         clone.run()
         assert model.month == 10  # stepping the clone left the original where it was
         assert_same_run(clone, model.run())
