@@ -7,11 +7,11 @@ not depend on the working directory.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+from builders import tiny_builder
 from hypothesis import HealthCheck, settings
 
 import sim
@@ -27,69 +27,11 @@ settings.load_profile("diplosim")
 
 REPO = Path(__file__).resolve().parent.parent
 
-# A minimal scenario with one supply route, one sanctioner and no negotiation track: small enough
-# that its outcomes have closed forms (detection within m months, pressure from one sender, GDP
-# growth with no shocks). Parameters a test varies are set through ``with_overrides``. Tests of
-# several files rely on its names and figures (route ``sup_rec``, category ``widgets``, 10 units a
-# month, pressure 0.5 x 0.4 on REC): change them only together with those tests.
-TINY_TOML = textwrap.dedent("""\
-    # Tiny scenario for closed-form tests: SUP ships widgets to REC; SND sanctions REC.
-    relations = [
-      { a = "SUP", b = "REC", affinity = 0.5 },
-      { a = "SND", b = "REC", affinity = -0.5 },
-      { a = "SND", b = "SUP", affinity = -0.5 },
-    ]
-    sanctions = [
-      { sender = "SND", target = "REC", intensity = 0.5 },
-    ]
-
-    [meta]
-    title = "Tiny: one route, one sanctioner"
-    horizon = 12
-
-    [world]
-    shock_sd = 0.0
-    war_cost = 0.0
-    supply_base = 0.0
-
-    [actors.SUP]
-    name = "Supplier"
-    gdp = 100.0
-    growth = 0.0
-    capacity = { widgets = 10 }
-
-    [actors.REC]
-    name = "Recipient"
-    gdp = 100.0
-    growth = 0.0
-    demand = { widgets = 10 }
-
-    [actors.SND]
-    name = "Sanctioner"
-    gdp = 1000.0
-    growth = 0.0
-    leverage = 0.4
-
-    [categories.widgets]
-    unit = "widgets"
-    value = 1.0
-    price = 0.0
-    detection = 0.3
-    escalation_weight = 0.0
-
-    [routes.sup_rec]
-    supplier = "SUP"
-    recipient = "REC"
-    category = "widgets"
-    propensity = 20.0
-
-    [theatre]
-    attacker = "REC"
-    defender = "SND"
-    intensity = 1.0
-    base_intensity = 1.0
-    balance_sd = 0.0
-    """)
+# The tiny scenario (tests/builders.py: ``tiny_builder``) has one supply route, one sanctioner
+# and no negotiation track: small enough that its outcomes have closed forms (detection within m
+# months, pressure from one sender, GDP growth with no shocks: tests/closed_forms.py). Parameters
+# a test varies are set through ``with_overrides``. Tests of several files rely on its names and
+# figures (route ``sup_rec``, category ``widgets``, 10 units a month, pressure 0.5 x 0.4 on REC).
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +44,7 @@ def baseline() -> Scenario:
 def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path of the tiny one-route scenario file, written into a temporary folder."""
     path = tmp_path_factory.mktemp("tiny") / "tiny.toml"
-    path.write_text(TINY_TOML, encoding="utf-8")
+    path.write_text(tiny_builder().to_toml(), encoding="utf-8")
     return path
 
 

@@ -25,13 +25,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from builders import ScenarioBuilder
 from hypothesis import given
 from hypothesis import strategies as st
 
 import sim
 from sim.core import layout as L
 from sim.core.rng import SHIP, uniform
-from sim.core.rules import DrawKey, Params, decide_supply, new_state, update_pressure
+from sim.core.rules import DrawKey, decide_supply
 from sim.engines.state import RunState
 from sim.scenario.schema import ScenarioSpec, parameter_table
 
@@ -258,7 +259,8 @@ def test_every_reference_key_cited_in_odd_exists(prose):
     spec = sim.load_scenario("baseline").spec
     vocabulary = _vocabulary(spec)
     code_names = set()
-    for module in (sim.core.rules, sim.core.rng, sim.core.outcomes, sim.scenario.schema, sim.engines.model, sim.scenario):
+    for module in (sim.core.rules, sim.core.rng, sim.core.outcomes, sim.scenario.schema,
+                   sim.engines.model, sim.scenario):
         code_names.update(dir(module))
     cited = set(re.findall(r"`([a-z][a-z0-9]*(?:_[a-z0-9]+)+)`", prose))
     cs = sim.load_scenario("baseline").compile()
@@ -320,19 +322,26 @@ def test_supply_equation_matches_decide_supply(months):
     model = sim.DiplomacyModel("baseline", seed=11).run(months)
     s = model.state
     month = months + 1
+    seeds = 150
+    branches = set()
     for r in range(s.RP.shape[0]):
         p_doc, units_doc = odd_supply_probability(s, r)
         supplier = int(s.RP[r, L.R_SUPPLIER])
-        agree = 0
-        for seed in range(150):
+        ships = 0
+        for seed in range(seeds):
             key = np.uint64(seed)
             s.DR[:] = 0.0
             decide_supply(r, DrawKey(key, 0, month), s.params, s.state, s.decisions)
             u = uniform(key, 0, month, supplier, r, SHIP)
             expected = units_doc if u < p_doc else 0.0
             assert s.DR[r] == expected, (model.compiled.route_ids[r], seed, u, p_doc)
-            agree += 1
-        assert agree == 150
+            ships += expected > 0
+            branches.add(expected > 0)
+        if units_doc > 0:
+            # The route ships as often as the documented probability says (4 standard errors).
+            se = math.sqrt(p_doc * (1 - p_doc) / seeds)
+            assert abs(ships / seeds - p_doc) <= 4 * se + 1 / seeds, (r, ships, p_doc)
+    assert branches == {True, False}  # both shipping and holding back were checked
 
 
 def test_worked_supply_example_in_the_text(prose):
@@ -379,27 +388,86 @@ def odd_pressure(W, AP, SANC, TRADE):
 unit = st.floats(0.0, 1.0, allow_nan=False)
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder for scenarios built by the tests of this module."""
+    return tmp_path_factory.mktemp("built")
+
+
 @given(data=st.data(), n=st.integers(2, 5))
-def test_pressure_equation_matches_update_pressure(data, n):
-    AP = np.zeros((n, L.NA))
-    AP[:, L.A_LEVERAGE] = data.draw(st.lists(unit, min_size=n, max_size=n))
-    AP[:, L.A_BUSTING] = data.draw(st.lists(unit, min_size=n, max_size=n))
-    SANC = np.array(data.draw(st.lists(unit, min_size=n * n, max_size=n * n))).reshape(n, n)
-    np.fill_diagonal(SANC, 0.0)
-    TRADE = np.array(data.draw(st.lists(unit, min_size=n * n, max_size=n * n))).reshape(n, n)
-    np.fill_diagonal(TRADE, 0.0)
-    TRADE /= np.maximum(1.0, TRADE.sum(axis=1, keepdims=True))
-    W = np.zeros(L.NW)
-    W[L.W_COALITION] = data.draw(unit)
-    W[L.W_LEAK_GAIN] = data.draw(st.floats(0.0, 10.0))
-    W[L.W_MAX_LEAK] = data.draw(unit)
-    SA = np.zeros((n, L.NSA))
-    update_pressure(Params(W, AP, *[np.zeros((0, 0))] * 10),
-                    new_state(n, 1, 0, 0)._replace(SA=SA, SANC=SANC, TRADE=TRADE))
-    raw, leak, eff = odd_pressure(W, AP, SANC, TRADE)
-    np.testing.assert_allclose(SA[:, L.S_RAW], raw, atol=1e-12)
-    np.testing.assert_allclose(SA[:, L.S_LEAK], leak, atol=1e-12)
-    np.testing.assert_allclose(SA[:, L.S_PRESSURE], eff, atol=1e-12)
+def test_pressure_equation_matches_the_engine(data, n, built):
+    # Any actors' leverage and busting, any sanctions between them and any trade shares (adding
+    # up to at most 1 per actor), any leakage parameters: the month-0 pressure the engine
+    # computes is the one of ODD section 7.5.
+    ids = [f"A{k}" for k in range(n)]
+    builder = ScenarioBuilder("Pressure", coalition_share=data.draw(unit),
+                              leak_gain=data.draw(st.floats(0.0, 10.0)), max_leak=data.draw(unit))
+    for aid in ids:
+        builder.actor(aid, leverage=data.draw(unit), busting=data.draw(unit))
+    for a in ids:
+        shares = {b: data.draw(unit) for b in ids if b != a}
+        total = max(1.0, sum(shares.values()))
+        for b, share in shares.items():
+            builder.sanction(a, b, data.draw(unit)).trade(a, b, share / total)
+    s = RunState.new(builder.build(built, "pressure").compile())
+    raw, leak, eff = odd_pressure(s.W, s.AP, s.SANC, s.TRADE)
+    np.testing.assert_allclose(s.SA[:, L.S_RAW], raw, atol=1e-12)
+    np.testing.assert_allclose(s.SA[:, L.S_LEAK], leak, atol=1e-12)
+    np.testing.assert_allclose(s.SA[:, L.S_PRESSURE], eff, atol=1e-12)
+
+
+def odd_relief_zone(s: RunState, t: int) -> tuple[float, float] | None:
+    """(x_min, x_max) of relief track ``t`` by ODD section 7.10, None without a zone of
+    agreement: the party asks at least the cost of halting its transfers (``halt_cost`` times its
+    closest ties among open routes) over its relief priority; the sanctioners offer at most their
+    leverage-weighted ``relief_offer`` times cohesion."""
+    TP, AP, SA, AFF, RP = s.TP, s.AP, s.SA, s.AFF, s.RP
+    p = int(TP[t, L.T_PARTY])
+    ties = max([0.0] + [AFF[p, int(RP[r, L.R_RECIPIENT])] for r in range(RP.shape[0])
+                        if int(RP[r, L.R_SUPPLIER]) == p and RP[r, L.R_OPEN] >= 0.5])
+    h = TP[t, L.T_HALT_COST] * ties
+    members = [i for i in range(AP.shape[0]) if s.TM[t, i] > 0]
+    w = [max(AP[i, L.A_LEVERAGE], 1e-9) for i in members]
+    x_max = (sum(wi * AP[i, L.A_OFFER] * AP[i, L.A_COHESION]
+                 for wi, i in zip(w, members, strict=True)) / sum(w) if members else 0.0)
+    prio = SA[p, L.S_PRIO]
+    if prio > 0 and x_max > 0 and h / prio <= x_max:
+        return h / prio, x_max
+    return None
+
+
+def odd_ceasefire_rate(s: RunState, t: int) -> float:
+    """Monthly chance of a ceasefire on ripe track ``t`` (ODD 7.10): the base rate times trust,
+    raised by the mediator bonus where there is a mediator, at most 1."""
+    rate = s.TP[t, L.T_BASE_RATE] * s.TS[t, L.TS_TRUST]
+    if int(s.TP[t, L.T_MEDIATOR]) >= 0:
+        rate *= 1 + s.TP[t, L.T_MED_BONUS]
+    return min(1.0, rate)
+
+
+def odd_ceasefire_line(s: RunState) -> float:
+    """Terms of a ceasefire (ODD 7.10): the balance moved by half the difference of the war's
+    costs to defender and attacker, in [-1, 1]."""
+    att, dfd = int(s.W[L.W_ATTACKER]), int(s.W[L.W_DEFENDER])
+    cost_a = s.AP[att, L.A_WAR_EXP] * s.G[L.G_INTENSITY]
+    cost_d = s.AP[dfd, L.A_WAR_EXP] * s.G[L.G_INTENSITY]
+    return float(np.clip(s.G[L.G_BALANCE] + (cost_d - cost_a) / 2, -1, 1))
+
+
+def odd_growth(s: RunState, j: int, adapt: float, gdp: float, intensity: float,
+               z: float) -> float:
+    """Actor ``j``'s log GDP growth this month (ODD 7.6) from its adaptation, GDP index and the
+    war intensity at the start of the month and its shock draw ``z``: trend growth less sanction
+    damage and war cost, plus arms revenue and relief, per year over 12, plus the shock."""
+    W, AP, SA, TS, TP = s.W, s.AP, s.SA, s.TS, s.TP
+    x = sum(TS[t, L.TS_TERMS] for t in range(TP.shape[0])
+            if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == j
+            and TS[t, L.TS_ACTIVE] >= 0.5)
+    damage = W[L.W_DAMAGE] * SA[j, L.S_PRESSURE] * (1 - adapt)
+    war = W[L.W_WAR_COST] * AP[j, L.A_WAR_EXP] * intensity
+    revenue = 12 * SA[j, L.S_REVENUE] / (1000 * AP[j, L.A_GDP] * gdp)
+    return ((AP[j, L.A_GROWTH] - damage - war + revenue + W[L.W_RELIEF_BOOST] * x) / 12
+            + W[L.W_SHOCK] * z / math.sqrt(12))
 
 
 def test_relief_and_ceasefire_equations_match_decide_track():
@@ -418,31 +486,19 @@ def test_relief_and_ceasefire_equations_match_decide_track():
     s.TS[:, L.TS_ACTIVE] = 0.0
     s.TS[cease, L.TS_STALEMATE] = s.TP[cease, L.T_STALE_MONTHS]
     s.G[L.G_CEASEFIRE] = 0.0
-    TP, AP, SA, AFF, RP = s.TP, s.AP, s.SA, s.AFF, s.RP
+    TP = s.TP
 
-    # relief, by the text
-    p = int(TP[relief, L.T_PARTY])
-    ties = max([0.0] + [AFF[p, int(RP[r, L.R_RECIPIENT])] for r in range(RP.shape[0])
-                        if int(RP[r, L.R_SUPPLIER]) == p and RP[r, L.R_OPEN] >= 0.5])
-    h = TP[relief, L.T_HALT_COST] * ties
-    members = [i for i in range(AP.shape[0]) if s.TM[relief, i] > 0]
-    w = [max(AP[i, L.A_LEVERAGE], 1e-9) for i in members]
-    x_max = sum(wi * AP[i, L.A_OFFER] * AP[i, L.A_COHESION]
-                for wi, i in zip(w, members, strict=True)) / sum(w)
-    x_min = h / SA[p, L.S_PRIO]
-    assert 0 < x_min <= x_max, "the baseline should have a zone of agreement here"
+    zone = odd_relief_zone(s, relief)
+    assert zone is not None and zone[0] > 0, "the baseline should have a zone of agreement here"
+    x_min, x_max = zone
     chance = TP[relief, L.T_BASE_RATE] * 0.8 * (x_max - x_min) / x_max
-    # ceasefire, by the text
-    a = int(TP[cease, L.T_PARTY])
-    rate = min(1.0, TP[cease, L.T_BASE_RATE] * 0.8 * (1 + TP[cease, L.T_MED_BONUS]))
-    att, dfd = int(s.W[L.W_ATTACKER]), int(s.W[L.W_DEFENDER])
-    line = np.clip(s.G[L.G_BALANCE] + 0.5 * (AP[dfd, L.A_WAR_EXP] - AP[att, L.A_WAR_EXP])
-                   * s.G[L.G_INTENSITY], -1, 1)
+    p, a = int(TP[relief, L.T_PARTY]), int(TP[cease, L.T_PARTY])
     deals = {relief: 0, cease: 0}
     for seed in range(200):
         key = np.uint64(seed)
         for t, party, prob, terms in ((relief, p, chance, 0.5 * (x_min + x_max)),
-                                      (cease, a, rate, line)):
+                                      (cease, a, odd_ceasefire_rate(s, cease),
+                                       odd_ceasefire_line(s))):
             decide_track(t, DrawKey(key, 0, month), s.params, s.state, s.decisions)
             assert s.DT[t, L.DT_ZOPA] == 1.0
             expected = uniform(key, 0, month, party, t, DEAL) < prob
@@ -464,19 +520,12 @@ def test_economy_equation_matches_one_month():
     intensity0 = s.G[L.G_INTENSITY]
     model.step()
     month = model.month
-    W, AP = s.W, s.AP
-    for j in range(AP.shape[0]):
-        pressure = s.SA[j, L.S_PRESSURE]
-        x = sum(s.TS[t, L.TS_TERMS] for t in range(s.TP.shape[0])
-                if int(s.TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(s.TP[t, L.T_PARTY]) == j
-                and s.TS[t, L.TS_ACTIVE] >= 0.5)
-        damage = W[L.W_DAMAGE] * pressure * (1 - a0[j])
-        war = W[L.W_WAR_COST] * AP[j, L.A_WAR_EXP] * intensity0
-        revenue = 12 * s.SA[j, L.S_REVENUE] / (1000 * AP[j, L.A_GDP] * y0[j])
-        g = ((AP[j, L.A_GROWTH] - damage - war + revenue + W[L.W_RELIEF_BOOST] * x) / 12
-             + W[L.W_SHOCK] * normal(model.rng_key, 2, month, j, 0, SHOCK) / math.sqrt(12))
+    for j in range(s.AP.shape[0]):
+        z = normal(model.rng_key, 2, month, j, 0, SHOCK)
+        g = odd_growth(s, j, a0[j], y0[j], intensity0, z)
         assert s.SA[j, L.S_GDP] == pytest.approx(y0[j] * math.exp(g), rel=1e-12), j
-        adapted = a0[j] + W[L.W_ADAPT] * (1 - a0[j]) if pressure > 0.01 else a0[j]
+        pressure = s.SA[j, L.S_PRESSURE]
+        adapted = a0[j] + s.W[L.W_ADAPT] * (1 - a0[j]) if pressure > 0.01 else a0[j]
         assert s.SA[j, L.S_ADAPT] == pytest.approx(adapted, abs=1e-15), j
 
 
@@ -621,44 +670,27 @@ class OddMonth:
         from sim.core.rng import DEAL
 
         s = self.s
-        TP, TS, AP, SA, AFF, RP, G = s.TP, s.TS, s.AP, s.SA, s.AFF, s.RP, s.G
+        TP, TS, G = s.TP, s.TS, s.G
         out = []
         for t in range(TP.shape[0]):
             p = int(TP[t, L.T_PARTY])
             trust = TS[t, L.TS_TRUST]
             deal, terms, zopa = 0.0, 0.0, 0.0
             if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
-                if TS[t, L.TS_ACTIVE] < 0.5:
-                    ties = max([0.0] + [AFF[p, int(RP[r, L.R_RECIPIENT])]
-                                        for r in range(RP.shape[0])
-                                        if int(RP[r, L.R_SUPPLIER]) == p
-                                        and RP[r, L.R_OPEN] >= 0.5])
-                    h = TP[t, L.T_HALT_COST] * ties
-                    members = [i for i in range(AP.shape[0]) if s.TM[t, i] > 0]
-                    w = [max(AP[i, L.A_LEVERAGE], 1e-9) for i in members]
-                    x_max = (sum(wi * AP[i, L.A_OFFER] * AP[i, L.A_COHESION]
-                                 for wi, i in zip(w, members, strict=True)) / sum(w)
-                             if members else 0.0)
-                    prio = SA[p, L.S_PRIO]
-                    if prio > 0 and x_max > 0 and h / prio <= x_max:
-                        x_min = h / prio
-                        zopa = 1.0
-                        if (trust >= TP[t, L.T_MIN_TRUST] and self.u(m, p, t, DEAL)
-                                < TP[t, L.T_BASE_RATE] * trust * (x_max - x_min) / x_max):
-                            deal, terms = 1.0, 0.5 * (x_min + x_max)
+                zone = odd_relief_zone(s, t) if TS[t, L.TS_ACTIVE] < 0.5 else None
+                if zone is not None:
+                    x_min, x_max = zone
+                    zopa = 1.0
+                    if (trust >= TP[t, L.T_MIN_TRUST] and self.u(m, p, t, DEAL)
+                            < TP[t, L.T_BASE_RATE] * trust * (x_max - x_min) / x_max):
+                        deal, terms = 1.0, 0.5 * (x_min + x_max)
             elif G[L.G_CEASEFIRE] < 0.5:
                 count = TS[t, L.TS_STALEMATE]
                 if count >= TP[t, L.T_STALE_MONTHS] and count >= 1:
                     zopa = 1.0
-                    rate = TP[t, L.T_BASE_RATE] * trust
-                    if int(TP[t, L.T_MEDIATOR]) >= 0:
-                        rate *= 1 + TP[t, L.T_MED_BONUS]
-                    if trust >= TP[t, L.T_MIN_TRUST] and self.u(m, p, t, DEAL) < min(1, rate):
-                        att, dfd = int(s.W[L.W_ATTACKER]), int(s.W[L.W_DEFENDER])
-                        cost_a = AP[att, L.A_WAR_EXP] * G[L.G_INTENSITY]
-                        cost_d = AP[dfd, L.A_WAR_EXP] * G[L.G_INTENSITY]
-                        deal = 1.0
-                        terms = float(np.clip(G[L.G_BALANCE] + (cost_d - cost_a) / 2, -1, 1))
+                    if (trust >= TP[t, L.T_MIN_TRUST]
+                            and self.u(m, p, t, DEAL) < odd_ceasefire_rate(s, t)):
+                        deal, terms = 1.0, odd_ceasefire_line(s)
             out.append((deal, terms, zopa))
         return out
 
@@ -753,17 +785,9 @@ class OddMonth:
         from sim.core.rng import SHOCK, WAR
 
         for j in range(n):
-            x = sum(TS[t, L.TS_TERMS] for t in range(nt)
-                    if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == j
-                    and TS[t, L.TS_ACTIVE] >= 0.5)
-            pj = SA[j, L.S_PRESSURE]
-            damage = W[L.W_DAMAGE] * pj * (1 - SA[j, L.S_ADAPT])
-            war = W[L.W_WAR_COST] * AP[j, L.A_WAR_EXP] * G[L.G_INTENSITY]
-            revenue = 12 * SA[j, L.S_REVENUE] / (1000 * AP[j, L.A_GDP] * SA[j, L.S_GDP])
-            g = ((AP[j, L.A_GROWTH] - damage - war + revenue + W[L.W_RELIEF_BOOST] * x) / 12
-                 + W[L.W_SHOCK] * self.z(m, j, 0, SHOCK) / math.sqrt(12))
-            SA[j, L.S_GDP] *= math.exp(g)
-            if pj > 0.01:
+            SA[j, L.S_GDP] *= math.exp(odd_growth(s, j, SA[j, L.S_ADAPT], SA[j, L.S_GDP],
+                                                  G[L.G_INTENSITY], self.z(m, j, 0, SHOCK)))
+            if SA[j, L.S_PRESSURE] > 0.01:
                 SA[j, L.S_ADAPT] += W[L.W_ADAPT] * (1 - SA[j, L.S_ADAPT])
         # 7. affinity
         D = np.zeros((n, n))

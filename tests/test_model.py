@@ -1,15 +1,18 @@
 """The Mesa engine (sim.DiplomacyModel): agents a reader can inspect, a DataCollector with a row
-per month, a story in plain words that agrees with the record, and agents a scholar can subclass.
+per month, a story in plain words that agrees with the record. Subclassed agents have their own
+battery in tests/test_agents.py.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 import mesa
 import numpy as np
 import pandas as pd
 import pytest
+from closed_forms import detected_within, gdp_index_without_shocks, raw_pressure
 
 import sim
 from sim.core import layout as L
@@ -51,7 +54,7 @@ def test_one_agent_per_actor_with_readable_attributes(baseline):
     assert by_id["NATO"].kind == "bloc" and "Germany" in by_id["NATO"].members
     # Pressure on Iran from two senders, with BRICS leakage: above zero, below the raw pressure.
     iran = by_id["IRN"]
-    raw = 1 - (1 - 0.8 * 0.30) * (1 - 0.4 * 0.25)
+    raw = raw_pressure([(0.8, 0.30), (0.4, 0.25)])  # USA and NATO: intensity, leverage
     assert 0 < iran.pressure < raw and iran.leakage > 0
     assert iran.pressure == pytest.approx(raw * (1 - iran.leakage))
 
@@ -183,31 +186,6 @@ def test_every_deal_and_every_break_is_told(baseline):
     assert most_deals >= 2 and most_breaks >= 2  # repeated deals and breaks did happen
 
 
-def test_a_subclassed_agent_changes_behaviour(baseline):
-    class RestrainedIran(ActorAgent):
-        """An Iran that never ships arms, whatever its utility says."""
-
-        def decide(self) -> None:
-            super().decide()
-            if self.actor_id == "IRN":
-                for r in self.route_indices:
-                    self.model.state.DR[r] = 0.0
-
-    class Restrained(DiplomacyModel):
-        agent_classes = {"state": RestrainedIran, "bloc": ActorAgent}
-
-    model = Restrained(baseline, seed=7).run()
-    assert isinstance(model.actors_by_id["IRN"], RestrainedIran)
-    assert isinstance(model.actors_by_id["NATO"], ActorAgent)
-    out = model.outcomes()
-    assert out["delivered_iran_russia_drones"] == 0 and out["delivered_iran_russia_missiles"] == 0
-    assert out["delivered_usa_ukraine_aid"] > 0  # other states behave as before
-    assert "Iran ships" not in model.story_text()
-    normal = DiplomacyModel(baseline, seed=7).run().outcomes()
-    assert normal["delivered_iran_russia_drones"] > 0
-    assert DiplomacyModel.agent_classes["state"] is ActorAgent  # the base class is untouched
-
-
 def test_the_model_takes_names_policies_and_overrides():
     model = DiplomacyModel("baseline", seed=1, policy="maximum_pressure",
                            overrides={"actors.NATO.cohesion": 1.0})
@@ -254,3 +232,23 @@ def test_outcomes_are_the_summary_columns(baseline, runs):
     assert model.outcomes()["delivered_iran_russia_missiles"] == 0  # the route opens in month 9
     assert model.state.RS[:, L.RS_TOTAL].sum() == sum(
         v for k, v in model.outcomes().items() if k.startswith("delivered_"))
+
+
+def test_the_mesa_model_follows_the_closed_forms_of_the_tiny_scenario(tiny):
+    # REC is under pressure 0.5 x 0.4 from SND alone, with no shocks, growth, war or trade: its
+    # GDP follows the closed form month by month; the others stay at 1.
+    w = tiny.spec.world
+    pressure = raw_pressure([(0.5, 0.4)])
+    monthly = DiplomacyModel(tiny, seed=1).run().monthly()
+    for m in range(tiny.horizon + 1):
+        assert monthly.loc[m, "pressure_REC"] == pytest.approx(pressure, abs=1e-15)
+        assert monthly.loc[m, "gdp_index_REC"] == pytest.approx(
+            gdp_index_without_shocks(m, pressure, w.damage_rate, w.adaptation_rate), rel=1e-12)
+        assert monthly.loc[m, "gdp_index_SUP"] == monthly.loc[m, "gdp_index_SND"] == 1.0
+    # The route ships every month; each shipment is detected with chance p.
+    p, months, runs = 0.2, 4, 300
+    scn = tiny.with_overrides({"meta.horizon": months, "categories.widgets.detection": p})
+    hits = sum(DiplomacyModel(scn, seed=seed).run().outcomes()["detected_sup_rec"] > 0
+               for seed in range(runs))
+    truth = detected_within(p, months)
+    assert abs(hits / runs - truth) < 4 * math.sqrt(truth * (1 - truth) / runs)

@@ -22,6 +22,7 @@ from typing import Any, Union, get_args, get_origin
 
 import pytest
 import tomli_w
+from builders import ScenarioBuilder
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -504,19 +505,10 @@ def test_an_overlay_may_only_set_doctrine_keys(tmp_path, baseline, body, key):
 
 
 def test_a_bundled_overlay_skips_actors_a_scenario_lacks(tmp_path):
-    path = write(tmp_path / "no_nato.toml", 'extends = "baseline"\n[meta]\ntitle = "x"\n')
-    raw = sim.load_scenario(path).raw
-    del raw["actors"]["NATO"]
-    raw["sanctions"] = [s for s in raw["sanctions"] if "NATO" not in (s["sender"], s["target"])]
-    raw["relations"] = [r for r in raw["relations"] if "NATO" not in (r["a"], r["b"])]
-    raw["trade"] = [r for r in raw["trade"] if "NATO" not in (r["from"], r["to"])]
-    raw["events"] = [e for e in raw["events"] if "NATO" not in e["key"]]
-    raw["routes"].pop("nato_ukraine_aid")
-    raw["tracks"]["relief"]["counterparts"] = ["USA"]
-    raw["outcomes"]["key_pairs"] = [p for p in raw["outcomes"]["key_pairs"] if "NATO" not in p]
-    raw["sources"] = {k: v for k, v in raw["sources"].items() if "NATO" not in k}
-    lean = write(tmp_path / "lean.toml", tomli_w.dumps(raw))
-    scn = sim.load_scenario(lean, policy="maximum_pressure")
+    lean = ScenarioBuilder.from_scenario("baseline").without_actor("NATO").build(tmp_path, "lean")
+    assert "NATO" not in lean.spec.actors and "nato_ukraine_aid" not in lean.spec.routes
+    assert lean.spec.tracks["relief"].counterparts == ["USA"]
+    scn = lean.with_policy("maximum_pressure")
     assert scn.spec.actors["USA"].escalation_step == 0.3 and "NATO" not in scn.spec.actors
 
 
@@ -680,3 +672,37 @@ def test_schema_unions_are_only_where_expected():
             if get_origin(f.annotation) in (Union, types.UnionType) and get_args(f.annotation):
                 unions.append(f"{model.__name__}.{name}")
     assert unions == ["Event.value"]
+
+
+# --------------------------------------------------------------------------------------------
+# The test builder (tests/builders.py) makes scenarios the loader accepts
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sim.list_scenarios())
+def test_the_builder_copies_a_bundled_scenario_exactly(tmp_path, name):
+    built = ScenarioBuilder.from_scenario(name).build(tmp_path, name)
+    assert built.content_hash() == load_scenario(name).content_hash()
+
+
+@pytest.mark.parametrize("actor", [a for a in ACTORS if a not in (
+    RAW["theatre"]["attacker"], RAW["theatre"]["defender"])])
+def test_the_builder_removes_any_actor_but_the_warring_ones(tmp_path, actor):
+    scn = ScenarioBuilder.from_scenario("baseline").without_actor(actor).build(tmp_path)
+    assert actor not in scn.spec.actors
+    assert actor not in str(scn.spec.model_dump(exclude={"teaching", "sources", "meta"}))
+    scn.compile()
+
+
+def test_the_builder_refuses_what_the_loader_refuses(tmp_path):
+    builder = (ScenarioBuilder().actor("A").actor("B").category("c")
+               .route("a_b", "A", "B", "c").sanction("A", "Z", 0.5))
+    with pytest.raises(ScenarioError) as info:
+        builder.build(tmp_path)
+    assert info.value.key == "sanctions.0.target"
+    # Overrides are validated like the file.
+    two = ScenarioBuilder().actor("A").actor("B")
+    assert two.build(tmp_path).spec.world.leak_gain == 1.5  # the default
+    with pytest.raises(ScenarioError) as info:
+        two.override("world.leak_gain", 11.0).build(tmp_path)
+    assert info.value.key == "world.leak_gain"

@@ -3,7 +3,10 @@
     .venv/bin/python docs/examples/batch_run.py --seeds 5 --months 24 --processes 2
 
 ``DiplomacyModel`` is an ordinary ``mesa.Model``: it takes keyword arguments (``scenario``,
-``policy``, ``overrides``, ...), accepts the seed as ``rng`` the way ``batch_run`` passes it, stops
+``policy``, ``overrides``, ...), takes the seed as ``seed`` or ``rng``, whichever way
+``batch_run`` passes it (Mesa 3.3 passes ``rng`` as a parameter; Mesa 3.4 and later take the seeds
+in ``batch_run(rng=...)``, refuse them together with ``iterations``, and pass each to a model
+with a ``seed`` argument as ``seed``; this script does either, and names the column ``rng``), stops
 itself at the scenario's horizon (``model.running``), and records its monthly figures with a Mesa
 ``DataCollector``, which is what ``batch_run`` collects. ``batch_run`` starts worker processes
 with the ``spawn`` method, hence the ``if __name__ == "__main__":`` guard below.
@@ -33,26 +36,35 @@ COLUMNS = ["policy", "rng", "month", "pressure_IRN", "gdp_index_IRN", "active_re
 
 def run_batch(scenario: str = "baseline", policies: tuple[str, ...] = ("status_quo",
               "maximum_pressure"), seeds: int = 3, months: int = 24,
-              processes: int = 1) -> pd.DataFrame:
+              processes: int = 1, model_class: type | None = None) -> pd.DataFrame:
     """Run every policy with seeds ``0..seeds-1`` through ``mesa.batch_run``.
 
-    Returns the figures of month ``months`` of each run (one row per policy and seed).
+    ``model_class`` is ``sim.DiplomacyModel`` by default, or a subclass of it (with agents of
+    your own, say) defined at module level, so that worker processes can import it.
+
+    Returns the figures of month ``months`` of each run (one row per policy and seed; the seed
+    is in the column ``rng``).
     """
     from mesa.batchrunner import batch_run  # sets the spawn start method: import it here only
 
     from sim import DiplomacyModel
 
+    model_class = model_class or DiplomacyModel
     parameters = {"scenario": scenario, "policy": list(policies)}
     seed_values = list(range(seeds))
-    kwargs = {}
-    if "rng" in inspect.signature(batch_run).parameters:  # Mesa >= 3.5
-        kwargs["rng"] = seed_values
-    else:  # Mesa 3.3: the seed is a model parameter like any other
-        parameters["rng"] = seed_values
-    rows = batch_run(DiplomacyModel, parameters=parameters, number_processes=processes,
-                     iterations=1, data_collection_period=1, max_steps=months,
-                     display_progress=False, **kwargs)
-    df = pd.DataFrame(rows)
+    if "rng" in inspect.signature(batch_run).parameters:
+        # Mesa >= 3.4: seeds go in ``rng`` (not with ``iterations``, which it refuses), and
+        # reach the model as its ``seed`` argument, in a column of that name.
+        rows = batch_run(model_class, parameters=parameters, number_processes=processes,
+                         rng=seed_values, data_collection_period=1, max_steps=months,
+                         display_progress=False)
+        df = pd.DataFrame(rows).rename(columns={"seed": "rng"})
+    else:
+        # Mesa 3.3: the seed is a model parameter like any other, passed as ``rng``.
+        rows = batch_run(model_class, parameters={**parameters, "rng": seed_values},
+                         number_processes=processes, iterations=1, data_collection_period=1,
+                         max_steps=months, display_progress=False)
+        df = pd.DataFrame(rows)
     # batch_run repeats the model's figures once per agent; keep one row per run and month.
     df = df[df["month"] == months].drop_duplicates(["policy", "rng"])
     if df.empty:
