@@ -706,3 +706,19 @@ def test_the_builder_refuses_what_the_loader_refuses(tmp_path):
     with pytest.raises(ScenarioError) as info:
         two.override("world.leak_gain", 11.0).build(tmp_path)
     assert info.value.key == "world.leak_gain"
+
+
+@pytest.mark.parametrize(("overrides", "ok"), [
+    ({"actors.IRN.gdp": 2.9e-78}, False),          # found by hypothesis: revenue share overflowed
+    ({"actors.IRN.gdp": 1.5}, False),              # 128 USD mn a month at capacity = 1.54 bn a year
+    ({"actors.IRN.gdp": 1.6}, True),
+    ({"actors.IRN.gdp": 1.6, "categories.missiles.price": 10.0}, False),
+    ({"actors.RUS.gdp": 1e-9}, True),              # Russia supplies no route
+])
+def test_arms_sales_at_capacity_cannot_exceed_the_suppliers_gdp(overrides, ok):
+    base = sim.load_scenario("baseline")
+    if ok:
+        assert base.with_overrides(overrides).spec.actors
+    else:
+        with pytest.raises(ScenarioError, match="below a year of its arms sales"):
+            base.with_overrides(overrides)

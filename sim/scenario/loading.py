@@ -205,6 +205,17 @@ def _check_references(spec: ScenarioSpec, label: str) -> None:
         if r.category not in cats:
             raise ScenarioError(label, f"routes.{rid}.category",
                                 f"unknown category {r.category!r} (known: {', '.join(cats)})")
+    # Arms exports are part of GDP: a supplier whose sales at full capacity exceed its monthly
+    # GDP has a GDP or a capacity that cannot both be right (and its arms revenue, a share of
+    # GDP in the growth equation, would overflow).
+    for aid, a in actors.items():
+        sales = sum(a.capacity.get(r.category, 0.0) * cats[r.category].price
+                    for r in spec.routes.values() if r.supplier == aid)
+        if sales > a.gdp * 1000.0 / 12.0:
+            raise ScenarioError(label, f"actors.{aid}.gdp",
+                                f"{a.gdp!r} USD bn is below a year of its arms sales at full "
+                                f"capacity ({12 * sales / 1000:.4g} USD bn: capacity x price "
+                                "over its routes); raise the GDP or lower the capacity")
     # The theatre before the tracks: a ceasefire's party is checked against its attacker.
     actor("theatre.attacker", spec.theatre.attacker)
     actor("theatre.defender", spec.theatre.defender)
