@@ -1,7 +1,8 @@
 """The settings of a job's execution that the command line reads without importing the engines.
 
-A leaf of the jobs layer (it imports only :mod:`sim.errors`), so that building the command line's
-backend option group (:func:`sim.cli.add_backend_arguments`) loads neither numpy, pandas nor the model.
+A leaf of the jobs layer (it imports only :mod:`sim.errors`), so that building the command
+line's backend option group (:func:`sim.cli.add_backend_arguments`) loads neither numpy, pandas
+nor the model.
 """
 
 from __future__ import annotations

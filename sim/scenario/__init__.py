@@ -1,4 +1,4 @@
-"""The scenario layer: the schema of a scenario file, loading and validating it, compiling it to arrays.
+"""The scenario layer: the schema of a scenario file, loading and validating it, compiling it.
 
 Imports only :mod:`sim.errors` and the array layout of :mod:`sim.core.layout`.
 """
