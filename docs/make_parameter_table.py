@@ -7,9 +7,9 @@ this script produces now, so the documentation cannot drift from the schema or t
 Rows come from :func:`sim.scenario.schema.parameter_table` (every numeric parameter with a unit:
 meaning, unit, default, bounds), completed by a walk of :class:`sim.scenario.schema.ScenarioSpec`
 for what that function does not list: the capacity and demand tables of an actor, the starting
-relations, trade and sanctions, the events, and the structural keys (names, kinds, ids). For
-each parameter the baseline column gives the value in ``scenarios/baseline.toml`` where it differs from the default
-(and a value set later by a scheduled event), and the source column gives the baseline's
+relations, trade and sanctions, the events, and the structural keys (names, kinds, ids). For each
+parameter the baseline column gives the value in ``scenarios/baseline.toml`` where it differs from
+the default (and a value set later by a scheduled event), and the source column gives the baseline's
 ``[sources]`` entry, else the inline comment on that line if it cites a reference key of
 ``shared/reference/figures.csv``, else "assumption".
 
