@@ -11,8 +11,6 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import sim
 from sim.cli import add_backend_arguments, backend_options
@@ -41,8 +39,7 @@ def reference(scn):
     return numba_summary(scn, 11, np.arange(120, dtype=np.int64), MONTHS)
 
 
-@settings(max_examples=8, deadline=None)
-@given(chunk_size=st.integers(1, 130))
+@pytest.mark.parametrize("chunk_size", [1, 7, 16, 119, 120, 121, 130])
 def test_local_rows_equal_the_kernel_whatever_the_chunking(scn, reference, chunk_size):
     got = run_durable(scn, 120, 11, months=MONTHS, chunk_size=chunk_size)
     pd.testing.assert_frame_equal(got, reference)

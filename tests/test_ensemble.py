@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from closed_forms import detected_within
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats as sst
@@ -175,7 +176,7 @@ def closed_form_scenario(tiny, p: float, months: int):
 
 def test_wilson_interval_covers_the_closed_form_in_95_percent_of_ensembles(tiny, numba_kernel):
     p, m, ensembles, n = 0.2, 4, 200, 150
-    truth = 1 - (1 - p) ** m
+    truth = detected_within(p, m)
     scn = closed_form_scenario(tiny, p, m)
     res = run_ensemble(scn, ensembles * n, seed=2024, bands=False, progress=False)
     assert (res.summary["delivered_sup_rec"] == 10 * m).all()  # shipping is certain

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from closed_forms import detected_within
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -137,7 +138,7 @@ def test_detection_within_m_months_is_geometric(tmp_path, p):
         assert (df["delivered_sup_rec"] == 5 * m).all()  # it shipped every month
         hits = int((df["detected_sup_rec"] > 0).sum())
         lo, hi = wilson_interval(hits, runs, confidence=0.99)
-        expected = 1.0 - (1.0 - p) ** m
+        expected = detected_within(p, m)
         assert lo <= expected <= hi, (m, hits / runs, expected)
         # The count of detections is binomial(m, p): its mean is m p.
         mean = df["detected_sup_rec"].mean()
@@ -182,9 +183,8 @@ def test_no_transfer_triggered_sanctions_when_detection_is_zero(baseline):
 # ------------------------------------------------------------------------------------------
 
 
-@given(milex=st.floats(0.0, 1e5), openness=st.floats(0.0, 1.0),
-       who=st.sampled_from(["IRN", "RUS", "USA", "NATO", "BRICS", "UKR"]))
-@settings(max_examples=8)
+@pytest.mark.parametrize("who", ["IRN", "RUS", "USA", "NATO", "BRICS", "UKR"])
+@pytest.mark.parametrize(("milex", "openness"), [(0.0, 1.0), (1e5, 0.0)])
 def test_parameters_outside_the_model_change_nothing(baseline, milex, openness, who):
     """Military spending, trade openness, display names, the start month and the teaching text
     are recorded but do not enter the rules: same draws, identical results, bit for bit."""

@@ -15,7 +15,7 @@ import pandas as pd
 
 from sim.core.outcomes import monthly_names, outcome_layout, sanction_pairs
 from sim.core.rng import seed_key
-from sim.engines.ensemble import compute_chunk
+from sim.engines.ensemble import run_chunk
 from sim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -44,13 +44,14 @@ class Ensemble:
 def run_variant(scn: Scenario, runs: int, seed: int) -> Ensemble:
     """Run ``runs`` Monte Carlo runs of ``scn`` with the Numba engine, keeping monthly figures.
 
-    Same kernel, same draws as :func:`sim.run_ensemble` (run ``r`` is identical); in addition the
-    kernel records every month (``traj``), which the event studies need.
+    Same runner, same draws as :func:`sim.run_ensemble` (run ``r`` is identical:
+    :func:`sim.engines.ensemble.run_chunk`); in addition it records every month (``traj``),
+    which the event studies need.
     """
     cs = scn.compile()
     names = monthly_names(cs, sanction_pairs(cs))
     ids = np.arange(runs, dtype=np.int64)
-    chunk = compute_chunk(cs, seed_key(seed), ids, cs.horizon, record=True)
+    chunk = run_chunk(scn, seed_key(seed), ids, cs.horizon, record=True)
     summary = pd.DataFrame(chunk.outcomes, columns=outcome_layout(cs)[0])
     summary.insert(0, "run", ids)
     traj = chunk.trajectories
