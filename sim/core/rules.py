@@ -246,6 +246,10 @@ def apply_events(month, p, s):
 # ------------------------------------------------------------------------------------------
 # Decisions (read last month's state, write only decisions)
 # ------------------------------------------------------------------------------------------
+#
+# The three ``decide_*`` rules run once per route, actor or track every month. A call that is
+# not inlined passes the four tuples flattened (some 250 words on the stack per call), which cost
+# the ensemble kernel about 15%; ``inline="always"`` inlines them in Numba's IR instead.
 
 
 @njit
@@ -323,7 +327,7 @@ def relief_at_risk(supplier, p_detect, p, s):
     return risk
 
 
-@njit
+@njit(inline="always")
 def decide_supply(r, key, p, s, d):
     """The supplier's choice on route ``r``: ship ``units`` with logistic probability, or not.
 
@@ -359,7 +363,7 @@ def decide_supply(r, key, p, s, d):
         d.DR[r] = units
 
 
-@njit
+@njit(inline="always")
 def decide_sanctions(i, key, p, s, d):
     """Sanctioner ``i`` sets its row of sanctions for next month.
 
@@ -441,7 +445,7 @@ def _secondary(i, j, key, step, cap, p, s, d):
             DS[i, k] = max(DS[i, k], min(cap, s.SANC[i, k] + step))
 
 
-@njit
+@njit(inline="always")
 def decide_track(t, key, p, s, d):
     """Negotiation on track ``t``: both sides value a deal against no deal.
 
