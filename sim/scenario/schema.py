@@ -13,14 +13,27 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
-def P(default: Any, unit: str, doc: str, ge: float | None = None, le: float | None = None):
-    """A model parameter: default, unit, meaning and closed bounds."""
-    return Field(default, ge=ge, le=le, description=doc, json_schema_extra={"unit": unit})
+def P(default: Any, unit: str, doc: str, ge: float | None = None, le: float | None = None,
+      read: bool = True):
+    """A model parameter: default, unit, meaning, closed bounds and whether a rule reads it.
+
+    ``read=False`` declares the parameter descriptive: it documents the actor (and may be shown)
+    but no rule of the model reads it, so moving it changes no run. ``tests/test_parameters.py``
+    verifies every declaration behaviourally.
+    """
+    return Field(default, ge=ge, le=le, description=doc,
+                 json_schema_extra={"unit": unit, "read": read})
 
 
-def Prob(default: float, doc: str, unit: str = "probability"):
+def Prob(default: float, doc: str, unit: str = "probability", read: bool = True):
     """A parameter in [0, 1]."""
-    return P(default, unit, doc, ge=0.0, le=1.0)
+    return P(default, unit, doc, ge=0.0, le=1.0, read=read)
+
+
+def is_read(model: type[BaseModel], name: str) -> bool:
+    """Whether a rule of the model reads field ``name`` of ``model`` (its declaration)."""
+    extra = model.model_fields[name].json_schema_extra or {}
+    return bool(extra.get("read", True)) if isinstance(extra, dict) else True
 
 
 class _Strict(BaseModel):
@@ -100,7 +113,8 @@ class Actor(_Strict):
     members: list[str] = Field(default_factory=list, description="Member states of a bloc.")
     cohesion: float = Prob(1.0, "Chance that a bloc's members act together on a decision.")
     gdp: float = P(100.0, "USD bn", "GDP at the start (current USD).", ge=0.0, le=1e6)
-    milex: float = P(1.0, "USD bn", "Military spending per year.", ge=0.0, le=1e5)
+    milex: float = P(1.0, "USD bn", "Military spending per year (descriptive: read by no rule "
+                     "yet).", ge=0.0, le=1e5, read=False)
     alignment: float = P(0.0, "axis", "Position on the West (+1) to anti-West (-1) axis.",
                          ge=-1.0, le=1.0)
     openness: float = Prob(0.3, "Trade openness (trade / GDP).", "fraction")
