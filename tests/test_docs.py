@@ -30,6 +30,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sim
+import sim.core.outcomes
+import sim.engines.model
 from sim.core import layout as L
 from sim.core.rng import SHIP, uniform
 from sim.core.rules import DrawKey, decide_supply
