@@ -11,7 +11,7 @@ map the schema's field names onto them. This module imports nothing.
 """
 
 # --- world parameters W[...] (sections world and theatre) --------------------------------------
-W_COALITION = 0  # world.coalition_share (fraction)
+W_WORLD_GDP = 0  # world.world_gdp (USD bn)
 W_LEAK_GAIN = 1  # world.leak_gain (1)
 W_MAX_LEAK = 2  # world.max_leak (fraction)
 W_DAMAGE = 3  # world.damage_rate (1/year)
@@ -31,7 +31,7 @@ W_SUPPLY_BASE = 16  # world.supply_base (utility)
 W_W_AFF = 17  # world.w_affinity (utility)
 W_W_NEED = 18  # world.w_need (utility)
 W_W_PRICE = 19  # world.w_price (utility per % of GDP)
-W_W_RISK = 20  # world.w_risk (utility)
+W_W_RISK = 20  # world.w_risk (utility per % of GDP a year)
 W_W_RELIEF = 21  # world.w_relief (utility)
 W_ATTACKER = 22  # theatre.attacker (index)
 W_DEFENDER = 23  # theatre.defender (index)
@@ -48,7 +48,7 @@ W_CF_INT = 33  # theatre.ceasefire_intensity (intensity)
 NW = 34
 
 WORLD_FIELDS = {
-    "coalition_share": W_COALITION,
+    "world_gdp": W_WORLD_GDP,
     "leak_gain": W_LEAK_GAIN,
     "max_leak": W_MAX_LEAK,
     "damage_rate": W_DAMAGE,
@@ -96,21 +96,25 @@ A_LEVERAGE = 6  # actors.leverage (fraction)
 A_BUSTING = 7  # actors.busting (fraction)
 A_WAR_EXP = 8  # actors.war_exposure (fraction)
 A_PRIO = 9  # actors.relief_priority (weight)
-A_PAIN = 10  # actors.pain_sensitivity (1/year)
-A_DENY = 11  # actors.deny_probability (probability)
-A_WARNING = 12  # actors.warning (flag)
-A_ESC_STEP = 13  # actors.escalation_step (intensity)
-A_ESC_CAP = 14  # actors.escalation_cap (intensity)
-A_ESC_THRESH = 15  # actors.escalation_threshold (weighted detections)
-A_DECAY = 16  # actors.decay (1/month)
-A_EASE = 17  # actors.ease_step (intensity)
-A_SECONDARY = 18  # actors.secondary (fraction)
-A_CRED = 19  # actors.credibility (probability)
-A_CRED_GAIN = 20  # actors.credibility_gain (fraction)
-A_CRED_LOSS = 21  # actors.credibility_loss (fraction)
-A_OFFER = 22  # actors.relief_offer (fraction)
-A_SNAPBACK = 23  # actors.snapback (intensity)
-NA = 24
+A_CONTROL = 10  # actors.control (share)
+A_SANC_AGE = 11  # actors.sanctioned_months (months)
+A_PAIN = 12  # actors.pain_sensitivity (1/year)
+A_DENY = 13  # actors.deny_probability (probability)
+A_WARNING = 14  # actors.warning (flag)
+A_ESC_STEP = 15  # actors.escalation_step (share)
+A_ESC_CAP = 16  # actors.escalation_cap (intensity)
+A_ESC_THRESH = 17  # actors.escalation_threshold (weighted detections)
+A_DEADLINE = 18  # actors.deadline (months)
+A_AUDIENCE = 19  # actors.audience_cost (% of GDP)
+A_EASE = 20  # actors.ease_step (intensity)
+A_SECONDARY = 21  # actors.secondary (fraction)
+A_CRED = 22  # actors.credibility (probability)
+A_CRED_GAIN = 23  # actors.credibility_gain (fraction)
+A_CRED_LOSS = 24  # actors.credibility_loss (fraction)
+A_OFFER = 25  # actors.relief_offer (fraction)
+A_SNAPBACK = 26  # actors.snapback (intensity)
+A_ID = 27  # stable 32-bit key of the actor's id: its draws are keyed by it
+NA = 28
 
 ACTOR_FIELDS = {
     "cohesion": A_COHESION,
@@ -123,13 +127,16 @@ ACTOR_FIELDS = {
     "busting": A_BUSTING,
     "war_exposure": A_WAR_EXP,
     "relief_priority": A_PRIO,
+    "control": A_CONTROL,
+    "sanctioned_months": A_SANC_AGE,
     "pain_sensitivity": A_PAIN,
     "deny_probability": A_DENY,
     "warning": A_WARNING,
     "escalation_step": A_ESC_STEP,
     "escalation_cap": A_ESC_CAP,
     "escalation_threshold": A_ESC_THRESH,
-    "decay": A_DECAY,
+    "deadline": A_DEADLINE,
+    "audience_cost": A_AUDIENCE,
     "ease_step": A_EASE,
     "secondary": A_SECONDARY,
     "credibility": A_CRED,
@@ -146,7 +153,8 @@ C_DETECT = 2  # categories.detection (1/month)
 C_ESC_W = 3  # categories.escalation_weight (1)
 C_BUILDS = 4  # categories.builds (index)
 C_BUILD_RATE = 5  # categories.build_rate (units/month per unit)
-NC = 6
+C_ID = 6  # stable 32-bit key of the category's id
+NC = 7
 
 CATEGORY_FIELDS = {
     "value": C_VALUE,
@@ -162,7 +170,8 @@ R_RECIPIENT = 1  # routes.recipient (index)
 R_CATEGORY = 2  # routes.category (index)
 R_OPEN = 3  # routes.open (flag)
 R_PROPENSITY = 4  # routes.propensity (utility)
-NR = 5
+R_ID = 5  # stable 32-bit key of the route's id: its draws are keyed by it
+NR = 6
 
 ROUTE_FIELDS = {
     "open": R_OPEN,
@@ -179,11 +188,14 @@ T_TRUST_LOSS = 5  # tracks.trust_loss (fraction)
 T_MIN_TRUST = 6  # tracks.min_trust (trust)
 T_BASE_RATE = 7  # tracks.base_rate (1/month)
 T_HALT_COST = 8  # tracks.halt_cost (utility)
-T_MED_BONUS = 9  # tracks.mediator_bonus (1)
-T_STALE_BAND = 10  # tracks.stalemate_band (balance)
-T_STALE_MONTHS = 11  # tracks.stalemate_months (months)
-T_HURT_INT = 12  # tracks.hurting_intensity (intensity)
-NT = 13
+T_IMPL_MONTHS = 9  # tracks.implementation_months (months)
+T_MONITORING = 10  # tracks.monitoring (probability)
+T_MED_BONUS = 11  # tracks.mediator_bonus (1)
+T_STALE_BAND = 12  # tracks.stalemate_band (balance)
+T_STALE_MONTHS = 13  # tracks.stalemate_months (months)
+T_HURT_INT = 14  # tracks.hurting_intensity (intensity)
+T_ID = 15  # stable 32-bit key of the track's id: its draws are keyed by it
+NT = 16
 
 TRACK_FIELDS = {
     "trust": T_TRUST0,
@@ -192,6 +204,8 @@ TRACK_FIELDS = {
     "min_trust": T_MIN_TRUST,
     "base_rate": T_BASE_RATE,
     "halt_cost": T_HALT_COST,
+    "implementation_months": T_IMPL_MONTHS,
+    "monitoring": T_MONITORING,
     "mediator_bonus": T_MED_BONUS,
     "stalemate_band": T_STALE_BAND,
     "stalemate_months": T_STALE_MONTHS,
@@ -211,6 +225,14 @@ EV_TRACK = 4
 EV_CAPACITY = 5
 EV_DEMAND = 6
 
+# --- threat decisions DTH[sender, route] ----------------------------------------------------
+TH_NONE = 0  # no decision
+TH_ISSUE = 1  # a threat is issued over the route
+TH_IMPOSE = 2  # the threatened package is imposed
+TH_BACK_DOWN = 3  # the sender backs down (the threat lapses, credibility lost)
+TH_COMPLIED = 4  # the deadline passed with no detected transfer: the threat lapses as a success
+TH_EXHAUSTED = 5  # the sender is at its cap: the threat lapses with nothing left to impose
+
 # --- actor state SA[actor, ...] ----------------------------------------------------------------
 S_GDP = 0  # GDP index, 1 at the start
 S_ADAPT = 1  # adaptation to sanctions, [0, 1)
@@ -218,16 +240,22 @@ S_PRESSURE = 2  # effective sanction pressure, after leakage, [0, 1]
 S_RAW = 3  # raw sanction pressure, [0, 1]
 S_LEAK = 4  # share of the raw pressure lost to leakage
 S_CRED = 5  # credibility of its threats, [0, 1]
-S_WARNED = 6  # 1 once it has publicly warned
+S_WARNED = 6  # 1 once it has publicly threatened someone
 S_PRIO = 7  # priority of sanctions relief, [0, 1]
 S_REVENUE = 8  # arms revenue this month, USD mn
 S_PEAK = 9  # highest effective pressure so far
-S_ESCALATIONS = 10  # escalations so far
+S_ESCALATIONS = 10  # threatened packages imposed so far
 S_TRIG = 11  # escalation-weighted detected transfers, with memory
 S_EXPOSED = 12  # its transfers detected this month
 S_REVENUE_TOTAL = 13  # arms revenue so far, USD mn
-S_FAILED = 14  # failed follow-throughs so far
-NSA = 15
+S_FAILED = 14  # threats backed down from so far
+S_COALITION = 15  # share of the world economy sanctioning it
+S_DAMAGE0 = 16  # sanction damage at the start, 1/year (already in its trend growth)
+S_THREATS = 17  # threats issued so far
+S_COMPLIED = 18  # threats complied with until their deadline so far
+S_HALTS = 19  # months its government ordered a halt of its covert transfers
+S_DEFIED = 20  # months its security apparatus defied a halt
+NSA = 21
 
 # --- route state RS[route, ...] ----------------------------------------------------------------
 RS_SHIPPED = 0  # units shipped this month
@@ -236,18 +264,24 @@ RS_DETECTED = 2  # 1 if this month's shipment was detected
 RS_DETECTED_TOTAL = 3  # months with a detected shipment so far
 RS_FIRST = 4  # month of the first shipment, -1 before
 RS_DENIED = 5  # 1 if the supplier denied this month's detected shipment
-NRS = 6
+RS_UNDER_DEAL = 6  # months it shipped while its supplier's relief deal was implemented or in force
+NRS = 7
 
 # --- track state TS[track, ...] ----------------------------------------------------------------
 TS_ACTIVE = 0  # 1 while a deal (or the ceasefire) is in force
-TS_REACHED = 1  # 1 once a deal was reached
+TS_REACHED = 1  # 1 once a deal was reached (relief: once it came into force)
 TS_MONTH = 2  # month of the first deal, -1 before
 TS_BROKEN = 3  # 1 once a deal was broken
 TS_BROKEN_MONTH = 4  # month of the first break, -1 before
 TS_TRUST = 5  # trust between the sides, [0, 1]
-TS_TERMS = 6  # terms of the deal in force
+TS_TERMS = 6  # terms of the deal in force or being implemented
 TS_STALEMATE = 7  # months of hurting stalemate in a row
-NTS = 8
+TS_IMPLEMENTING = 8  # 1 while an agreed relief deal is being implemented
+TS_CLEAN = 9  # months in a row of verified halt during implementation
+TS_AGREED = 10  # 1 once a relief deal was agreed
+TS_AGREED_MONTH = 11  # month of the first agreement, -1 before
+TS_BREACHES = 12  # detected transfers that broke an agreement or a deal
+NTS = 13
 
 # --- global state G[...] -----------------------------------------------------------------------
 G_INTENSITY = 0  # war intensity, [0, 1]
@@ -260,13 +294,27 @@ NG = 6
 
 # --- actor decisions DA[actor, ...] ------------------------------------------------------------
 DA_CRED = 0  # credibility after this month's decisions
-DA_WARN = 1  # 1 if it has warned after this month's decisions
-DA_ESC = 2  # escalations decided this month
-DA_FAILED = 3  # failed follow-throughs this month
-NDA = 4
+DA_WARN = 1  # 1 if it has threatened someone after this month's decisions
+DA_ESC = 2  # threatened packages imposed this month
+DA_FAILED = 3  # threats backed down from this month
+DA_THREATS = 4  # threats issued this month
+DA_COMPLIED = 5  # threats complied with until their deadline this month
+NDA = 6
 
 # --- track decisions DT[track, ...] ------------------------------------------------------------
-DT_DEAL = 0  # 1 if a deal is struck this month
+DT_DEAL = 0  # 1 if a deal is agreed this month
 DT_TERMS = 1  # its terms
 DT_ZOPA = 2  # 1 if a zone of agreement exists
 NDT = 3
+
+# --- supply decisions' reasons DW[route, ...] (terms of the utility) ---------------------------
+DW_UTILITY = 0  # the supply utility U
+DW_NEED = 1  # w_need x the recipient's unmet need
+DW_AFFINITY = 2  # w_affinity x affinity with the recipient
+DW_PRICE = 3  # w_price x revenue, % of GDP
+DW_RISK = 4  # -w_risk x expected cost of the threatened packages
+DW_RELIEF = 5  # -control x w_relief x relief put at risk
+DW_HALT = 6  # 1 if the supplier's government ordered a halt
+DW_DEFIED = 7  # 1 if its security apparatus defied the halt
+DW_PROBABILITY = 8  # chance of shipping
+NDW = 9

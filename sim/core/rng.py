@@ -11,15 +11,19 @@ on the same seed see the same shocks (common random numbers).
 Counter layout (four 32-bit words)::
 
     c0 = run
-    c1 = month
-    c2 = purpose << 20 | actor << 10 | counterpart      (actor, counterpart < 1024)
-    c3 = draw index within that purpose (0 for most)
+    c1 = month | purpose << 12 | index << 20      (month < 4096, purpose < 256, index < 4096)
+    c2 = key of the actor (a stable 32-bit hash of its id)
+    c3 = key of the counterpart (an actor, route or track: the hash of its id; 0 for none)
 
+A draw is keyed by the identities of who decides and about what, never by their position in the
+scenario file: listing actors, routes or tracks in another order, or adding an actor, changes no
+other draw (the keys are made in :func:`identity_key`, stored in the ``*_ID`` columns).
 The 64-bit seed is the 2 x 32-bit key. The test-suite checks the Random123 known-answer vectors.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -42,6 +46,7 @@ DEAL = 5
 SHOCK = 6
 WAR = 7
 SECONDARY = 8
+COMPLY = 9
 
 
 @njit
@@ -70,16 +75,22 @@ def philox4x32(c0, c1, c2, c3, k0, k1):
 
 
 @njit
-def _counter2(actor, counterpart, purpose):
-    return (purpose << 20) | (actor << 10) | counterpart
+def _counter1(month, purpose, index):
+    return np.uint64(month) | (np.uint64(purpose) << np.uint64(12)) | (
+        np.uint64(index) << np.uint64(20))
 
 
 @njit
 def uniform(seed, run, month, actor, counterpart, purpose):
-    """A uniform number in [0, 1) with 53 random bits for the keyed draw."""
+    """A uniform number in [0, 1) with 53 random bits for the keyed draw.
+
+    ``actor`` and ``counterpart`` are identity keys (the ``*_ID`` columns, see
+    :func:`identity_key`), not positions.
+    """
     s = np.uint64(seed)
     x0, x1, _, _ = philox4x32(
-        run, month, _counter2(actor, counterpart, purpose), 0, s & _MASK, s >> _S32
+        run, _counter1(month, purpose, 0), np.uint64(actor), np.uint64(counterpart),
+        s & _MASK, s >> _S32
     )
     hi = np.float64(x0 >> np.uint64(5))
     lo = np.float64(x1 >> np.uint64(6))
@@ -91,7 +102,8 @@ def normal(seed, run, month, actor, counterpart, purpose):
     """A standard normal number for the keyed draw (Box-Muller on one Philox block)."""
     s = np.uint64(seed)
     x0, x1, x2, x3 = philox4x32(
-        run, month, _counter2(actor, counterpart, purpose), 1, s & _MASK, s >> _S32
+        run, _counter1(month, purpose, 1), np.uint64(actor), np.uint64(counterpart),
+        s & _MASK, s >> _S32
     )
     u1 = ((np.float64(x0 >> np.uint64(5)) * 67108864.0 + np.float64(x1 >> np.uint64(6))) + 1.0) / (
         9007199254740992.0 + 1.0
@@ -100,6 +112,15 @@ def normal(seed, run, month, actor, counterpart, purpose):
         9007199254740992.0
     )
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+
+def identity_key(kind: str, ident: str) -> int:
+    """The stable 32-bit key of a scenario item (``kind``: actor, category, route or track).
+
+    The first four bytes of BLAKE2b over ``"kind:id"``; never 0 (0 keys "no counterpart").
+    """
+    digest = hashlib.blake2b(f"{kind}:{ident}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "little") or 1
 
 
 def seed_key(seed: int) -> int:

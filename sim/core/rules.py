@@ -9,7 +9,8 @@ written up in ``docs/ODD.md`` (section 7, submodels).
 
 The arrays travel in four named tuples, always in this order:
 
-* :class:`DrawKey` ``key``: seed, run and month, the part of every draw's key the run fixes;
+* :class:`DrawKey` ``key``: seed, run and month, the part of every draw's key the run fixes (the
+  rest is the identity key of who decides and about what: the ``*_ID`` columns, never positions);
 * :class:`Params` ``p``: the scenario's parameters (events may change ``W`` to ``DEM`` during a
   run, so each run owns a copy of those; the rest are the compiled scenario's, read-only);
 * :class:`State` ``s``: the state of the world, which the month moves;
@@ -26,7 +27,19 @@ import numpy as np
 from sim.core import layout as L
 from sim.core.jit import njit as alloc_njit
 from sim.core.jit import rule_njit as njit
-from sim.core.rng import COHESION, DEAL, DENY, DETECT, SECONDARY, SHIP, SHOCK, WAR, normal, uniform
+from sim.core.rng import (
+    COHESION,
+    COMPLY,
+    DEAL,
+    DENY,
+    DETECT,
+    SECONDARY,
+    SHIP,
+    SHOCK,
+    WAR,
+    normal,
+    uniform,
+)
 
 # A sanction below this is treated as absent (for leakage and audiences).
 _SANCTION_EPS = 1e-9
@@ -93,6 +106,11 @@ class State(NamedTuple):
     """Sanctions of each counterpart before the relief deal in force, ``TPRE[track, actor]``."""
     G: np.ndarray
     """The war and the month's arms flows, ``G[...]``."""
+    THR: np.ndarray
+    """Standing threats, ``THR[sender, route]``: the first month whose shipments on the route
+    violate the threat, 0 for no threat."""
+    TDL: np.ndarray
+    """Deadline of each standing threat, ``TDL[sender, route]``: its last month."""
 
 
 class Decisions(NamedTuple):
@@ -106,6 +124,10 @@ class Decisions(NamedTuple):
     """Per actor, ``DA[actor, ...]``."""
     DT: np.ndarray
     """Per track, ``DT[track, ...]``."""
+    DTH: np.ndarray
+    """Threat decisions, ``DTH[sender, route]`` (codes ``L.TH_*``)."""
+    DW: np.ndarray
+    """The reasons of each supply decision, ``DW[route, ...]`` (the terms of its utility)."""
     SCR: np.ndarray
     """n x n scratch of the resolution (weighted detections, affinity changes)."""
 
@@ -120,14 +142,14 @@ def new_state(n, nc, nr, nt):
     """Zeroed state arrays for ``n`` actors, ``nc`` categories, ``nr`` routes, ``nt`` tracks."""
     return State(np.zeros((n, L.NSA)), np.zeros((n, n)), np.zeros((n, n)), np.zeros((n, n)),
                  np.zeros((n, nc)), np.zeros((nr, L.NRS)), np.zeros((nt, L.NTS)),
-                 np.zeros((nt, n)), np.zeros(L.NG))
+                 np.zeros((nt, n)), np.zeros(L.NG), np.zeros((n, nr)), np.zeros((n, nr)))
 
 
 @alloc_njit
 def new_decisions(n, nr, nt):
     """Zeroed decision arrays (and scratch) for ``n`` actors, ``nr`` routes, ``nt`` tracks."""
     return Decisions(np.zeros(nr), np.zeros((n, n)), np.zeros((n, L.NDA)), np.zeros((nt, L.NDT)),
-                     np.zeros((n, max(n, 1))))
+                     np.zeros((n, nr)), np.zeros((nr, L.NDW)), np.zeros((n, max(n, 1))))
 
 
 @njit
@@ -139,6 +161,8 @@ def clip(x, lo, hi):
 @njit
 def chance(prob, key, actor, counterpart, purpose):
     """True with probability ``prob``, decided by the keyed uniform draw (see :mod:`sim.core.rng`).
+
+    ``actor`` and ``counterpart`` are identity keys (``AP[i, L.A_ID]``, ``RP[r, L.R_ID]``...).
 
     A uniform draw lies in [0, 1), so ``prob <= 0`` is never and ``prob >= 1`` always true: the
     draw is skipped then, with the same answer (draws are keyed, so skipping one shifts no other).
@@ -171,21 +195,140 @@ def copy_into(dst, src):
 
 
 # ------------------------------------------------------------------------------------------
+# Shared terms
+# ------------------------------------------------------------------------------------------
+
+
+@njit
+def reach(i, j, p, s):
+    """The share of target ``j``'s economy sender ``i``'s sanctions can reach, in [0, 1].
+
+    Its financial and market reach (``leverage``) plus what is left of ``j``'s trade with ``i``
+    (trade share x openness): trade diverted away from the sender is out of its reach.
+    """
+    return min(1.0, p.AP[i, L.A_LEVERAGE] + p.AP[j, L.A_OPEN] * s.TRADE[j, i])
+
+
+@njit
+def package_of(i, c, p):
+    """The package sender ``i`` threatens over transfers of category ``c``, in [0, 1]: the share
+    of the target's remaining exposure it would cut (step x escalation weight).
+    """
+    return min(1.0, p.AP[i, L.A_ESC_STEP] * p.CP[c, L.C_ESC_W])
+
+
+@njit
+def after_package(now, package, cap):
+    """Sanction intensity after a package: it cuts a share of what is left, never above the cap.
+
+    s' = min(cap, 1 - (1 - s)(1 - package)): the same package adds less on a target already
+    isolated (Hufbauer et al. 2007's diminishing returns; Early 2015).
+    """
+    return min(cap, 1.0 - (1.0 - now) * (1.0 - package))
+
+
+@njit
+def raw_pressure_with(j, i, level, p, s):
+    """Raw pressure on ``j`` if sender ``i``'s sanctions on it were ``level`` (others as now)."""
+    keep = 1.0
+    for k in range(p.AP.shape[0]):
+        if k != j:
+            x = level if k == i else s.SANC[k, j]
+            keep *= 1.0 - x * reach(k, j, p, s)
+    return 1.0 - keep
+
+
+@njit
+def sender_cost(i, j, rise, p, s):
+    """What raising ``i``'s sanctions on ``j`` by ``rise`` costs ``i``, in % of its GDP.
+
+    The trade lost: ``j``'s trade with ``i`` (trade share x openness x GDP) cut by ``rise``, over
+    ``i``'s GDP (Lacy & Niou 2004: the sender's cost of imposing).
+    """
+    gdp_i = p.AP[i, L.A_GDP] * s.SA[i, L.S_GDP]
+    if gdp_i <= 0.0:
+        return 0.0
+    trade = s.TRADE[j, i] * p.AP[j, L.A_OPEN] * p.AP[j, L.A_GDP] * s.SA[j, L.S_GDP]
+    return 100.0 * rise * trade / gdp_i
+
+
+@njit
+def committed(j, p, s):
+    """Whether ``j`` has agreed to halt its covert transfers: a relief deal of its is being
+    implemented or is in force. Returns the monitoring of the deal (or -1 if none).
+    """
+    TP, TS = p.TP, s.TS
+    monitoring = -1.0
+    for t in range(TP.shape[0]):
+        if (int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == j
+                and (TS[t, L.TS_ACTIVE] >= 0.5 or TS[t, L.TS_IMPLEMENTING] >= 0.5)):
+            monitoring = max(monitoring, TP[t, L.T_MONITORING])
+    return monitoring
+
+
+@njit
+def detection_chance(r, p, s):
+    """The chance a shipment on route ``r`` is detected this month.
+
+    A covert transfer of a party to a relief deal being implemented or in force is also watched
+    by the deal's monitors: 1 - (1 - detection)(1 - monitoring).
+    """
+    c = int(p.RP[r, L.R_CATEGORY])
+    det = p.CP[c, L.C_DETECT]
+    if p.CP[c, L.C_ESC_W] > 0.0:
+        m = committed(int(p.RP[r, L.R_SUPPLIER]), p, s)
+        if m > 0.0:
+            det = 1.0 - (1.0 - det) * (1.0 - m)
+    return det
+
+
+@njit
+def is_covert(r, p):
+    """Whether route ``r`` carries a category sanctioners react to (escalation weight above 0)."""
+    return p.CP[int(p.RP[r, L.R_CATEGORY]), L.C_ESC_W] > 0.0
+
+
+# ------------------------------------------------------------------------------------------
 # Initial state and scheduled events
 # ------------------------------------------------------------------------------------------
 
 
 @njit
+def threaten_all(i, first, p, s):
+    """Sender ``i`` publicly threatens every hostile supplier over each of its covert routes.
+
+    Its public warning (the scenario's ``warning`` or an event setting it): each threat is
+    violated by shipments from month ``first`` and stands for ``deadline`` months.
+    """
+    AP, RP = p.AP, p.RP
+    if AP[i, L.A_ESC_STEP] <= 0.0:
+        return
+    for r in range(RP.shape[0]):
+        j = int(RP[r, L.R_SUPPLIER])
+        if j == i or not is_covert(r, p) or s.AFF[i, j] >= 0.0:
+            continue
+        if s.SANC[i, j] >= AP[i, L.A_ESC_CAP] - 1e-12 or s.THR[i, r] > 0.0:
+            continue
+        s.THR[i, r] = first
+        s.TDL[i, r] = first + AP[i, L.A_DEADLINE] - 1.0
+    s.SA[i, L.S_WARNED] = 1.0
+
+
+@njit
 def init_state(p, s):
-    """Set the month-0 state from the parameters (in place)."""
+    """Set the month-0 state from the parameters (in place).
+
+    Adaptation starts from the sanctions episode's age; the sanction damage of the start is
+    recorded (it is already in the trend growth); warnings stand as threats.
+    """
     SA, AP, TS, G = s.SA, p.AP, s.TS, s.G
     n = AP.shape[0]
     SA[:, :] = 0.0
     for i in range(n):
         SA[i, L.S_GDP] = 1.0
         SA[i, L.S_CRED] = AP[i, L.A_CRED]
-        SA[i, L.S_WARNED] = AP[i, L.A_WARNING]
         SA[i, L.S_PRIO] = AP[i, L.A_PRIO]
+        SA[i, L.S_ADAPT] = 1.0 - (1.0 - p.W[L.W_ADAPT]) ** AP[i, L.A_SANC_AGE]
     copy_into(s.AFF, p.AFF0)
     copy_into(s.SANC, p.SANC0)
     copy_into(s.TRADE, p.TRADE0)
@@ -197,21 +340,29 @@ def init_state(p, s):
         TS[t, L.TS_TRUST] = p.TP[t, L.T_TRUST0]
         TS[t, L.TS_MONTH] = -1.0
         TS[t, L.TS_BROKEN_MONTH] = -1.0
+        TS[t, L.TS_AGREED_MONTH] = -1.0
     s.TPRE[:, :] = 0.0
+    s.THR[:, :] = 0.0
+    s.TDL[:, :] = 0.0
     G[:] = 0.0
     G[L.G_INTENSITY] = p.W[L.W_INT0]
     G[L.G_BALANCE] = p.W[L.W_BAL0]
+    for i in range(n):
+        if AP[i, L.A_WARNING] >= 0.5:
+            threaten_all(i, 1.0, p, s)
     update_pressure(p, s)
     for i in range(n):
         SA[i, L.S_PEAK] = SA[i, L.S_PRESSURE]
+        SA[i, L.S_DAMAGE0] = p.W[L.W_DAMAGE] * SA[i, L.S_PRESSURE] * (1.0 - SA[i, L.S_ADAPT])
 
 
 @njit
 def apply_events(month, p, s):
     """Fire the scheduled events of ``month``: each sets one parameter (and its live state).
 
-    ``EV`` rows are (month, table, row, column, value). Relief priority, credibility and the
-    public warning are both parameters and state, so an event on them changes the state too.
+    ``EV`` rows are (month, table, row, column, value). Relief priority and credibility are both
+    parameters and state, so an event on them changes the state too; an event setting ``warning``
+    is a public warning: the actor threatens at once (its threats bind this month's shipments).
     """
     EV = p.EV
     for e in range(EV.shape[0]):
@@ -229,8 +380,8 @@ def apply_events(month, p, s):
                 s.SA[row, L.S_PRIO] = value
             elif col == L.A_CRED:
                 s.SA[row, L.S_CRED] = value
-            elif col == L.A_WARNING:
-                s.SA[row, L.S_WARNED] = value
+            elif col == L.A_WARNING and value >= 0.5:
+                threaten_all(row, float(month), p, s)
         elif table == L.EV_CATEGORY:
             p.CP[row, col] = value
         elif table == L.EV_ROUTE:
@@ -254,9 +405,13 @@ def apply_events(month, p, s):
 
 @njit
 def clear_decisions(s, d):
-    """Before anyone decides: nothing shipped, every sanction kept at its level."""
+    """Before anyone decides: nothing shipped, every sanction kept at its level, no threat
+    decision, no reasons.
+    """
     d.DR[:] = 0.0
     copy_into(d.DS, s.SANC)
+    d.DTH[:, :] = 0.0
+    d.DW[:, :] = 0.0
 
 
 @njit
@@ -290,37 +445,44 @@ def route_need(r, p, s):
 
 
 @njit
-def threat_against(supplier, p, s):
-    """Credible threat hanging over ``supplier``.
+def threat_cost(r, p, s):
+    """Expected yearly GDP loss (% of GDP) from the packages threatened over route ``r``, if the
+    shipment is seen.
 
-    The sum over hostile sanctioners of credibility x leverage x headroom to their cap, halved
-    for those that have not warned.
+    Sum over the senders with a standing threat over the route: credibility x the pressure the
+    package would add (what is left to cut, after leakage) x damage rate x (1 - adaptation).
     """
     AP, SA = p.AP, s.SA
-    threat = 0.0
+    j = int(p.RP[r, L.R_SUPPLIER])
+    c = int(p.RP[r, L.R_CATEGORY])
+    total = 0.0
     for i in range(AP.shape[0]):
-        if i == supplier or AP[i, L.A_ESC_STEP] <= 0.0 or s.AFF[i, supplier] >= 0.0:
+        if s.THR[i, r] <= 0.0:
             continue
-        headroom = max(0.0, AP[i, L.A_ESC_CAP] - s.SANC[i, supplier])
-        stage = 1.0 if SA[i, L.S_WARNED] >= 0.5 else 0.5
-        threat += stage * SA[i, L.S_CRED] * AP[i, L.A_LEVERAGE] * headroom
-    return threat
+        now = s.SANC[i, j]
+        cap = AP[i, L.A_ESC_CAP]
+        if now >= cap:
+            continue
+        level = after_package(now, package_of(i, c, p), cap)
+        gain = (raw_pressure_with(j, i, level, p, s) - SA[j, L.S_RAW]) * (1.0 - SA[j, L.S_LEAK])
+        total += SA[i, L.S_CRED] * max(0.0, gain)
+    return 100.0 * p.W[L.W_DAMAGE] * (1.0 - SA[j, L.S_ADAPT]) * total
 
 
 @njit
 def relief_at_risk(supplier, p_detect, p, s):
     """Relief ``supplier`` puts at risk by shipping.
 
-    Under a relief deal in force the halt is a commitment: shipping at all costs its full
-    priority for relief. In talks, the risk is the chance of exposure times the trust built so
-    far (an exposed shipment destroys it).
+    Under a relief deal being implemented or in force the halt is a commitment: shipping at all
+    puts its full priority for relief at risk. In talks, the risk is the chance of exposure times
+    the trust built so far (an exposed shipment destroys it).
     """
     TP, TS, SA = p.TP, s.TS, s.SA
     risk = 0.0
     for t in range(TP.shape[0]):
         if int(TP[t, L.T_KIND]) != L.TRACK_RELIEF or int(TP[t, L.T_PARTY]) != supplier:
             continue
-        if TS[t, L.TS_ACTIVE] >= 0.5:
+        if TS[t, L.TS_ACTIVE] >= 0.5 or TS[t, L.TS_IMPLEMENTING] >= 0.5:
             risk += SA[supplier, L.S_PRIO]
         else:
             risk += p_detect * SA[supplier, L.S_PRIO] * TS[t, L.TS_TRUST]
@@ -329,16 +491,21 @@ def relief_at_risk(supplier, p_detect, p, s):
 
 @njit(inline="always")
 def decide_supply(r, key, p, s, d):
-    """The supplier's choice on route ``r``: ship ``units`` with logistic probability, or not.
+    """The choice on route ``r``: two levels in the supplier (Putnam 1988).
 
+    The security apparatus that runs the transfers weighs
     U = base + propensity + w_aff * affinity + w_need * need + w_price * revenue (% of GDP)
-        - w_risk * p_detect * escalation_weight * threat - w_relief * relief_at_risk
-    P(ship) = 1 / (1 + exp(-U)). The units are the recipient's unmet need (for production
-    assistance, the packages it asks for), capped by the supplier's capacity, rounded.
-    Writes the units shipped (0 if not) to ``DR[r]``. One uniform draw per open route-month,
-    keyed (seed, run, month, supplier, route, SHIP).
+        - w_risk * p_detect * threat_cost - control * w_relief * relief_at_risk
+    (the government's wish for relief weighs only as far as it controls the apparatus). A
+    government that has agreed to halt (a relief deal being implemented or in force) orders a
+    halt of the covert routes: the apparatus obeys with chance ``control`` (one draw a month,
+    keyed (supplier, COMPLY), for all its routes), else it ships as it would. P(ship) =
+    1 / (1 + exp(-U)); the units are the recipient's unmet need (for production assistance, the
+    packages it asks for), capped by the supplier's capacity, rounded. The terms go to
+    ``DW[r]`` (the story's reasons). One uniform draw per open route-month, keyed (seed, run,
+    month, supplier, route, SHIP).
     """
-    W, AP, CP, RP = p.W, p.AP, p.CP, p.RP
+    W, AP, CP, RP, DW = p.W, p.AP, p.CP, p.RP, d.DW
     d.DR[r] = 0.0
     if RP[r, L.R_OPEN] < 0.5:
         return
@@ -351,88 +518,136 @@ def decide_supply(r, key, p, s, d):
         return
     gdp_usd_mn = AP[sup, L.A_GDP] * 1000.0 * s.SA[sup, L.S_GDP]
     revenue_pct = 100.0 * units * CP[c, L.C_PRICE] / gdp_usd_mn if gdp_usd_mn > 0.0 else 0.0
-    p_det = CP[c, L.C_DETECT]
+    covert = CP[c, L.C_ESC_W] > 0.0
+    control = AP[sup, L.A_CONTROL]
     risk = 0.0
-    if p_det > 0.0 and CP[c, L.C_ESC_W] > 0.0:  # (0 x threat is 0: skip the sum for open aid)
-        risk = p_det * CP[c, L.C_ESC_W] * threat_against(sup, p, s)
-    relief = relief_at_risk(sup, p_det, p, s)
-    u = (W[L.W_SUPPLY_BASE] + RP[r, L.R_PROPENSITY] + W[L.W_W_AFF] * s.AFF[sup, q]
-         + W[L.W_W_NEED] * need + W[L.W_W_PRICE] * revenue_pct - W[L.W_W_RISK] * risk
-         - W[L.W_W_RELIEF] * relief)
-    if chance(logistic(u), key, sup, r, SHIP):
+    relief = 0.0
+    if covert:
+        p_det = detection_chance(r, p, s)
+        risk = p_det * threat_cost(r, p, s)
+        relief = relief_at_risk(sup, p_det, p, s)
+    DW[r, L.DW_NEED] = W[L.W_W_NEED] * need
+    DW[r, L.DW_AFFINITY] = W[L.W_W_AFF] * s.AFF[sup, q]
+    DW[r, L.DW_PRICE] = W[L.W_W_PRICE] * revenue_pct
+    DW[r, L.DW_RISK] = -W[L.W_W_RISK] * risk
+    DW[r, L.DW_RELIEF] = -control * W[L.W_W_RELIEF] * relief
+    u = (W[L.W_SUPPLY_BASE] + RP[r, L.R_PROPENSITY] + DW[r, L.DW_AFFINITY] + DW[r, L.DW_NEED]
+         + DW[r, L.DW_PRICE] + DW[r, L.DW_RISK] + DW[r, L.DW_RELIEF])
+    prob = logistic(u)
+    DW[r, L.DW_UTILITY] = u
+    if covert and committed(sup, p, s) >= 0.0:
+        DW[r, L.DW_HALT] = 1.0
+        if chance(1.0 - control, key, AP[sup, L.A_ID], 0.0, COMPLY):
+            DW[r, L.DW_DEFIED] = 1.0
+        else:
+            prob = 0.0
+    DW[r, L.DW_PROBABILITY] = prob
+    if chance(prob, key, AP[sup, L.A_ID], RP[r, L.R_ID], SHIP):
         d.DR[r] = units
 
 
 @njit(inline="always")
 def decide_sanctions(i, key, p, s, d):
-    """Sanctioner ``i`` sets its row of sanctions for next month.
+    """Sender ``i`` decides its threats and sets its row of sanctions for next month.
 
-    Against each hostile target whose trigger (escalation-weighted detected transfers, with
-    memory) passes ``escalation_threshold``: warn first if it has not warned; otherwise escalate
-    by ``escalation_step`` up to ``escalation_cap`` when its members act together (chance
-    ``cohesion``), gaining credibility, or lose credibility when they do not. While a relief deal
-    with the target is kept, ease toward the agreed level; otherwise decay to the starting level.
-    A doctrine with ``secondary`` > 0 also sanctions facilitators of a target it escalates on.
+    A strategic threat stage (Lacy & Niou 2004; Whang, McLean & Kuberski 2013), threat by threat:
+    a threat is specific (a sender, a supplier, a covert route), with a demand (no shipment on
+    the route), a deadline and a stated package. A detected shipment on a route it has not
+    threatened over prompts a threat. A detected shipment that violates a standing threat, once
+    the evidence (the supplier's trigger) passes ``escalation_threshold``, calls for the package:
+    it is imposed if it costs the sender less than the audience cost of backing down (Fearon
+    1994) and, for a bloc, its members act together (chance ``cohesion``); otherwise the sender
+    backs down and loses credibility. A threat complied with until its deadline lapses as a
+    success. Threats against a party that agreed to halt under a relief deal with ``i`` are held
+    while the deal is implemented or in force; while it is in force, ``i`` eases toward the
+    agreed level. A doctrine with ``secondary`` > 0 also sanctions the facilitators of a target it
+    imposed a package on. Every choice reads last month's state; credibility moves once, from the
+    month's counts.
     """
-    AP, TP, TM, SA, TS, SANC, DS = p.AP, p.TP, p.TM, s.SA, s.TS, s.SANC, d.DS
+    AP, CP, RP, TP, TM, SA, TS, SANC, DS, DTH = (p.AP, p.CP, p.RP, p.TP, p.TM, s.SA, s.TS,
+                                                  s.SANC, d.DS, d.DTH)
     n = AP.shape[0]
-    step = AP[i, L.A_ESC_STEP]
     cap = AP[i, L.A_ESC_CAP]
-    cred = SA[i, L.S_CRED]
-    warned = SA[i, L.S_WARNED]
-    escalations = 0.0
-    failed = 0.0
-    in_deal = False  # a counterpart of a relief deal in force: the only case that eases
+    month = float(key.month)
+    imposed = 0.0
+    backed = 0.0
+    complied = 0.0
+    issued = 0.0
+    DS[i, i] = 0.0
     for t in range(TP.shape[0]):
         if TM[t, i] > 0.0 and TS[t, L.TS_ACTIVE] >= 0.5 and int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
-            in_deal = True
-    for j in range(n):
-        now = SANC[i, j]
-        new = now
-        if j == i:
-            DS[i, j] = 0.0
-            continue
-        eased = False
-        if in_deal:
+            j = int(TP[t, L.T_PARTY])
+            now = SANC[i, j]
+            floor = s.TPRE[t, i] * (1.0 - TS[t, L.TS_TERMS])
+            if now > floor:
+                DS[i, j] = max(floor, now - AP[i, L.A_EASE])
+    if AP[i, L.A_ESC_STEP] > 0.0:
+        for r in range(RP.shape[0]):
+            j = int(RP[r, L.R_SUPPLIER])
+            c = int(RP[r, L.R_CATEGORY])
+            if j == i or CP[c, L.C_ESC_W] <= 0.0:
+                continue
+            held = False
             for t in range(TP.shape[0]):
                 if (int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == j
-                        and TM[t, i] > 0.0 and TS[t, L.TS_ACTIVE] >= 0.5):
-                    floor = s.TPRE[t, i] * (1.0 - TS[t, L.TS_TERMS])
-                    new = max(floor, now - AP[i, L.A_EASE]) if now > floor else now
-                    eased = True
-        if not eased:
-            trig = SA[j, L.S_TRIG]
-            if (step > 0.0 and trig >= AP[i, L.A_ESC_THRESH] and trig > 0.0
-                    and s.AFF[i, j] < 0.0):
-                if warned < 0.5:
-                    warned = 1.0
-                elif now < cap - 1e-12:
-                    if chance(AP[i, L.A_COHESION], key, i, j, COHESION):
-                        new = min(cap, now + step)
-                        escalations += 1.0
-                        cred = cred + AP[i, L.A_CRED_GAIN] * (1.0 - cred)
-                    else:
-                        failed += 1.0
-                        cred = cred * (1.0 - AP[i, L.A_CRED_LOSS])
-            elif now > p.SANC0[i, j]:
-                new = now - AP[i, L.A_DECAY] * (now - p.SANC0[i, j])
-        DS[i, j] = new
+                        and TM[t, i] > 0.0 and (TS[t, L.TS_ACTIVE] >= 0.5
+                                                or TS[t, L.TS_IMPLEMENTING] >= 0.5)):
+                    held = True
+            if held:
+                continue
+            seen = s.RS[r, L.RS_DETECTED] >= 0.5
+            now = SANC[i, j]
+            if s.THR[i, r] <= 0.0:
+                if seen and s.AFF[i, j] < 0.0 and now < cap - 1e-12:
+                    DTH[i, r] = L.TH_ISSUE
+                    issued += 1.0
+                continue
+            if seen and month - 1.0 >= s.THR[i, r]:
+                if SA[j, L.S_TRIG] < AP[i, L.A_ESC_THRESH]:
+                    continue
+                if now >= cap - 1e-12:
+                    DTH[i, r] = L.TH_EXHAUSTED
+                    continue
+                level = after_package(now, package_of(i, c, p), cap)
+                cost = sender_cost(i, j, level - now, p, s)
+                if (cost <= AP[i, L.A_AUDIENCE]
+                        and chance(AP[i, L.A_COHESION], key, AP[i, L.A_ID], RP[r, L.R_ID],
+                                   COHESION)):
+                    DTH[i, r] = L.TH_IMPOSE
+                    imposed += 1.0
+                    DS[i, j] = max(DS[i, j], level)
+                else:
+                    DTH[i, r] = L.TH_BACK_DOWN
+                    backed += 1.0
+            elif month - 1.0 >= s.TDL[i, r]:
+                DTH[i, r] = L.TH_COMPLIED
+                complied += 1.0
     sec = AP[i, L.A_SECONDARY]
-    if sec > 0.0 and escalations > 0.0:
+    if sec > 0.0 and imposed > 0.0:
         for j in range(n):
-            if j != i and DS[i, j] > SANC[i, j]:
-                _secondary(i, j, key, sec * step, sec * cap, p, s, d)
+            hit = False
+            for r in range(RP.shape[0]):
+                if int(RP[r, L.R_SUPPLIER]) == j and DTH[i, r] == L.TH_IMPOSE:
+                    hit = True
+            if hit:
+                _secondary(i, j, key, sec * AP[i, L.A_ESC_STEP], sec * cap, p, s, d)
+    cred = SA[i, L.S_CRED]
+    cred = 1.0 - (1.0 - cred) * (1.0 - AP[i, L.A_CRED_GAIN]) ** (imposed + complied)
+    cred = cred * (1.0 - AP[i, L.A_CRED_LOSS]) ** backed
     d.DA[i, L.DA_CRED] = cred
-    d.DA[i, L.DA_WARN] = warned
-    d.DA[i, L.DA_ESC] = escalations
-    d.DA[i, L.DA_FAILED] = failed
+    d.DA[i, L.DA_WARN] = 1.0 if (SA[i, L.S_WARNED] >= 0.5 or issued > 0.0) else 0.0
+    d.DA[i, L.DA_ESC] = imposed
+    d.DA[i, L.DA_FAILED] = backed
+    d.DA[i, L.DA_THREATS] = issued
+    d.DA[i, L.DA_COMPLIED] = complied
 
 
 @njit
-def _secondary(i, j, key, step, cap, p, s, d):
-    """Secondary sanctions by ``i`` on facilitators of target ``j`` (partners that bust).
+def _secondary(i, j, key, package, cap, p, s, d):
+    """Secondary sanctions by ``i`` on the facilitators of target ``j`` (partners that bust).
 
-    Runs after ``i``'s whole row is decided, so it only ever raises ``DS[i, k]``.
+    Reads only last month's state (trade, busting, affinity, ``i``'s sanctions): a facilitator is
+    never itself treated as a target this month, so no cascade, whatever the order of actors.
     """
     AP, DS = p.AP, d.DS
     for k in range(AP.shape[0]):
@@ -441,27 +656,30 @@ def _secondary(i, j, key, step, cap, p, s, d):
         facilitation = s.TRADE[j, k] * AP[k, L.A_BUSTING]
         if facilitation < 0.05:
             continue
-        if chance(AP[i, L.A_COHESION], key, i, k, SECONDARY):
-            DS[i, k] = max(DS[i, k], min(cap, s.SANC[i, k] + step))
+        if chance(AP[i, L.A_COHESION], key, AP[i, L.A_ID], AP[k, L.A_ID], SECONDARY):
+            DS[i, k] = max(DS[i, k], after_package(s.SANC[i, k], package, cap))
 
 
 @njit(inline="always")
 def decide_track(t, key, p, s, d):
     """Negotiation on track ``t``: both sides value a deal against no deal.
 
-    A deal is struck by chance if a zone of agreement exists and trust suffices; its terms are
+    A deal is agreed by chance if a zone of agreement exists and trust suffices; its terms are
     the Nash bargaining solution.
 
-    Relief: the party gains ``relief_priority * x`` from lifting a share x of sanctions and loses
-    ``halt_cost * affinity with its recipients`` by halting transfers; the senders concede at most
-    their leverage-weighted mean ``relief_offer`` (times cohesion for blocs). With linear
-    utilities the Nash product (prio x - c)(x_max - x) peaks at x* = (x_min + x_max) / 2, where
-    x_min = c / prio. The monthly chance of a deal is base_rate x trust x (x_max - x_min) / x_max:
-    the wider the zone of agreement, the easier the talks.
+    Relief: the party's government gains ``relief_priority * x`` from lifting a share x of
+    sanctions; its security apparatus loses ``halt_cost * affinity with its recipients`` by
+    halting transfers, which the government must carry at home (Putnam 1988's win-set); the
+    senders concede at most their leverage-weighted mean ``relief_offer`` (times cohesion for
+    blocs). With linear utilities the Nash product (prio x - c)(x_max - x) peaks at
+    x* = (x_min + x_max) / 2, where x_min = c / prio. The monthly chance of an agreement is
+    base_rate x trust x (x_max - x_min) / x_max. An agreement is implemented first (the halt
+    verified for ``implementation_months``), then the relief starts.
 
     Ceasefire: a zone of agreement exists only in a mutually hurting stalemate. Each side's
     disagreement value is the balance it expects minus its war cost; the Nash split puts the line
-    at balance + (cost_defender - cost_attacker) / 2.
+    at balance + (cost_defender - cost_attacker) / 2. A mediator raises the rate by
+    ``mediator_bonus`` x its cohesion.
     """
     AP, RP, TP, TS, G, DT = p.AP, p.RP, p.TP, s.TS, s.G, d.DT
     DT[t, L.DT_DEAL] = 0.0
@@ -470,7 +688,7 @@ def decide_track(t, key, p, s, d):
     party = int(TP[t, L.T_PARTY])
     trust = TS[t, L.TS_TRUST]
     if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
-        if TS[t, L.TS_ACTIVE] >= 0.5:
+        if TS[t, L.TS_ACTIVE] >= 0.5 or TS[t, L.TS_IMPLEMENTING] >= 0.5:
             return
         prio = s.SA[party, L.S_PRIO]
         ties = 0.0
@@ -495,7 +713,8 @@ def decide_track(t, key, p, s, d):
         if trust < TP[t, L.T_MIN_TRUST]:
             return
         surplus = (x_max - x_min) / x_max
-        if chance(TP[t, L.T_BASE_RATE] * trust * surplus, key, party, t, DEAL):
+        if chance(TP[t, L.T_BASE_RATE] * trust * surplus, key, AP[party, L.A_ID], TP[t, L.T_ID],
+                  DEAL):
             DT[t, L.DT_DEAL] = 1.0
             DT[t, L.DT_TERMS] = 0.5 * (x_min + x_max)
     else:
@@ -507,9 +726,10 @@ def decide_track(t, key, p, s, d):
         if trust < TP[t, L.T_MIN_TRUST]:
             return
         rate = TP[t, L.T_BASE_RATE] * trust
-        if int(TP[t, L.T_MEDIATOR]) >= 0:
-            rate = rate * (1.0 + TP[t, L.T_MED_BONUS])
-        if chance(min(rate, 1.0), key, party, t, DEAL):
+        med = int(TP[t, L.T_MEDIATOR])
+        if med >= 0:
+            rate = rate * (1.0 + TP[t, L.T_MED_BONUS] * AP[med, L.A_COHESION])
+        if chance(min(rate, 1.0), key, AP[party, L.A_ID], TP[t, L.T_ID], DEAL):
             att = int(p.W[L.W_ATTACKER])
             dfd = int(p.W[L.W_DEFENDER])
             cost_a = AP[att, L.A_WAR_EXP] * G[L.G_INTENSITY]
@@ -519,75 +739,84 @@ def decide_track(t, key, p, s, d):
 
 
 # ------------------------------------------------------------------------------------------
-# Resolution of the month, phase by phase (ODD section 3, stages 1-11)
+# Resolution of the month, phase by phase (ODD section 3)
 # ------------------------------------------------------------------------------------------
 
 
 @njit
 def update_pressure(p, s):
-    """Raw pressure, leakage and effective pressure on every actor (in place).
+    """Raw pressure, the coalition's share, leakage and effective pressure on every actor.
 
-    raw_j = 1 - prod_i (1 - s_ij * leverage_i)
-    leak_j = min(max_leak, (1 - coalition_share) * leak_gain
-                 * sum_k trade_jk * busting_k * (1 - max_i s_ik) * (1 - s_kj))
+    raw_j = 1 - prod_i (1 - s_ij * reach_ij),  reach_ij = min(1, leverage_i + open_j * trade_ji)
+    coalition_j = min(1, sum_{i sanctioning j} GDP_i / world_gdp)
+    leak_j = min(max_leak, (1 - coalition_j) * leak_gain
+                 * sum_k trade_jk * busting_k * (1 + aff_kj) / 2 * Y_k / (Y_k + Y_j)
+                         * (1 - max_i s_ik) * (1 - s_kj))
     pressure_j = raw_j * (1 - leak_j)
-    A partner under sanctions itself (at most intensity max_i s_ik, from secondary sanctions for
-    example) busts that much less: its firms keep their access to the sender's markets.
+    A partner busts in proportion to its goodwill toward the target ((1 + affinity) / 2) and can
+    absorb trade in proportion to its economic size; a partner under sanctions itself busts that
+    much less (its firms keep their access to the senders' markets).
     """
     W, AP, SA, SANC, TRADE = p.W, p.AP, s.SA, s.SANC, s.TRADE
     n = AP.shape[0]
     for j in range(n):
         keep = 1.0
+        coalition = 0.0
         for i in range(n):
             if i != j:
-                keep *= 1.0 - SANC[i, j] * AP[i, L.A_LEVERAGE]
+                keep *= 1.0 - SANC[i, j] * reach(i, j, p, s)
+                if SANC[i, j] > _SANCTION_EPS:
+                    coalition += AP[i, L.A_GDP] * SA[i, L.S_GDP]
         SA[j, L.S_RAW] = 1.0 - keep
-    # Busting through each partner k, summed over k in order for every j (S_LEAK holds the sum
-    # until the leak is known); the largest sanction on k is found once per k, not once per j.
+        SA[j, L.S_COALITION] = min(1.0, coalition / W[L.W_WORLD_GDP])
     for j in range(n):
-        SA[j, L.S_LEAK] = 0.0
-    for k in range(n):
-        hit = 0.0
-        for i in range(n):
-            if i != k and SANC[i, k] > hit:
-                hit = SANC[i, k]
-        for j in range(n):
-            if j != k:
-                SA[j, L.S_LEAK] += (TRADE[j, k] * AP[k, L.A_BUSTING] * (1.0 - hit)
-                                    * (1.0 - SANC[k, j]))
-    for j in range(n):
-        leak = (1.0 - W[L.W_COALITION]) * W[L.W_LEAK_GAIN] * SA[j, L.S_LEAK]
+        y_j = AP[j, L.A_GDP] * SA[j, L.S_GDP]
+        busting = 0.0
+        for k in range(n):
+            if k == j or TRADE[j, k] <= 0.0 or AP[k, L.A_BUSTING] <= 0.0:
+                continue
+            hit = 0.0
+            for i in range(n):
+                if i != k and SANC[i, k] > hit:
+                    hit = SANC[i, k]
+            y_k = AP[k, L.A_GDP] * SA[k, L.S_GDP]
+            absorb = y_k / (y_k + y_j) if y_k + y_j > 0.0 else 0.0
+            busting += (TRADE[j, k] * AP[k, L.A_BUSTING] * 0.5 * (1.0 + s.AFF[k, j]) * absorb
+                        * (1.0 - hit) * (1.0 - SANC[k, j]))
+        leak = (1.0 - SA[j, L.S_COALITION]) * W[L.W_LEAK_GAIN] * busting
         SA[j, L.S_LEAK] = min(W[L.W_MAX_LEAK], leak)
         SA[j, L.S_PRESSURE] = SA[j, L.S_RAW] * (1.0 - SA[j, L.S_LEAK])
 
 
 @njit
 def take_deals(key, p, s, d):
-    """Stage 1: deals struck this month take effect.
+    """Deals agreed this month take effect.
 
-    A relief deal records each counterpart's sanctions on the party at signing (the level a
-    broken deal snaps back from); a ceasefire stops the war.
+    A relief agreement starts its implementation (the party has agreed to halt its covert
+    transfers; relief waits for the halt to be verified); a ceasefire stops the war at once.
     """
     TP, TS = p.TP, s.TS
     for t in range(TP.shape[0]):
         if d.DT[t, L.DT_DEAL] < 0.5:
             continue
-        TS[t, L.TS_ACTIVE] = 1.0
         TS[t, L.TS_TERMS] = d.DT[t, L.DT_TERMS]
-        if TS[t, L.TS_REACHED] < 0.5:
-            TS[t, L.TS_REACHED] = 1.0
-            TS[t, L.TS_MONTH] = key.month
-        party = int(TP[t, L.T_PARTY])
         if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
-            for i in range(p.AP.shape[0]):
-                s.TPRE[t, i] = s.SANC[i, party] if p.TM[t, i] > 0.0 else 0.0
+            TS[t, L.TS_IMPLEMENTING] = 1.0
+            TS[t, L.TS_CLEAN] = 0.0
+            if TS[t, L.TS_AGREED] < 0.5:
+                TS[t, L.TS_AGREED] = 1.0
+                TS[t, L.TS_AGREED_MONTH] = key.month
         else:
+            TS[t, L.TS_ACTIVE] = 1.0
+            if TS[t, L.TS_REACHED] < 0.5:
+                TS[t, L.TS_REACHED] = 1.0
+                TS[t, L.TS_MONTH] = key.month
             s.G[L.G_CEASEFIRE] = 1.0
 
 
 @njit
 def deliver(key, p, s, d):
-    """Stage 2: deliveries move; production assistance builds the recipient's own capacity.
+    """Deliveries move; production assistance builds the recipient's own capacity.
 
     Records the month's shipments and arms revenue, and the military value reaching each side
     of the war (imports, then imports plus own production) in ``G``.
@@ -613,6 +842,8 @@ def deliver(key, p, s, d):
         RS[r, L.RS_TOTAL] += units
         if RS[r, L.RS_FIRST] < 0.0:
             RS[r, L.RS_FIRST] = key.month
+        if CP[c, L.C_ESC_W] > 0.0 and committed(sup, p, s) >= 0.0:
+            RS[r, L.RS_UNDER_DEAL] += 1.0
         SA[sup, L.S_REVENUE] += units * CP[c, L.C_PRICE]
         b = int(CP[c, L.C_BUILDS])
         if b >= 0:
@@ -633,10 +864,12 @@ def deliver(key, p, s, d):
 
 @njit
 def detect(key, p, s, d):
-    """Stage 3: detection draws make shipments public; an exposed supplier may deny.
+    """Detection draws make shipments public (monitors of a deal watch its party too); an
+    exposed supplier may deny.
 
     Leaves the month's escalation-weighted detections of each supplier in ``SCR[:, 0]`` for the
-    sanctioners' trigger (stage 4).
+    sanctioners' trigger. ``S_EXPOSED`` counts the exposed covert transfers (open aid is public,
+    not an exposure).
     """
     CP, RP, RS, SCR = p.CP, p.RP, s.RS, d.SCR
     for i in range(s.SA.shape[0]):
@@ -646,20 +879,27 @@ def detect(key, p, s, d):
             continue
         sup = int(RP[r, L.R_SUPPLIER])
         c = int(RP[r, L.R_CATEGORY])
-        if chance(CP[c, L.C_DETECT], key, sup, r, DETECT):
+        if chance(detection_chance(r, p, s), key, p.AP[sup, L.A_ID], RP[r, L.R_ID], DETECT):
             RS[r, L.RS_DETECTED] = 1.0
             RS[r, L.RS_DETECTED_TOTAL] += 1.0
-            s.SA[sup, L.S_EXPOSED] += 1.0
+            if CP[c, L.C_ESC_W] > 0.0:
+                s.SA[sup, L.S_EXPOSED] += 1.0
             SCR[sup, 0] += CP[c, L.C_ESC_W]
-            if chance(p.AP[sup, L.A_DENY], key, sup, r, DENY):
+            if chance(p.AP[sup, L.A_DENY], key, p.AP[sup, L.A_ID], RP[r, L.R_ID], DENY):
                 RS[r, L.RS_DENIED] = 1.0
 
 
 @njit
-def apply_sanctions(s, d):
-    """Stage 4a: sanctions take their decided values; credibility, warnings and the counts."""
-    SA, SANC, DA = s.SA, s.SANC, d.DA
+def apply_sanctions(key, p, s, d):
+    """Sanctions take their decided values; threats are issued, renewed or lapse; credibility,
+    warnings and the counts move.
+
+    A threat issued or renewed (after its package was imposed) this month binds shipments from
+    next month, for ``deadline`` months.
+    """
+    SA, SANC, DA, THR, TDL, DTH = s.SA, s.SANC, d.DA, s.THR, s.TDL, d.DTH
     n = SA.shape[0]
+    month = float(key.month)
     for i in range(n):
         for j in range(n):
             SANC[i, j] = clip(d.DS[i, j], 0.0, 1.0)
@@ -667,32 +907,74 @@ def apply_sanctions(s, d):
         SA[i, L.S_WARNED] = DA[i, L.DA_WARN]
         SA[i, L.S_ESCALATIONS] += DA[i, L.DA_ESC]
         SA[i, L.S_FAILED] += DA[i, L.DA_FAILED]
+        SA[i, L.S_THREATS] += DA[i, L.DA_THREATS]
+        SA[i, L.S_COMPLIED] += DA[i, L.DA_COMPLIED]
+        for r in range(THR.shape[1]):
+            code = int(DTH[i, r])
+            if code == L.TH_ISSUE or code == L.TH_IMPOSE:
+                THR[i, r] = month + 1.0
+                TDL[i, r] = month + p.AP[i, L.A_DEADLINE]
+            elif code != L.TH_NONE:
+                THR[i, r] = 0.0
+                TDL[i, r] = 0.0
 
 
 @njit
-def break_exposed_deals(key, p, s):
-    """Stage 4b: a relief deal whose party was exposed this month breaks, with snap-back.
+def advance_deals(key, p, s):
+    """Relief deals move through their phases on what the party did this month.
 
-    Each counterpart's sanctions return to at least their level at signing, plus its snapback.
+    Being implemented: an exposed covert transfer is a breach (the agreement collapses back to
+    talks); an unexposed one means the halt cannot be verified this month (the count of clean
+    months restarts); a clean month counts, and after ``implementation_months`` clean months
+    (at least one) the relief comes into force (Implementation Day): each counterpart's sanctions
+    on the party at that moment are the level a broken deal snaps back from. In force: an exposed
+    covert transfer breaks the deal with snap-back, never above a sender's cap (or the level it
+    held at signing, if higher).
     """
-    TP, TS, SANC = p.TP, s.TS, s.SANC
+    TP, TS, SA, SANC, AP, RP, RS = p.TP, s.TS, s.SA, s.SANC, p.AP, p.RP, s.RS
     for t in range(TP.shape[0]):
+        if int(TP[t, L.T_KIND]) != L.TRACK_RELIEF:
+            continue
         party = int(TP[t, L.T_PARTY])
-        if (int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and TS[t, L.TS_ACTIVE] >= 0.5
-                and s.SA[party, L.S_EXPOSED] > 0.0):
+        exposed = SA[party, L.S_EXPOSED] > 0.0
+        if TS[t, L.TS_IMPLEMENTING] >= 0.5:
+            shipped = False
+            for r in range(RP.shape[0]):
+                if (int(RP[r, L.R_SUPPLIER]) == party and RS[r, L.RS_SHIPPED] > 0.0
+                        and is_covert(r, p)):
+                    shipped = True
+            if exposed:
+                TS[t, L.TS_IMPLEMENTING] = 0.0
+                TS[t, L.TS_CLEAN] = 0.0
+                TS[t, L.TS_BREACHES] += 1.0
+            elif shipped:
+                TS[t, L.TS_CLEAN] = 0.0
+            else:
+                TS[t, L.TS_CLEAN] += 1.0
+                if TS[t, L.TS_CLEAN] >= max(1.0, TP[t, L.T_IMPL_MONTHS]):
+                    TS[t, L.TS_IMPLEMENTING] = 0.0
+                    TS[t, L.TS_ACTIVE] = 1.0
+                    if TS[t, L.TS_REACHED] < 0.5:
+                        TS[t, L.TS_REACHED] = 1.0
+                        TS[t, L.TS_MONTH] = key.month
+                    for i in range(AP.shape[0]):
+                        s.TPRE[t, i] = SANC[i, party] if p.TM[t, i] > 0.0 else 0.0
+        elif TS[t, L.TS_ACTIVE] >= 0.5 and exposed:
             TS[t, L.TS_ACTIVE] = 0.0
             TS[t, L.TS_BROKEN] = 1.0
+            TS[t, L.TS_BREACHES] += 1.0
             if TS[t, L.TS_BROKEN_MONTH] < 0.0:
                 TS[t, L.TS_BROKEN_MONTH] = key.month
-            for i in range(p.AP.shape[0]):
+            for i in range(AP.shape[0]):
                 if p.TM[t, i] > 0.0:
-                    SANC[i, party] = min(1.0, max(SANC[i, party], s.TPRE[t, i])
-                                         + p.AP[i, L.A_SNAPBACK])
+                    ceiling = max(AP[i, L.A_ESC_CAP], s.TPRE[t, i])
+                    back = max(SANC[i, party], s.TPRE[t, i]) + AP[i, L.A_SNAPBACK]
+                    SANC[i, party] = max(SANC[i, party], min(ceiling, back))
 
 
 @njit
 def update_trigger(p, s, d):
-    """Stage 4c: the sanctioners' trigger remembers past detections and adds this month's."""
+    """The sanctioners' evidence: the trigger remembers past detections and adds this month's."""
     SA = s.SA
     for i in range(SA.shape[0]):
         SA[i, L.S_TRIG] = p.W[L.W_TRIG_MEM] * SA[i, L.S_TRIG] + d.SCR[i, 0]
@@ -700,10 +982,13 @@ def update_trigger(p, s, d):
 
 @njit
 def grow_economies(key, p, s):
-    """Stage 6: economies move by log-growth, which keeps the GDP index positive.
+    """Economies move by log-growth, which keeps the GDP index positive.
 
-    Annual growth = trend - sanction damage (fading with adaptation) - war cost + arms revenue
-    (share of GDP) + relief; plus a monthly shock. Adaptation and peak pressure update.
+    Annual growth = trend - (sanction damage - damage at the start) - war cost x (intensity -
+    starting intensity) + arms revenue (share of GDP) + relief; plus a monthly shock. The trend is
+    the growth observed under the starting conditions (war and sanctions included), so only their
+    changes are added: nothing is counted twice. Sanction damage fades with adaptation.
+    Adaptation and peak pressure update.
     """
     W, AP, TP, SA, TS = p.W, p.AP, p.TP, s.SA, s.TS
     for j in range(AP.shape[0]):
@@ -715,9 +1000,10 @@ def grow_economies(key, p, s):
         damage = W[L.W_DAMAGE] * SA[j, L.S_PRESSURE] * (1.0 - SA[j, L.S_ADAPT])
         gdp_usd_mn = AP[j, L.A_GDP] * 1000.0 * SA[j, L.S_GDP]
         revenue = 12.0 * SA[j, L.S_REVENUE] / gdp_usd_mn if gdp_usd_mn > 0.0 else 0.0
-        war = W[L.W_WAR_COST] * AP[j, L.A_WAR_EXP] * s.G[L.G_INTENSITY]
-        shock = W[L.W_SHOCK] * normal(key.seed, key.run, key.month, j, 0, SHOCK)
-        annual = (AP[j, L.A_GROWTH] - damage - war + revenue + W[L.W_RELIEF_BOOST] * relief)
+        war = W[L.W_WAR_COST] * AP[j, L.A_WAR_EXP] * (s.G[L.G_INTENSITY] - W[L.W_INT0])
+        shock = W[L.W_SHOCK] * normal(key.seed, key.run, key.month, AP[j, L.A_ID], 0.0, SHOCK)
+        annual = (AP[j, L.A_GROWTH] - (damage - SA[j, L.S_DAMAGE0]) - war + revenue
+                  + W[L.W_RELIEF_BOOST] * relief)
         g = annual / 12.0 + shock / math.sqrt(12.0)
         SA[j, L.S_GDP] = SA[j, L.S_GDP] * math.exp(g)
         SA[j, L.S_REVENUE_TOTAL] += SA[j, L.S_REVENUE]
@@ -729,11 +1015,12 @@ def grow_economies(key, p, s):
 
 @njit
 def move_affinity(p, s, d):
-    """Stage 7: affinity moves.
+    """Affinity moves.
 
     Transfers draw partners together, sanctions push sender and target apart, co-targets drift
-    together, exposure costs goodwill with non-aligned audiences, all drift back. The pairwise
-    changes from transfers collect in ``SCR`` first.
+    together, exposure costs goodwill with non-aligned audiences (less if publicly denied), all
+    drift back. The pairwise changes from transfers collect in ``SCR`` first. The audiences'
+    goodwill sets how much they bust sanctions on the supplier (:func:`update_pressure`).
     """
     W, AP, CP, RP, RS, SANC, AFF, SCR = p.W, p.AP, p.CP, p.RP, s.RS, s.SANC, s.AFF, d.SCR
     n = AP.shape[0]
@@ -772,7 +1059,7 @@ def move_affinity(p, s, d):
 
 @njit
 def divert_trade(p, s):
-    """Stage 8: a pressured target's trade shifts from its sanctioners toward partners that bust.
+    """A pressured target's trade shifts from its sanctioners toward partners that bust.
 
     Rows are renormalised when their sum passes 1.
     """
@@ -798,11 +1085,11 @@ def divert_trade(p, s):
 
 @njit
 def move_war(key, p, s):
-    """Stage 9: the war's intensity follows supply, its balance the supply advantage and luck.
+    """The war's intensity follows supply, its balance the supply advantage and luck.
 
     Under a ceasefire the intensity is the ceasefire level and the balance stays.
     """
-    W, G = p.W, s.G
+    W, G, AP = p.W, s.G, p.AP
     ref = W[L.W_SUPPLY_REF]
     if G[L.G_CEASEFIRE] >= 0.5:
         G[L.G_INTENSITY] = W[L.W_CF_INT]
@@ -814,14 +1101,15 @@ def move_war(key, p, s):
                                 0.0, 1.0)
         att = int(W[L.W_ATTACKER])
         dfd = int(W[L.W_DEFENDER])
-        luck = W[L.W_BAL_SD] * normal(key.seed, key.run, key.month, att, dfd, WAR)
+        luck = W[L.W_BAL_SD] * normal(key.seed, key.run, key.month, AP[att, L.A_ID],
+                                      AP[dfd, L.A_ID], WAR)
         G[L.G_BALANCE] = clip(G[L.G_BALANCE] + W[L.W_BAL_GAIN] * (v_att - v_def) / ref
                               - W[L.W_BAL_REV] * G[L.G_BALANCE] + luck, -1.0, 1.0)
 
 
 @njit
 def update_tracks(p, s):
-    """Stage 10: trust on the tracks, and the count of hurting-stalemate months.
+    """Trust on the tracks, and the count of hurting-stalemate months.
 
     Relief: an exposed transfer costs a share of trust per exposure, a quiet month gains some.
     Ceasefire: arms flowing to the war cost trust in proportion to their value.
@@ -851,7 +1139,7 @@ def update_tracks(p, s):
 
 @njit
 def feel_pain(p, s):
-    """Stage 11: economic pain (effective pressure) raises an actor's priority of relief."""
+    """Economic pain (effective pressure) raises an actor's priority of relief."""
     AP, SA = p.AP, s.SA
     for j in range(AP.shape[0]):
         if AP[j, L.A_PAIN] > 0.0:
@@ -861,18 +1149,35 @@ def feel_pain(p, s):
 
 
 @njit
+def count_halts(s, d, p):
+    """The month's halts ordered by governments and defied by their security apparatus."""
+    RP, DW, SA = p.RP, d.DW, s.SA
+    for i in range(SA.shape[0]):
+        halted = 0.0
+        defied = 0.0
+        for r in range(RP.shape[0]):
+            if int(RP[r, L.R_SUPPLIER]) == i:
+                halted = max(halted, DW[r, L.DW_HALT])
+                defied = max(defied, DW[r, L.DW_DEFIED])
+        SA[i, L.S_HALTS] += halted
+        SA[i, L.S_DEFIED] += defied
+
+
+@njit
 def resolve_month(key, p, s, d):
     """Apply every decision of the month at once and move the world one month.
 
-    The phases, in the order of ODD section 3: deals take effect; deliveries; detection;
-    sanctions, snap-back and the trigger; pressure with leakage; economies; affinity; trade
-    diversion; the war; the tracks; domestic pressure for relief.
+    The phases, in the order of ODD section 3: agreements take effect; deliveries; detection;
+    sanctions and threats; relief deals' phases (implementation, breach, snap-back); the trigger;
+    pressure with leakage; economies; affinity; trade diversion; the war; the tracks; domestic
+    pressure for relief.
     """
     take_deals(key, p, s, d)
     deliver(key, p, s, d)
     detect(key, p, s, d)
-    apply_sanctions(s, d)
-    break_exposed_deals(key, p, s)
+    apply_sanctions(key, p, s, d)
+    advance_deals(key, p, s)
+    count_halts(s, d, p)
     update_trigger(p, s, d)
     update_pressure(p, s)
     grow_economies(key, p, s)

@@ -40,10 +40,14 @@ class RunState:
     TS: np.ndarray
     TPRE: np.ndarray
     G: np.ndarray
+    THR: np.ndarray
+    TDL: np.ndarray
     DR: np.ndarray
     DS: np.ndarray
     DA: np.ndarray
     DT: np.ndarray
+    DTH: np.ndarray
+    DW: np.ndarray
     SCR: np.ndarray
 
     @property

@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ import tomli_w
 from pydantic import ValidationError
 
 from sim.core import layout as L
+from sim.core.rng import identity_key
 from sim.errors import ScenarioError
 from sim.scenario.schema import DOCTRINE_KEYS, Actor, ScenarioSpec
 
@@ -299,12 +301,12 @@ def _event_target(spec: ScenarioSpec, key: str, where: str, label: str) -> tuple
     items, fields, table = tables[head]
     if parts[1] not in items:
         raise fail(f"unknown {head[:-1]} {parts[1]!r}")
-    row = list(items).index(parts[1])
+    row = canonical_order(items).index(parts[1])
     if head == "actors" and len(parts) == 4 and parts[2] in ("capacity", "demand"):
         if parts[3] not in spec.categories:
             raise fail(f"unknown category {parts[3]!r}")
         t = L.EV_CAPACITY if parts[2] == "capacity" else L.EV_DEMAND
-        return t, row, list(spec.categories).index(parts[3])
+        return t, row, canonical_order(spec.categories).index(parts[3])
     if len(parts) != 3 or parts[2] not in fields:
         raise fail(f"not a numeric {head[:-1]} parameter")
     return table, row, fields[parts[2]]
@@ -408,8 +410,8 @@ class Scenario:
 
     @property
     def actor_ids(self) -> list[str]:
-        """Actor ids in array order."""
-        return list(self.spec.actors)
+        """Actor ids in array order (sorted: see :func:`canonical_order`)."""
+        return canonical_order(self.spec.actors)
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
         """A copy with dotted keys set (``{"actors.USA.escalation_step": 0.3}``).
@@ -533,13 +535,42 @@ class CompiledScenario:
 _ARRAYS = ("W", "AP", "CP", "RP", "TP", "TM", "CAP", "DEM", "AFF0", "SANC0", "TRADE0", "EV")
 
 
+def canonical_order(items: Iterable[str]) -> list[str]:
+    """The ids of a table (actors, categories, routes, tracks) in array order: sorted.
+
+    The order a file lists its items in is presentation, not meaning: the arrays hold them sorted
+    by id, so the same scenario written in another order compiles to the same arrays, and its runs
+    are bit for bit the same (sums over actors add in one order).
+    """
+    return sorted(items)
+
+
+def _identity_keys(kind: str, ids: list[str], label: str) -> np.ndarray:
+    """The draw keys of ``ids`` (:func:`sim.core.rng.identity_key`); refuses a collision."""
+    keys = [identity_key(kind, i) for i in ids]
+    if len(set(keys)) != len(keys):
+        seen: dict[int, str] = {}
+        for i, k in zip(ids, keys, strict=True):
+            if k in seen:
+                raise ScenarioError(label, f"{kind} {i!r}", f"its draw key collides with that of "
+                                    f"{seen[k]!r} (a 1 in 4 billion chance): rename one of them")
+            seen[k] = i
+    return np.array(keys, dtype=np.float64)
+
+
 def compile_scenario(scn: Scenario) -> CompiledScenario:
-    """Turn a validated scenario into the parameter arrays of :mod:`sim.core.layout`."""
+    """Turn a validated scenario into the parameter arrays of :mod:`sim.core.layout`.
+
+    Items are held in :func:`canonical_order`; each carries its identity key (``*_ID`` columns),
+    by which every draw about it is keyed.
+    """
     spec = scn.spec
-    aids = list(spec.actors)
+    aids = canonical_order(spec.actors)
     idx = {a: k for k, a in enumerate(aids)}
-    cids = list(spec.categories)
+    cids = canonical_order(spec.categories)
     cidx = {c: k for k, c in enumerate(cids)}
+    rids = canonical_order(spec.routes)
+    tids = canonical_order(spec.tracks)
     n, nc = len(aids), len(cids)
 
     W = np.zeros(L.NW)
@@ -553,6 +584,7 @@ def compile_scenario(scn: Scenario) -> CompiledScenario:
     AP = np.zeros((n, L.NA))
     CAP = np.zeros((n, nc))
     DEM = np.zeros((n, nc))
+    AP[:, L.A_ID] = _identity_keys("actor", aids, scn.source)
     for a, actor in spec.actors.items():
         for name, col in L.ACTOR_FIELDS.items():
             AP[idx[a], col] = float(getattr(actor, name))
@@ -562,22 +594,25 @@ def compile_scenario(scn: Scenario) -> CompiledScenario:
             DEM[idx[a], cidx[c]] = units
 
     CP = np.zeros((nc, L.NC))
+    CP[:, L.C_ID] = _identity_keys("category", cids, scn.source)
     for c, cat in spec.categories.items():
         for name, col in L.CATEGORY_FIELDS.items():
             CP[cidx[c], col] = getattr(cat, name)
         CP[cidx[c], L.C_BUILDS] = cidx[cat.builds] if cat.builds else -1
 
-    RP = np.zeros((len(spec.routes), L.NR))
-    for k, route in enumerate(spec.routes.values()):
+    RP = np.zeros((len(rids), L.NR))
+    RP[:, L.R_ID] = _identity_keys("route", rids, scn.source)
+    for k, route in enumerate(spec.routes[r] for r in rids):
         RP[k, L.R_SUPPLIER] = idx[route.supplier]
         RP[k, L.R_RECIPIENT] = idx[route.recipient]
         RP[k, L.R_CATEGORY] = cidx[route.category]
         for name, col in L.ROUTE_FIELDS.items():
             RP[k, col] = float(getattr(route, name))
 
-    TP = np.zeros((len(spec.tracks), L.NT))
-    TM = np.zeros((len(spec.tracks), n))
-    for k, track in enumerate(spec.tracks.values()):
+    TP = np.zeros((len(tids), L.NT))
+    TM = np.zeros((len(tids), n))
+    TP[:, L.T_ID] = _identity_keys("track", tids, scn.source)
+    for k, track in enumerate(spec.tracks[t] for t in tids):
         TP[k, L.T_KIND] = L.TRACK_RELIEF if track.kind == "relief" else L.TRACK_CEASEFIRE
         TP[k, L.T_PARTY] = idx[track.party]
         TP[k, L.T_MEDIATOR] = idx[track.mediator] if track.mediator else -1
@@ -604,10 +639,10 @@ def compile_scenario(scn: Scenario) -> CompiledScenario:
     return CompiledScenario(
         W=W, AP=AP, CP=CP, RP=RP, TP=TP, TM=TM, CAP=CAP, DEM=DEM, AFF0=AFF0, SANC0=SANC0,
         TRADE0=TRADE0, EV=EV, horizon=spec.meta.horizon, actor_ids=aids,
-        actor_names=[a.name for a in spec.actors.values()], category_ids=cids,
-        category_units=[c.unit for c in spec.categories.values()],
-        route_ids=list(spec.routes), track_ids=list(spec.tracks),
-        track_kinds=[t.kind for t in spec.tracks.values()],
+        actor_names=[spec.actors[a].name for a in aids], category_ids=cids,
+        category_units=[spec.categories[c].unit for c in cids],
+        route_ids=rids, track_ids=tids,
+        track_kinds=[spec.tracks[t].kind for t in tids],
         key_pairs=[(idx[p[0]], idx[p[1]]) for p in spec.outcomes.key_pairs],
         event_notes=[ev.note for ev in spec.events],
     )

@@ -47,6 +47,7 @@ _SHORT = {
         "relief_priority": "PRIO", "pain_sensitivity": "PAIN", "deny_probability": "DENY",
         "escalation_step": "ESC_STEP", "escalation_cap": "ESC_CAP",
         "escalation_threshold": "ESC_THRESH", "ease_step": "EASE", "credibility": "CRED",
+        "sanctioned_months": "SANC_AGE", "audience_cost": "AUDIENCE",
         "credibility_gain": "CRED_GAIN", "credibility_loss": "CRED_LOSS", "relief_offer": "OFFER",
     },
     "categories": {"detection": "DETECT", "escalation_weight": "ESC_W"},
@@ -54,6 +55,7 @@ _SHORT = {
     "tracks": {
         "trust": "TRUST0", "mediator_bonus": "MED_BONUS", "stalemate_band": "STALE_BAND",
         "stalemate_months": "STALE_MONTHS", "hurting_intensity": "HURT_INT",
+        "implementation_months": "IMPL_MONTHS",
     },
 }
 
@@ -80,6 +82,14 @@ _PARAMETERS = [
      "track parameters TP[track, ...]"),
 ]
 
+# Columns a parameter array has beyond the schema's fields: (array, [(name, meaning)]).
+_DERIVED = {
+    "AP": [("ID", "stable 32-bit key of the actor's id: its draws are keyed by it")],
+    "CP": [("ID", "stable 32-bit key of the category's id")],
+    "RP": [("ID", "stable 32-bit key of the route's id: its draws are keyed by it")],
+    "TP": [("ID", "stable 32-bit key of the track's id: its draws are keyed by it")],
+}
+
 # State and decision columns: (array, prefix, count name, what it is, [(name, meaning)]).
 _STATE = [
     ("SA", "S_", "NSA", "actor state SA[actor, ...]", [
@@ -89,15 +99,21 @@ _STATE = [
         ("RAW", "raw sanction pressure, [0, 1]"),
         ("LEAK", "share of the raw pressure lost to leakage"),
         ("CRED", "credibility of its threats, [0, 1]"),
-        ("WARNED", "1 once it has publicly warned"),
+        ("WARNED", "1 once it has publicly threatened someone"),
         ("PRIO", "priority of sanctions relief, [0, 1]"),
         ("REVENUE", "arms revenue this month, USD mn"),
         ("PEAK", "highest effective pressure so far"),
-        ("ESCALATIONS", "escalations so far"),
+        ("ESCALATIONS", "threatened packages imposed so far"),
         ("TRIG", "escalation-weighted detected transfers, with memory"),
         ("EXPOSED", "its transfers detected this month"),
         ("REVENUE_TOTAL", "arms revenue so far, USD mn"),
-        ("FAILED", "failed follow-throughs so far"),
+        ("FAILED", "threats backed down from so far"),
+        ("COALITION", "share of the world economy sanctioning it"),
+        ("DAMAGE0", "sanction damage at the start, 1/year (already in its trend growth)"),
+        ("THREATS", "threats issued so far"),
+        ("COMPLIED", "threats complied with until their deadline so far"),
+        ("HALTS", "months its government ordered a halt of its covert transfers"),
+        ("DEFIED", "months its security apparatus defied a halt"),
     ]),
     ("RS", "RS_", "NRS", "route state RS[route, ...]", [
         ("SHIPPED", "units shipped this month"),
@@ -106,16 +122,23 @@ _STATE = [
         ("DETECTED_TOTAL", "months with a detected shipment so far"),
         ("FIRST", "month of the first shipment, -1 before"),
         ("DENIED", "1 if the supplier denied this month's detected shipment"),
+        ("UNDER_DEAL", "months it shipped while its supplier's relief deal was implemented or "
+         "in force"),
     ]),
     ("TS", "TS_", "NTS", "track state TS[track, ...]", [
         ("ACTIVE", "1 while a deal (or the ceasefire) is in force"),
-        ("REACHED", "1 once a deal was reached"),
+        ("REACHED", "1 once a deal was reached (relief: once it came into force)"),
         ("MONTH", "month of the first deal, -1 before"),
         ("BROKEN", "1 once a deal was broken"),
         ("BROKEN_MONTH", "month of the first break, -1 before"),
         ("TRUST", "trust between the sides, [0, 1]"),
-        ("TERMS", "terms of the deal in force"),
+        ("TERMS", "terms of the deal in force or being implemented"),
         ("STALEMATE", "months of hurting stalemate in a row"),
+        ("IMPLEMENTING", "1 while an agreed relief deal is being implemented"),
+        ("CLEAN", "months in a row of verified halt during implementation"),
+        ("AGREED", "1 once a relief deal was agreed"),
+        ("AGREED_MONTH", "month of the first agreement, -1 before"),
+        ("BREACHES", "detected transfers that broke an agreement or a deal"),
     ]),
     ("G", "G_", "NG", "global state G[...]", [
         ("INTENSITY", "war intensity, [0, 1]"),
@@ -127,15 +150,38 @@ _STATE = [
     ]),
     ("DA", "DA_", "NDA", "actor decisions DA[actor, ...]", [
         ("CRED", "credibility after this month's decisions"),
-        ("WARN", "1 if it has warned after this month's decisions"),
-        ("ESC", "escalations decided this month"),
-        ("FAILED", "failed follow-throughs this month"),
+        ("WARN", "1 if it has threatened someone after this month's decisions"),
+        ("ESC", "threatened packages imposed this month"),
+        ("FAILED", "threats backed down from this month"),
+        ("THREATS", "threats issued this month"),
+        ("COMPLIED", "threats complied with until their deadline this month"),
     ]),
     ("DT", "DT_", "NDT", "track decisions DT[track, ...]", [
-        ("DEAL", "1 if a deal is struck this month"),
+        ("DEAL", "1 if a deal is agreed this month"),
         ("TERMS", "its terms"),
         ("ZOPA", "1 if a zone of agreement exists"),
     ]),
+    ("DW", "DW_", "NDW", "supply decisions' reasons DW[route, ...] (terms of the utility)", [
+        ("UTILITY", "the supply utility U"),
+        ("NEED", "w_need x the recipient's unmet need"),
+        ("AFFINITY", "w_affinity x affinity with the recipient"),
+        ("PRICE", "w_price x revenue, % of GDP"),
+        ("RISK", "-w_risk x expected cost of the threatened packages"),
+        ("RELIEF", "-control x w_relief x relief put at risk"),
+        ("HALT", "1 if the supplier's government ordered a halt"),
+        ("DEFIED", "1 if its security apparatus defied the halt"),
+        ("PROBABILITY", "chance of shipping"),
+    ]),
+]
+
+# Threat decisions (DTH[sender, route]) and threat states (THR[sender, route]).
+_THREAT_CODES = [
+    ("NONE", "no decision"),
+    ("ISSUE", "a threat is issued over the route"),
+    ("IMPOSE", "the threatened package is imposed"),
+    ("BACK_DOWN", "the sender backs down (the threat lapses, credibility lost)"),
+    ("COMPLIED", "the deadline passed with no detected transfer: the threat lapses as a success"),
+    ("EXHAUSTED", "the sender is at its cap: the threat lapses with nothing left to impose"),
 ]
 
 _TABLES = ["WORLD", "ACTOR", "CATEGORY", "ROUTE", "TRACK", "CAPACITY", "DEMAND"]
@@ -187,6 +233,9 @@ def render() -> str:
                     continue
                 col += 1
             fields_maps.append((fields_name, entries))
+        for name, meaning in _DERIVED.get(array, []):
+            out.append(f"{prefix}{name} = {col}  # {meaning}")
+            col += 1
         out.append(f"{count} = {col}")
         for fields_name, entries in fields_maps:
             out.append("")
@@ -198,6 +247,8 @@ def render() -> str:
     out += ["", "# --- event tables: the parameter array an event sets (column 1 of EV) "
             + "-" * 22]
     out += [f"EV_{t} = {k}" for k, t in enumerate(_TABLES)]
+    out += ["", "# --- threat decisions DTH[sender, route] " + "-" * 52]
+    out += [f"TH_{name} = {k}  # {meaning}" for k, (name, meaning) in enumerate(_THREAT_CODES)]
     for _array, prefix, count, what, columns in _STATE:
         out += ["", f"# --- {what} " + "-" * max(0, 90 - len(what))]
         out += [f"{prefix}{name} = {k}  # {meaning}" for k, (name, meaning) in enumerate(columns)]

@@ -61,9 +61,8 @@ class Teaching(_Strict):
 class World(_Strict):
     """Global parameters: economy, leakage, affinity dynamics and the supply-choice weights."""
 
-    coalition_share: float = Prob(
-        0.6, "Share of world GDP in the sanctioning coalition; the rest can trade around it.",
-        unit="fraction")
+    world_gdp: float = P(105000.0, "USD bn", "World GDP: the coalition's share of the world "
+                         "economy is its senders' GDP over this.", ge=1.0, le=1e7)
     leak_gain: float = P(1.5, "1", "Leakage per unit of busting trade outside the coalition.",
                          ge=0.0, le=10.0)
     max_leak: float = Prob(0.8, "Ceiling on the share of pressure lost to leakage.", "fraction")
@@ -86,7 +85,8 @@ class World(_Strict):
     co_sanction_pull: float = P(0.01, "1/month", "Affinity gain between two targets per unit of "
                                 "sanctions from a common sender.", ge=0.0, le=1.0)
     exposure_penalty: float = P(0.04, "affinity", "Affinity loss with non-aligned audiences when "
-                                "a transfer is exposed and not denied.", ge=0.0, le=1.0)
+                                "a transfer is exposed and not denied (their goodwill sets how "
+                                "much they bust sanctions on the supplier).", ge=0.0, le=1.0)
     denial_softening: float = Prob(0.6, "Share of that loss avoided by a public denial.",
                                    "fraction")
     trigger_memory: float = Prob(0.7, "Monthly persistence of detected transfers in the "
@@ -99,8 +99,9 @@ class World(_Strict):
     w_need: float = P(2.0, "utility", "Weight of the recipient's unmet need.", ge=0.0, le=20.0)
     w_price: float = P(1.0, "utility per % of GDP", "Weight of the month's arms revenue (per % "
                        "of the supplier's GDP).", ge=0.0, le=100.0)
-    w_risk: float = P(6.0, "utility", "Weight of the expected sanction cost of a shipment.",
-                      ge=0.0, le=100.0)
+    w_risk: float = P(6.0, "utility per % of GDP a year", "Weight of the expected cost of the "
+                      "threatened packages a shipment would set off (their expected yearly GDP "
+                      "loss, % of GDP).", ge=0.0, le=1000.0)
     w_relief: float = P(4.0, "utility", "Weight of the relief a supplier puts at risk.", ge=0.0,
                         le=100.0)
 
@@ -117,7 +118,9 @@ class Actor(_Strict):
                      "yet).", ge=0.0, le=1e5, read=False)
     alignment: float = P(0.0, "axis", "Position on the West (+1) to anti-West (-1) axis.",
                          ge=-1.0, le=1.0)
-    openness: float = Prob(0.3, "Trade openness (trade / GDP).", "fraction")
+    openness: float = Prob(0.3, "Trade openness (trade / GDP): how much of its economy a trade "
+                           "partner's sanctions reach, and what sanctioning it costs senders.",
+                           "fraction")
     growth: float = P(0.02, "1/year", "Trend real growth.", ge=-0.5, le=0.5)
     leverage: float = Prob(0.0, "Economic leverage of this actor's sanctions on a target.",
                            "fraction")
@@ -127,35 +130,50 @@ class Actor(_Strict):
                                        description="Units per month it can export, by category.")
     demand: dict[str, float] = Field(default_factory=dict,
                                      description="Units per month it needs at war intensity 1.")
-    relief_priority: float = Prob(0.0, "Weight on sanctions relief in its decisions.", "weight")
+    relief_priority: float = Prob(0.0, "Weight its government puts on sanctions relief.",
+                                  "weight")
+    control: float = Prob(1.0, "Its government's control over the transfers its security "
+                          "apparatus runs: the chance a halt it orders is obeyed, and the weight "
+                          "of relief in the apparatus's choice (1: a unitary actor).", "share")
+    sanctioned_months: float = P(0.0, "months", "Age at the start of the sanctions episode "
+                                 "against it: adaptation has accrued over these months.", ge=0.0,
+                                 le=600.0)
     pain_sensitivity: float = P(0.0, "1/year", "Rise of relief priority per unit of effective "
                                 "sanction pressure per year.", ge=0.0, le=10.0)
     deny_probability: float = Prob(0.0, "Chance it denies a transfer publicly when exposed.")
     # Doctrine: what a policy overlay may change.
-    warning: float = Prob(0.0, "1 if it has publicly warned of a response at the start.", "flag")
-    escalation_step: float = Prob(0.0, "Rise in sanction intensity per escalation.", "intensity")
+    warning: float = Prob(0.0, "1 if at the start it has publicly threatened every hostile "
+                          "supplier over each of its covert routes.", "flag")
+    escalation_step: float = Prob(0.0, "Size of a sanctions package per unit of the transfer's "
+                                  "escalation weight: the share of the target's remaining "
+                                  "exposure it cuts.", "share")
     escalation_cap: float = Prob(0.0, "Highest sanction intensity it will impose.", "intensity")
     escalation_threshold: float = P(1.0, "weighted detections", "Trigger level (escalation-"
                                     "weighted detected transfers) that prompts escalation.",
                                     ge=0.0, le=100.0)
-    decay: float = Prob(0.02, "Monthly decay of sanctions above their starting level.", "1/month")
+    deadline: float = P(12.0, "months", "Months a threat stands: complied with until then, it "
+                        "lapses as a success.", ge=1.0, le=600.0)
+    audience_cost: float = P(1.0, "% of GDP", "Audience cost of backing down from a public "
+                             "threat: it imposes a package only if the package costs it less "
+                             "(its lost trade with the target, % of its GDP).", ge=0.0, le=100.0)
     ease_step: float = Prob(0.05, "Monthly easing while a relief deal is kept.", "intensity")
     secondary: float = Prob(0.0, "Strength of secondary sanctions on facilitators, as a share "
                             "of the escalation step and cap.", "fraction")
     credibility: float = Prob(0.6, "Starting credibility of its threats.", "probability")
-    credibility_gain: float = Prob(0.15, "Share of lost credibility regained when it acts.",
-                                   "fraction")
-    credibility_loss: float = Prob(0.2, "Share of credibility lost when it warned and does not "
-                                   "follow through.", "fraction")
+    credibility_gain: float = Prob(0.15, "Share of lost credibility regained when it imposes a "
+                                   "threatened package or a threat is complied with.", "fraction")
+    credibility_loss: float = Prob(0.2, "Share of credibility lost when it backs down from a "
+                                   "threat.", "fraction")
     relief_offer: float = Prob(0.0, "Largest share of its sanctions it would lift in a deal.",
                                "fraction")
-    snapback: float = Prob(0.2, "Sanctions added above the pre-deal level when a deal is broken.",
-                           "intensity")
+    snapback: float = Prob(0.2, "Sanctions added above the pre-deal level when a deal is broken "
+                           "(never above its escalation cap).", "intensity")
 
 
 DOCTRINE_KEYS: frozenset[str] = frozenset({
-    "warning", "escalation_step", "escalation_cap", "escalation_threshold", "decay", "ease_step",
-    "secondary", "credibility_gain", "credibility_loss", "relief_offer", "snapback",
+    "warning", "escalation_step", "escalation_cap", "escalation_threshold", "deadline",
+    "audience_cost", "ease_step", "secondary", "credibility_gain", "credibility_loss",
+    "relief_offer", "snapback",
 })
 
 
@@ -205,8 +223,13 @@ class Track(_Strict):
                             "trust is full.", "1/month")
     halt_cost: float = P(0.2, "utility", "Relief: what halting transfers costs the party, per "
                          "unit of its affinity with the recipients.", ge=0.0, le=10.0)
+    implementation_months: int = P(0, "months", "Relief: months of verified halt between the "
+                                   "agreement and the relief's start (Implementation Day).",
+                                   ge=0, le=600)
+    monitoring: float = Prob(0.0, "Relief: extra chance that a covert shipment of the party is "
+                             "detected while a deal is being implemented or in force.")
     mediator_bonus: float = P(0.5, "1", "Ceasefire: relative rise of the deal rate with a "
-                              "mediator.", ge=0.0, le=10.0)
+                              "mediator, times the mediator's cohesion.", ge=0.0, le=10.0)
     stalemate_band: float = Prob(0.25, "Ceasefire: |balance| below which neither side expects "
                                  "to win.", "balance")
     stalemate_months: int = P(6, "months", "Ceasefire: months of stalemate before it hurts "
