@@ -35,7 +35,7 @@ KAT = [
 ]
 
 PURPOSES = [rng.SHIP, rng.DETECT, rng.COHESION, rng.DENY, rng.DEAL, rng.SHOCK, rng.WAR,
-            rng.SECONDARY]
+            rng.SECONDARY, rng.COMPLY]
 
 
 def draws(seed: int, keys) -> np.ndarray:
@@ -55,7 +55,7 @@ def test_philox_known_answer_vectors(ctr, key, expected):
 
 def test_purposes_are_distinct_and_fit_the_counter_layout():
     assert len(set(PURPOSES)) == len(PURPOSES)
-    assert all(0 < p < 4096 for p in PURPOSES)
+    assert all(0 < p < 256 for p in PURPOSES)
 
 
 def test_uniform_draws_pass_ks_and_chi_square():
@@ -117,19 +117,28 @@ def test_runs_are_uncorrelated_across_the_month_axis():
 
 
 def test_distinct_keys_never_share_a_counter():
-    # Every key within the layout's bounds (actor, counterpart < 1024) maps to its own counter,
-    # including the edges where a shift-and-or layout would collide.
-    edges = [0, 1, 2, 511, 1022, 1023]
+    # Month, purpose and draw index share one 32-bit word: every combination within the layout's
+    # bounds (month < 4096, purpose < 256, index < 2) maps to its own word, edges included.
     words = {}
-    for a, c, p in itertools.product(edges, edges, PURPOSES):
-        word = int(rng._counter2(a, c, p))
+    for m, p, k in itertools.product([0, 1, 2, 600, 4095], PURPOSES, [0, 1]):
+        word = int(rng._counter1(m, p, k))
         assert word < 2**32
-        assert words.setdefault(word, (a, c, p)) == (a, c, p)
+        assert words.setdefault(word, (m, p, k)) == (m, p, k)
     # And the draws of a grid of ~10^5 distinct keys are all distinct (no stream collisions).
     keys = itertools.product(range(4), range(1, 37), range(6), range(8), PURPOSES[:6])
     u = draws(2**40 + 17, keys)
     assert u.size == 4 * 36 * 6 * 8 * 6
     assert np.unique(u).size == u.size
+
+
+def test_identity_keys_are_stable_distinct_and_never_zero():
+    # The keys are part of every result: a change of the hash would change every run.
+    assert rng.identity_key("actor", "IRN") == rng.identity_key("actor", "IRN")
+    ids = [f"A{k}" for k in range(2000)]
+    keys = {rng.identity_key("actor", i) for i in ids}
+    assert len(keys) == len(ids)
+    assert all(0 < k < 2**32 for k in keys)
+    assert rng.identity_key("actor", "X") != rng.identity_key("route", "X")
 
 
 def test_seed_zero_is_a_seed_and_differs_from_seed_one():

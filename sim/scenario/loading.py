@@ -12,10 +12,10 @@ import hashlib
 import json
 import math
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
