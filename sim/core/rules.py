@@ -211,8 +211,9 @@ def reach(i, j, p, s):
 
 @njit
 def package_of(i, c, p):
-    """The package sender ``i`` threatens over transfers of category ``c``, in [0, 1]: the share
-    of the target's remaining exposure it would cut (step x escalation weight).
+    """The package sender ``i`` threatens over transfers of category ``c``, in [0, 1].
+
+    The share of the target's remaining exposure it would cut: step x escalation weight.
     """
     return min(1.0, p.AP[i, L.A_ESC_STEP] * p.CP[c, L.C_ESC_W])
 
@@ -254,8 +255,9 @@ def sender_cost(i, j, rise, p, s):
 
 @njit
 def committed(j, p, s):
-    """Whether ``j`` has agreed to halt its covert transfers: a relief deal of its is being
-    implemented or is in force. Returns the monitoring of the deal (or -1 if none).
+    """The monitoring of ``j``'s relief deal being implemented or in force, -1 if none.
+
+    A party to such a deal has agreed to halt its covert transfers (0 or more: committed).
     """
     TP, TS = p.TP, s.TS
     monitoring = -1.0
@@ -405,9 +407,7 @@ def apply_events(month, p, s):
 
 @njit
 def clear_decisions(s, d):
-    """Before anyone decides: nothing shipped, every sanction kept at its level, no threat
-    decision, no reasons.
-    """
+    """Before anyone decides: nothing shipped, sanctions kept, no threat decision, no reasons."""
     d.DR[:] = 0.0
     copy_into(d.DS, s.SANC)
     d.DTH[:, :] = 0.0
@@ -446,8 +446,9 @@ def route_need(r, p, s):
 
 @njit
 def threat_cost(r, p, s):
-    """Expected yearly GDP loss (% of GDP) from the packages threatened over route ``r``, if the
-    shipment is seen.
+    """Expected yearly GDP loss (% of GDP) from the packages threatened over route ``r``.
+
+    What the supplier would lose if the shipment were seen.
 
     Sum over the senders with a standing threat over the route: credibility x the pressure the
     package would add (what is left to cut, after leakage) x damage rate x (1 - adaptation).
@@ -864,8 +865,9 @@ def deliver(key, p, s, d):
 
 @njit
 def detect(key, p, s, d):
-    """Detection draws make shipments public (monitors of a deal watch its party too); an
-    exposed supplier may deny.
+    """Detection draws make shipments public; an exposed supplier may deny.
+
+    The monitors of a deal watch its party too (:func:`detection_chance`).
 
     Leaves the month's escalation-weighted detections of each supplier in ``SCR[:, 0]`` for the
     sanctioners' trigger. ``S_EXPOSED`` counts the exposed covert transfers (open aid is public,
@@ -891,8 +893,9 @@ def detect(key, p, s, d):
 
 @njit
 def apply_sanctions(key, p, s, d):
-    """Sanctions take their decided values; threats are issued, renewed or lapse; credibility,
-    warnings and the counts move.
+    """Sanctions take their decided values; threats are issued, renewed or lapse.
+
+    Credibility, warnings and the counts move too.
 
     A threat issued or renewed (after its package was imposed) this month binds shipments from
     next month, for ``deadline`` months.
