@@ -165,12 +165,12 @@ def test_baseline_column_shows_values_that_differ_and_event_changes(table_rows):
     assert table_rows["world.war_cost"][4] == "0.3"
     assert "IRN 0.3 (0.6 from month 7)" in table_rows["actors.<id>.relief_priority"][4]
     assert table_rows["world.leak_gain"][4] == ""
-    assert "iran_russia_missiles 0 (1 from month 9)" in table_rows["routes.<id>.open"][4]
+    assert table_rows["tracks.<id>.implementation_months"][4] == "relief 6"
 
 
 def test_sources_come_from_the_baseline(table_rows):
     spec = sim.load_scenario("baseline").spec
-    assert table_rows["world.coalition_share"][5] == spec.sources["world.coalition_share"]
+    assert table_rows["world.world_gdp"][5] == spec.sources["world.world_gdp"]
     # a figure sourced only by its inline comment
     assert "IRN: gdp_iran" in table_rows["actors.<id>.gdp"][5]
     # no source anywhere: an assumption
@@ -281,41 +281,124 @@ def test_every_reference_key_cited_in_odd_exists(prose):
 # ---------------------------------------------------------------------------------------------
 
 
-def odd_supply_probability(st_: RunState, r: int) -> tuple[float, float]:
-    """P(ship) and units on route r by the equations of ODD section 7.1, in plain Python."""
-    W, AP, CP, RP, TP, SA, AFF, SANC, TS, G = (st_.W, st_.AP, st_.CP, st_.RP, st_.TP, st_.SA,
-                                               st_.AFF, st_.SANC, st_.TS, st_.G)
+def odd_chance(prob: float, draw) -> bool:
+    """A yes/no event of ODD 7.14: ``u < p``, the draw skipped when the answer is known."""
+    if prob <= 0.0:
+        return False
+    if prob >= 1.0:
+        return True
+    return draw() < prob
+
+
+def odd_committed(st_: RunState, s: int) -> float:
+    """ODD 7.1: the monitoring of ``s``'s relief agreement being implemented or deal in force
+    (the largest), -1 if ``s`` is not committed."""
+    TP, TS = st_.TP, st_.TS
+    found = [TP[t, L.T_MONITORING] for t in range(TP.shape[0])
+             if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == s
+             and (TS[t, L.TS_ACTIVE] >= 0.5 or TS[t, L.TS_IMPLEMENTING] >= 0.5)]
+    return max(found) if found else -1.0
+
+
+def odd_covert(st_: RunState, r: int) -> bool:
+    return st_.CP[int(st_.RP[r, L.R_CATEGORY]), L.C_ESC_W] > 0
+
+
+def odd_detection(st_: RunState, r: int) -> float:
+    """ODD 7.1: the detection chance d_r, raised by the monitors of a committed supplier."""
+    d = st_.CP[int(st_.RP[r, L.R_CATEGORY]), L.C_DETECT]
+    m = odd_committed(st_, int(st_.RP[r, L.R_SUPPLIER]))
+    if odd_covert(st_, r) and m > 0:
+        d = 1 - (1 - d) * (1 - m)
+    return d
+
+
+def odd_after_package(now: float, package: float, cap: float) -> float:
+    """ODD 7.2: a package cuts a share of what is left, never above the cap."""
+    return min(cap, 1 - (1 - now) * (1 - package))
+
+
+def odd_package(st_: RunState, i: int, c: int) -> float:
+    return min(1.0, st_.AP[i, L.A_ESC_STEP] * st_.CP[c, L.C_ESC_W])
+
+
+def odd_reach(AP, TRADE, i: int, j: int) -> float:
+    """ODD 7.5: leverage plus what is left of j's trade with i, at most 1."""
+    return min(1.0, AP[i, L.A_LEVERAGE] + AP[j, L.A_OPEN] * TRADE[j, i])
+
+
+def odd_raw(AP, SANC, TRADE, j: int) -> float:
+    """ODD 7.5: R_j = 1 - prod_{i != j} (1 - s_ij * reach_ij)."""
+    return 1 - float(np.prod([1 - SANC[i, j] * odd_reach(AP, TRADE, i, j)
+                              for i in range(AP.shape[0]) if i != j]))
+
+
+def odd_threat_cost(st_: RunState, r: int) -> float:
+    """ODD 7.1: expected yearly growth lost (% of GDP) if the shipment on ``r`` were seen."""
+    AP, SA = st_.AP, st_.SA
+    s, c = int(st_.RP[r, L.R_SUPPLIER]), int(st_.RP[r, L.R_CATEGORY])
+    total = 0.0
+    for i in range(AP.shape[0]):
+        cap = AP[i, L.A_ESC_CAP]
+        if st_.THR[i, r] <= 0 or st_.SANC[i, s] >= cap:
+            continue
+        sanc = st_.SANC.copy()
+        sanc[i, s] = odd_after_package(st_.SANC[i, s], odd_package(st_, i, c), cap)
+        gain = (odd_raw(AP, sanc, st_.TRADE, s) - SA[s, L.S_RAW]) * (1 - SA[s, L.S_LEAK])
+        total += SA[i, L.S_CRED] * max(0.0, gain)
+    return 100 * st_.W[L.W_DAMAGE] * (1 - SA[s, L.S_ADAPT]) * total
+
+
+def odd_supply_terms(st_: RunState, r: int) -> tuple[float, float, bool]:
+    """ODD 7.1 without the halt: P = logistic(U), the units, and whether the supplier is
+    committed (its government then orders a halt of its covert routes)."""
+    W, AP, CP, RP, TP, SA, AFF, TS, G = (st_.W, st_.AP, st_.CP, st_.RP, st_.TP, st_.SA,
+                                         st_.AFF, st_.TS, st_.G)
     if RP[r, L.R_OPEN] < 0.5:
-        return 0.0, 0.0
+        return 0.0, 0.0, False
     s, q, c = (int(RP[r, L.R_SUPPLIER]), int(RP[r, L.R_RECIPIENT]), int(RP[r, L.R_CATEGORY]))
     b = int(CP[c, L.C_BUILDS])
     g = b if b >= 0 else c
     if st_.DEM[q, c] <= 0 or st_.DEM[q, g] <= 0:
-        return 0.0, 0.0
+        return 0.0, 0.0, False
     unmet = max(0.0, st_.DEM[q, g] - st_.BUILT[q, g]) / st_.DEM[q, g]
     at_war = q in (int(W[L.W_ATTACKER]), int(W[L.W_DEFENDER]))
     need = unmet * (G[L.G_INTENSITY] if at_war else 1.0)
     units = (st_.DEM[q, c] if unmet > 0 else 0.0) if b >= 0 else st_.DEM[q, c] * need
     units = math.floor(min(units, st_.CAP[s, c]) + 0.5)
     if units <= 0:
-        return 0.0, 0.0
-    threat = 0.0
-    for i in range(AP.shape[0]):
-        if i != s and AP[i, L.A_ESC_STEP] > 0 and AFF[i, s] < 0:
-            stage = 1.0 if SA[i, L.S_WARNED] >= 0.5 else 0.5
-            threat += (stage * SA[i, L.S_CRED] * AP[i, L.A_LEVERAGE]
-                       * max(0.0, AP[i, L.A_ESC_CAP] - SANC[i, s]))
-    p = CP[c, L.C_DETECT]
-    relief = 0.0
-    for t in range(TP.shape[0]):
-        if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == s:
-            relief += (SA[s, L.S_PRIO] if TS[t, L.TS_ACTIVE] >= 0.5
-                       else p * SA[s, L.S_PRIO] * TS[t, L.TS_TRUST])
+        return 0.0, 0.0, False
     revenue_pct = 100 * units * CP[c, L.C_PRICE] / (1000 * AP[s, L.A_GDP] * SA[s, L.S_GDP])
     u = (W[L.W_SUPPLY_BASE] + RP[r, L.R_PROPENSITY] + W[L.W_W_AFF] * AFF[s, q]
-         + W[L.W_W_NEED] * need + W[L.W_W_PRICE] * revenue_pct
-         - W[L.W_W_RISK] * p * CP[c, L.C_ESC_W] * threat - W[L.W_W_RELIEF] * relief)
-    return 1.0 / (1.0 + math.exp(-u)), float(units)
+         + W[L.W_W_NEED] * need + W[L.W_W_PRICE] * revenue_pct)
+    committed = False
+    if odd_covert(st_, r):
+        d = odd_detection(st_, r)
+        relief = 0.0
+        for t in range(TP.shape[0]):
+            if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == s:
+                on = TS[t, L.TS_ACTIVE] >= 0.5 or TS[t, L.TS_IMPLEMENTING] >= 0.5
+                relief += SA[s, L.S_PRIO] if on else d * SA[s, L.S_PRIO] * TS[t, L.TS_TRUST]
+        u -= W[L.W_W_RISK] * d * odd_threat_cost(st_, r)
+        u -= AP[s, L.A_CONTROL] * W[L.W_W_RELIEF] * relief
+        committed = odd_committed(st_, s) >= 0
+    return 1.0 / (1.0 + math.exp(-u)), float(units), committed
+
+
+def odd_defies(st_: RunState, s: int, key, run: int, month: int) -> bool:
+    """ODD 7.1: the security apparatus defies its government's halt, one draw a month."""
+    from sim.core.rng import COMPLY
+
+    return odd_chance(1 - st_.AP[s, L.A_CONTROL],
+                      lambda: uniform(key, run, month, st_.AP[s, L.A_ID], 0, COMPLY))
+
+
+def odd_supply(st_: RunState, r: int, key, run: int, month: int) -> tuple[float, float]:
+    """P(ship) and units on route r by ODD section 7.1, the government's halt included."""
+    p, units, committed = odd_supply_terms(st_, r)
+    if committed and not odd_defies(st_, int(st_.RP[r, L.R_SUPPLIER]), key, run, month):
+        p = 0.0
+    return p, units
 
 
 @pytest.mark.parametrize("months", [0, 14])
@@ -327,31 +410,57 @@ def test_supply_equation_matches_decide_supply(months):
     seeds = 150
     branches = set()
     for r in range(s.RP.shape[0]):
-        p_doc, units_doc = odd_supply_probability(s, r)
         supplier = int(s.RP[r, L.R_SUPPLIER])
         ships = 0
+        p_free, units_doc, committed = odd_supply_terms(s, r)
         for seed in range(seeds):
             key = np.uint64(seed)
             s.DR[:] = 0.0
             decide_supply(r, DrawKey(key, 0, month), s.params, s.state, s.decisions)
-            u = uniform(key, 0, month, supplier, r, SHIP)
+            p_doc, _ = odd_supply(s, r, key, 0, month)
+            u = uniform(key, 0, month, s.AP[supplier, L.A_ID], s.RP[r, L.R_ID], SHIP)
             expected = units_doc if u < p_doc else 0.0
             assert s.DR[r] == expected, (model.compiled.route_ids[r], seed, u, p_doc)
             ships += expected > 0
             branches.add(expected > 0)
-        if units_doc > 0:
+        if units_doc > 0 and not committed:
             # The route ships as often as the documented probability says (4 standard errors).
-            se = math.sqrt(p_doc * (1 - p_doc) / seeds)
-            assert abs(ships / seeds - p_doc) <= 4 * se + 1 / seeds, (r, ships, p_doc)
+            se = math.sqrt(p_free * (1 - p_free) / seeds)
+            assert abs(ships / seeds - p_free) <= 4 * se + 1 / seeds, (r, ships, p_free)
     assert branches == {True, False}  # both shipping and holding back were checked
+
+
+def test_supply_halt_follows_control():
+    """A committed supplier's covert routes ship only when its apparatus defies the halt."""
+    model = sim.DiplomacyModel("baseline", seed=2).run(3)
+    s = model.state
+    relief = model.compiled.track_ids.index("relief")
+    s.TS[relief, L.TS_IMPLEMENTING] = 1.0
+    drones = model.compiled.route_ids.index("iran_russia_drones")
+    irn = int(s.RP[drones, L.R_SUPPLIER])
+    defied = shipped = 0
+    for seed in range(200):
+        key = np.uint64(seed)
+        decide_supply(drones, DrawKey(key, 0, 4), s.params, s.state, s.decisions)
+        p_doc, units = odd_supply(s, drones, key, 0, 4)
+        u = uniform(key, 0, 4, s.AP[irn, L.A_ID], s.RP[drones, L.R_ID], SHIP)
+        assert s.DR[drones] == (units if u < p_doc else 0.0), seed
+        defied += odd_defies(s, irn, key, 0, 4)
+        shipped += s.DR[drones] > 0
+    control = s.AP[irn, L.A_CONTROL]
+    assert abs(defied / 200 - (1 - control)) < 4 * math.sqrt(control * (1 - control) / 200)
+    assert 0 < shipped <= defied
 
 
 def test_worked_supply_example_in_the_text(prose):
     model = sim.DiplomacyModel("baseline", seed=0)
     drones = model.compiled.route_ids.index("iran_russia_drones")
-    p, units = odd_supply_probability(model.state, drones)
-    assert units == 300
-    assert f"Iran ships with probability {p:.2f}" in " ".join(prose.split())
+    p, units, committed = odd_supply_terms(model.state, drones)
+    assert units == 300 and not committed
+    text = " ".join(prose.split())
+    assert f"Iran ships with probability {p:.2f}" in text
+    cost = odd_threat_cost(model.state, drones)
+    assert f"= {cost:.3f}% of GDP a year" in text
 
 
 def test_worked_pressure_numbers_in_the_text(prose):
@@ -363,28 +472,35 @@ def test_worked_pressure_numbers_in_the_text(prose):
             f"a leakage share of {s.SA[irn, L.S_LEAK]:.3f}") in text
     assert (f"{s.SA[rus, L.S_PRESSURE]:.3f} on Russia (raw {s.SA[rus, L.S_RAW]:.3f}, "
             f"leakage {s.SA[rus, L.S_LEAK]:.3f})") in text
-    # the same starting pressure on Iran turned into growth lost (7.6)
+    assert f"holds {100 * s.SA[irn, L.S_COALITION]:.1f}% of `gdp_world`" in text
+    # adaptation from the episode's age (section 5)
+    assert f"68 months, `A = {s.SA[irn, L.S_ADAPT]:.3f}`" in text
+    assert f"23 months, `A = {s.SA[rus, L.S_ADAPT]:.3f}`" in text
+    # the same starting pressure on Iran turned into growth lost (7.6), before and after adaptation
     damage = cs.W[L.W_DAMAGE] * s.SA[irn, L.S_PRESSURE] * 100
     assert f"({s.SA[irn, L.S_PRESSURE]:.3f}) into {damage:.1f} points of growth" in text
+    assert f"adaptation it is {damage * (1 - s.SA[irn, L.S_ADAPT]):.1f} points" in text
 
 
-def odd_pressure(W, AP, SANC, TRADE):
-    """Raw pressure, leakage and effective pressure by the equations of ODD section 7.5."""
+def odd_pressure(W, AP, SA, SANC, TRADE, AFF):
+    """Raw pressure, the coalition's share, leakage and effective pressure by ODD 7.5."""
     n = AP.shape[0]
-    lev = AP[:, L.A_LEVERAGE]
-    busting = AP[:, L.A_BUSTING]
-    raw = np.empty(n)
-    leak = np.empty(n)
+    y = AP[:, L.A_GDP] * SA[:, L.S_GDP]
+    raw, coalition, leak = np.empty(n), np.empty(n), np.empty(n)
     for j in range(n):
         others = [i for i in range(n) if i != j]
-        raw[j] = 1 - np.prod([1 - SANC[i, j] * lev[i] for i in others])
+        raw[j] = odd_raw(AP, SANC, TRADE, j)
+        coalition[j] = min(1.0, sum(y[i] for i in others if SANC[i, j] > 1e-9) / W[L.W_WORLD_GDP])
         total = 0.0
         for k in others:
+            if TRADE[j, k] <= 0 or AP[k, L.A_BUSTING] <= 0:
+                continue
             hit = max((SANC[i, k] for i in range(n) if i != k), default=0.0)
-            total += TRADE[j, k] * busting[k] * (1 - hit) * (1 - SANC[k, j])
-        leak[j] = min(W[L.W_MAX_LEAK],
-                      (1 - W[L.W_COALITION]) * W[L.W_LEAK_GAIN] * total)
-    return raw, leak, raw * (1 - leak)
+            absorb = y[k] / (y[k] + y[j]) if y[k] + y[j] > 0 else 0.0
+            total += (TRADE[j, k] * AP[k, L.A_BUSTING] * (1 + AFF[k, j]) / 2 * absorb
+                      * (1 - hit) * (1 - SANC[k, j]))
+        leak[j] = min(W[L.W_MAX_LEAK], (1 - coalition[j]) * W[L.W_LEAK_GAIN] * total)
+    return raw, coalition, leak, raw * (1 - leak)
 
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
@@ -398,22 +514,26 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @given(data=st.data(), n=st.integers(2, 5))
 def test_pressure_equation_matches_the_engine(data, n, built):
-    # Any actors' leverage and busting, any sanctions between them and any trade shares (adding
-    # up to at most 1 per actor), any leakage parameters: the month-0 pressure the engine
-    # computes is the one of ODD section 7.5.
+    # Any actors' GDP, openness, leverage and busting, any affinities, sanctions between them and
+    # trade shares (adding up to at most 1 per actor), any world GDP and leakage parameters: the
+    # month-0 pressure the engine computes is the one of ODD section 7.5.
     ids = [f"A{k}" for k in range(n)]
-    builder = ScenarioBuilder("Pressure", coalition_share=data.draw(unit),
+    builder = ScenarioBuilder("Pressure", world_gdp=data.draw(st.floats(1.0, 1e5)),
                               leak_gain=data.draw(st.floats(0.0, 10.0)), max_leak=data.draw(unit))
     for aid in ids:
-        builder.actor(aid, leverage=data.draw(unit), busting=data.draw(unit))
+        builder.actor(aid, leverage=data.draw(unit), busting=data.draw(unit),
+                      openness=data.draw(unit), gdp=data.draw(st.floats(0.0, 1e4)))
     for a in ids:
         shares = {b: data.draw(unit) for b in ids if b != a}
         total = max(1.0, sum(shares.values()))
         for b, share in shares.items():
             builder.sanction(a, b, data.draw(unit)).trade(a, b, share / total)
+            if a < b:
+                builder.relation(a, b, data.draw(st.floats(-1.0, 1.0)))
     s = RunState.new(builder.build(built, "pressure").compile())
-    raw, leak, eff = odd_pressure(s.W, s.AP, s.SANC, s.TRADE)
+    raw, coalition, leak, eff = odd_pressure(s.W, s.AP, s.SA, s.SANC, s.TRADE, s.AFF)
     np.testing.assert_allclose(s.SA[:, L.S_RAW], raw, atol=1e-12)
+    np.testing.assert_allclose(s.SA[:, L.S_COALITION], coalition, atol=1e-12)
     np.testing.assert_allclose(s.SA[:, L.S_LEAK], leak, atol=1e-12)
     np.testing.assert_allclose(s.SA[:, L.S_PRESSURE], eff, atol=1e-12)
 
@@ -440,10 +560,11 @@ def odd_relief_zone(s: RunState, t: int) -> tuple[float, float] | None:
 
 def odd_ceasefire_rate(s: RunState, t: int) -> float:
     """Monthly chance of a ceasefire on ripe track ``t`` (ODD 7.10): the base rate times trust,
-    raised by the mediator bonus where there is a mediator, at most 1."""
+    raised by the mediator bonus times the mediator's cohesion where there is one, at most 1."""
     rate = s.TP[t, L.T_BASE_RATE] * s.TS[t, L.TS_TRUST]
-    if int(s.TP[t, L.T_MEDIATOR]) >= 0:
-        rate *= 1 + s.TP[t, L.T_MED_BONUS]
+    med = int(s.TP[t, L.T_MEDIATOR])
+    if med >= 0:
+        rate *= 1 + s.TP[t, L.T_MED_BONUS] * s.AP[med, L.A_COHESION]
     return min(1.0, rate)
 
 
@@ -459,17 +580,18 @@ def odd_ceasefire_line(s: RunState) -> float:
 def odd_growth(s: RunState, j: int, adapt: float, gdp: float, intensity: float,
                z: float) -> float:
     """Actor ``j``'s log GDP growth this month (ODD 7.6) from its adaptation, GDP index and the
-    war intensity at the start of the month and its shock draw ``z``: trend growth less sanction
-    damage and war cost, plus arms revenue and relief, per year over 12, plus the shock."""
+    war intensity at the start of the month and its shock draw ``z``: trend growth less the
+    change in sanction damage since the start and the change in war cost, plus arms revenue and
+    relief (deals in force only), per year over 12, plus the shock."""
     W, AP, SA, TS, TP = s.W, s.AP, s.SA, s.TS, s.TP
     x = sum(TS[t, L.TS_TERMS] for t in range(TP.shape[0])
             if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == j
             and TS[t, L.TS_ACTIVE] >= 0.5)
     damage = W[L.W_DAMAGE] * SA[j, L.S_PRESSURE] * (1 - adapt)
-    war = W[L.W_WAR_COST] * AP[j, L.A_WAR_EXP] * intensity
+    war = W[L.W_WAR_COST] * AP[j, L.A_WAR_EXP] * (intensity - W[L.W_INT0])
     revenue = 12 * SA[j, L.S_REVENUE] / (1000 * AP[j, L.A_GDP] * gdp)
-    return ((AP[j, L.A_GROWTH] - damage - war + revenue + W[L.W_RELIEF_BOOST] * x) / 12
-            + W[L.W_SHOCK] * z / math.sqrt(12))
+    return ((AP[j, L.A_GROWTH] - (damage - SA[j, L.S_DAMAGE0]) - war + revenue
+             + W[L.W_RELIEF_BOOST] * x) / 12 + W[L.W_SHOCK] * z / math.sqrt(12))
 
 
 def test_relief_and_ceasefire_equations_match_decide_track():
@@ -483,9 +605,10 @@ def test_relief_and_ceasefire_equations_match_decide_track():
     relief = model.compiled.track_ids.index("relief")
     cease = model.compiled.track_ids.index("ceasefire")
     # Put both tracks where a deal is possible, so the deal branch is exercised: enough trust, a
-    # ripe stalemate, no deal in force.
+    # ripe stalemate, no agreement being implemented, no deal in force.
     s.TS[:, L.TS_TRUST] = 0.8
     s.TS[:, L.TS_ACTIVE] = 0.0
+    s.TS[:, L.TS_IMPLEMENTING] = 0.0
     s.TS[cease, L.TS_STALEMATE] = s.TP[cease, L.T_STALE_MONTHS]
     s.G[L.G_CEASEFIRE] = 0.0
     TP = s.TP
@@ -503,7 +626,7 @@ def test_relief_and_ceasefire_equations_match_decide_track():
                                        odd_ceasefire_line(s))):
             decide_track(t, DrawKey(key, 0, month), s.params, s.state, s.decisions)
             assert s.DT[t, L.DT_ZOPA] == 1.0
-            expected = uniform(key, 0, month, party, t, DEAL) < prob
+            expected = uniform(key, 0, month, s.AP[party, L.A_ID], TP[t, L.T_ID], DEAL) < prob
             assert s.DT[t, L.DT_DEAL] == float(expected), (t, seed)
             if expected:
                 assert s.DT[t, L.DT_TERMS] == pytest.approx(terms, abs=1e-12)
@@ -523,12 +646,22 @@ def test_economy_equation_matches_one_month():
     model.step()
     month = model.month
     for j in range(s.AP.shape[0]):
-        z = normal(model.rng_key, 2, month, j, 0, SHOCK)
+        z = normal(model.rng_key, 2, month, s.AP[j, L.A_ID], 0, SHOCK)
         g = odd_growth(s, j, a0[j], y0[j], intensity0, z)
         assert s.SA[j, L.S_GDP] == pytest.approx(y0[j] * math.exp(g), rel=1e-12), j
         pressure = s.SA[j, L.S_PRESSURE]
         adapted = a0[j] + s.W[L.W_ADAPT] * (1 - a0[j]) if pressure > 0.01 else a0[j]
         assert s.SA[j, L.S_ADAPT] == pytest.approx(adapted, abs=1e-15), j
+
+
+def test_adaptation_starts_from_the_episode_age():
+    """ODD section 5: A_j = 1 - (1 - adaptation_rate)^sanctioned_months_j at month 0."""
+    cs = sim.load_scenario("baseline").compile()
+    s = RunState.new(cs)
+    want = 1 - (1 - cs.W[L.W_ADAPT]) ** cs.AP[:, L.A_SANC_AGE]
+    np.testing.assert_allclose(s.SA[:, L.S_ADAPT], want, atol=1e-15)
+    damage0 = cs.W[L.W_DAMAGE] * s.SA[:, L.S_PRESSURE] * (1 - want)
+    np.testing.assert_allclose(s.SA[:, L.S_DAMAGE0], damage0, atol=1e-15)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -589,12 +722,34 @@ class OddMonth:
                        L.EV_DEMAND: st_.DEM}
 
     def u(self, month, actor, counterpart, purpose):
+        """The uniform draw keyed by identities (ODD 7.14)."""
         return uniform(self.key, self.run, month, actor, counterpart, purpose)
 
     def z(self, month, actor, counterpart, purpose):
         from sim.core.rng import normal
 
         return normal(self.key, self.run, month, actor, counterpart, purpose)
+
+    def aid(self, i):
+        return self.s.AP[i, L.A_ID]
+
+    def rid(self, r):
+        return self.s.RP[r, L.R_ID]
+
+    # 7.2, public warnings
+    def threaten_all(self, i, first):
+        s = self.s
+        AP = s.AP
+        if AP[i, L.A_ESC_STEP] <= 0:
+            return
+        for r in range(s.RP.shape[0]):
+            j = int(s.RP[r, L.R_SUPPLIER])
+            if (j == i or not odd_covert(s, r) or s.AFF[i, j] >= 0
+                    or s.SANC[i, j] >= AP[i, L.A_ESC_CAP] - 1e-12 or s.THR[i, r] > 0):
+                continue
+            s.THR[i, r] = first
+            s.TDL[i, r] = first + AP[i, L.A_DEADLINE] - 1
+        s.SA[i, L.S_WARNED] = 1.0
 
     # 7.13
     def events(self, m):
@@ -608,64 +763,95 @@ class OddMonth:
             else:
                 self.tables[table][row, col] = value
             if table == L.EV_ACTOR:
-                live = {L.A_PRIO: L.S_PRIO, L.A_CRED: L.S_CRED, L.A_WARNING: L.S_WARNED}
-                if col in live:
-                    s.SA[row, live[col]] = value
+                if col == L.A_PRIO:
+                    s.SA[row, L.S_PRIO] = value
+                elif col == L.A_CRED:
+                    s.SA[row, L.S_CRED] = value
+                elif col == L.A_WARNING and value >= 0.5:
+                    self.threaten_all(row, float(m))
+
+    def held(self, i, j):
+        """ODD 7.2: threats of i over j's routes are held while j is committed to i."""
+        s = self.s
+        return any(int(s.TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(s.TP[t, L.T_PARTY]) == j
+                   and s.TM[t, i] > 0 and (s.TS[t, L.TS_ACTIVE] >= 0.5
+                                           or s.TS[t, L.TS_IMPLEMENTING] >= 0.5)
+                   for t in range(s.TP.shape[0]))
 
     # 7.2 and 7.3
     def sanctions(self, m):
         from sim.core.rng import COHESION, SECONDARY
 
         s = self.s
-        AP, SA, SANC, AFF, TP, TS, TM = s.AP, s.SA, s.SANC, s.AFF, s.TP, s.TS, s.TM
-        n = AP.shape[0]
+        AP, SA, SANC, AFF, TP, TS, TM, RP = s.AP, s.SA, s.SANC, s.AFF, s.TP, s.TS, s.TM, s.RP
+        n, nr = AP.shape[0], RP.shape[0]
         new = SANC.copy()
+        np.fill_diagonal(new, 0.0)
+        codes = np.zeros((n, nr))
+        imposed, complied, backed, issued = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
         cred = SA[:, L.S_CRED].copy()
         warned = SA[:, L.S_WARNED].copy()
-        esc = np.zeros(n)
-        failed = np.zeros(n)
         for i in range(n):
-            step, cap = AP[i, L.A_ESC_STEP], AP[i, L.A_ESC_CAP]
-            for j in range(n):
-                if j == i:
-                    new[i, j] = 0.0
-                    continue
-                sij = SANC[i, j]
-                kept = [t for t in range(TP.shape[0])
-                        if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == j
-                        and TM[t, i] > 0 and TS[t, L.TS_ACTIVE] >= 0.5]
-                if kept:
-                    t = kept[-1]
+            cap = AP[i, L.A_ESC_CAP]
+            for t in range(TP.shape[0]):  # easing under a deal in force
+                if (TM[t, i] > 0 and TS[t, L.TS_ACTIVE] >= 0.5
+                        and int(TP[t, L.T_KIND]) == L.TRACK_RELIEF):
+                    j = int(TP[t, L.T_PARTY])
                     floor = s.TPRE[t, i] * (1 - TS[t, L.TS_TERMS])
-                    new[i, j] = max(floor, sij - AP[i, L.A_EASE]) if sij > floor else sij
-                    continue
-                trig = SA[j, L.S_TRIG]
-                if (step > 0 and trig >= AP[i, L.A_ESC_THRESH] and trig > 0
-                        and AFF[i, j] < 0):
-                    if warned[i] < 0.5:
-                        warned[i] = 1.0
-                    elif sij < cap - 1e-12:
-                        if self.u(m, i, j, COHESION) < AP[i, L.A_COHESION]:
-                            new[i, j] = min(cap, sij + step)
-                            esc[i] += 1
-                            cred[i] = cred[i] + AP[i, L.A_CRED_GAIN] * (1 - cred[i])
-                        else:
-                            failed[i] += 1
-                            cred[i] = cred[i] * (1 - AP[i, L.A_CRED_LOSS])
-                elif sij > s.SANC0[i, j]:
-                    new[i, j] = sij - AP[i, L.A_DECAY] * (sij - s.SANC0[i, j])
-            sec = AP[i, L.A_SECONDARY]
-            if sec > 0 and esc[i] > 0:
-                for j in range(n):  # in actor order; a facilitator hit earlier counts too
-                    if j == i or not new[i, j] > SANC[i, j]:
+                    if SANC[i, j] > floor:
+                        new[i, j] = max(floor, SANC[i, j] - AP[i, L.A_EASE])
+            if AP[i, L.A_ESC_STEP] > 0:
+                for r in range(nr):
+                    j, c = int(RP[r, L.R_SUPPLIER]), int(RP[r, L.R_CATEGORY])
+                    if j == i or not odd_covert(s, r) or self.held(i, j):
                         continue
+                    seen = s.RS[r, L.RS_DETECTED] >= 0.5
+                    sij = SANC[i, j]
+                    if s.THR[i, r] <= 0:
+                        if seen and AFF[i, j] < 0 and sij < cap - 1e-12:
+                            codes[i, r] = L.TH_ISSUE
+                            issued[i] += 1
+                    elif seen and m - 1 >= s.THR[i, r]:
+                        if SA[j, L.S_TRIG] < AP[i, L.A_ESC_THRESH]:
+                            continue
+                        if sij >= cap - 1e-12:
+                            codes[i, r] = L.TH_EXHAUSTED
+                            continue
+                        level = odd_after_package(sij, odd_package(s, i, c), cap)
+                        cost = (100 * (level - sij) * s.TRADE[j, i] * AP[j, L.A_OPEN]
+                                * AP[j, L.A_GDP] * SA[j, L.S_GDP]
+                                / (AP[i, L.A_GDP] * SA[i, L.S_GDP]))
+                        if cost <= AP[i, L.A_AUDIENCE] and odd_chance(
+                                AP[i, L.A_COHESION],
+                                lambda i=i, r=r: self.u(m, self.aid(i), self.rid(r), COHESION)):
+                            codes[i, r] = L.TH_IMPOSE
+                            imposed[i] += 1
+                            new[i, j] = max(new[i, j], level)
+                        else:
+                            codes[i, r] = L.TH_BACK_DOWN
+                            backed[i] += 1
+                    elif m - 1 >= s.TDL[i, r]:
+                        codes[i, r] = L.TH_COMPLIED
+                        complied[i] += 1
+            sec = AP[i, L.A_SECONDARY]
+            if sec > 0 and imposed[i] > 0:
+                targets = {int(RP[r, L.R_SUPPLIER]) for r in range(nr)
+                           if codes[i, r] == L.TH_IMPOSE}
+                for j in targets:
                     for k in range(n):
                         if (k in (i, j) or AFF[i, k] >= 0.5
                                 or s.TRADE[j, k] * AP[k, L.A_BUSTING] < 0.05):
                             continue
-                        if self.u(m, i, k, SECONDARY) < AP[i, L.A_COHESION]:
-                            new[i, k] = max(new[i, k], min(sec * cap, SANC[i, k] + sec * step))
-        return new, cred, warned, esc, failed
+                        if odd_chance(AP[i, L.A_COHESION],
+                                      lambda i=i, k=k: self.u(m, self.aid(i), self.aid(k),
+                                                              SECONDARY)):
+                            new[i, k] = max(new[i, k], odd_after_package(
+                                SANC[i, k], sec * AP[i, L.A_ESC_STEP], sec * cap))
+            cred[i] = 1 - (1 - cred[i]) * (1 - AP[i, L.A_CRED_GAIN]) ** (imposed[i] + complied[i])
+            cred[i] = cred[i] * (1 - AP[i, L.A_CRED_LOSS]) ** backed[i]
+            if issued[i] > 0:
+                warned[i] = 1.0
+        return new, cred, warned, codes, imposed, backed, issued, complied
 
     # 7.10
     def tracks(self, m):
@@ -677,51 +863,64 @@ class OddMonth:
         for t in range(TP.shape[0]):
             p = int(TP[t, L.T_PARTY])
             trust = TS[t, L.TS_TRUST]
-            deal, terms, zopa = 0.0, 0.0, 0.0
+            deal, terms = 0.0, 0.0
+            draw = lambda p=p, t=t: self.u(m, self.aid(p), TP[t, L.T_ID], DEAL)  # noqa: E731
             if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
-                zone = odd_relief_zone(s, t) if TS[t, L.TS_ACTIVE] < 0.5 else None
+                busy = TS[t, L.TS_ACTIVE] >= 0.5 or TS[t, L.TS_IMPLEMENTING] >= 0.5
+                zone = None if busy else odd_relief_zone(s, t)
                 if zone is not None:
                     x_min, x_max = zone
-                    zopa = 1.0
-                    if (trust >= TP[t, L.T_MIN_TRUST] and self.u(m, p, t, DEAL)
-                            < TP[t, L.T_BASE_RATE] * trust * (x_max - x_min) / x_max):
+                    if trust >= TP[t, L.T_MIN_TRUST] and odd_chance(
+                            TP[t, L.T_BASE_RATE] * trust * (x_max - x_min) / x_max, draw):
                         deal, terms = 1.0, 0.5 * (x_min + x_max)
             elif G[L.G_CEASEFIRE] < 0.5:
                 count = TS[t, L.TS_STALEMATE]
                 if count >= TP[t, L.T_STALE_MONTHS] and count >= 1:
-                    zopa = 1.0
                     if (trust >= TP[t, L.T_MIN_TRUST]
-                            and self.u(m, p, t, DEAL) < odd_ceasefire_rate(s, t)):
+                            and odd_chance(odd_ceasefire_rate(s, t), draw)):
                         deal, terms = 1.0, odd_ceasefire_line(s)
-            out.append((deal, terms, zopa))
+            out.append((deal, terms))
         return out
 
     def step(self, m):
+        from sim.core.rng import DENY, DETECT, SHOCK, WAR
+
         s = self.s
-        W, AP, CP, RP, TP, TM, SA, TS, G = s.W, s.AP, s.CP, s.RP, s.TP, s.TM, s.SA, s.TS, s.G
-        n, nr, nt, nc = AP.shape[0], RP.shape[0], TP.shape[0], CP.shape[0]
+        W, AP, CP, RP, TP, TS, TM, SA, G = (s.W, s.AP, s.CP, s.RP, s.TP, s.TS, s.TM, s.SA, s.G)
+        n, nc, nr, nt = AP.shape[0], CP.shape[0], RP.shape[0], TP.shape[0]
         att, dfd = int(W[L.W_ATTACKER]), int(W[L.W_DEFENDER])
         self.events(m)
         # decisions, all on last month's state
         shipped = np.zeros(nr)
+        halted, defied = np.zeros(n), np.zeros(n)
         for r in range(nr):
-            p_ship, units = odd_supply_probability(s, r)
-            if units > 0 and self.u(m, int(RP[r, L.R_SUPPLIER]), r, SHIP) < p_ship:
+            sup = int(RP[r, L.R_SUPPLIER])
+            p_ship, units, committed = odd_supply_terms(s, r)
+            if committed:
+                halted[sup] = 1.0
+                if odd_defies(s, sup, self.key, self.run, m):
+                    defied[sup] = 1.0
+                else:
+                    p_ship = 0.0
+            if units > 0 and odd_chance(p_ship, lambda sup=sup, r=r: self.u(
+                    m, self.aid(sup), self.rid(r), SHIP)):
                 shipped[r] = units
-        new_sanc, cred, warned, esc, failed = self.sanctions(m)
+        new_sanc, cred, warned, codes, imposed, backed, issued, complied = self.sanctions(m)
         deals = self.tracks(m)
-        # 1. deals
-        for t, (deal, terms, _zopa) in enumerate(deals):
-            if deal:
+        # 1. agreements take effect
+        for t, (deal, terms) in enumerate(deals):
+            if not deal:
+                continue
+            TS[t, L.TS_TERMS] = terms
+            if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
+                TS[t, L.TS_IMPLEMENTING], TS[t, L.TS_CLEAN] = 1.0, 0.0
+                if TS[t, L.TS_AGREED] < 0.5:
+                    TS[t, L.TS_AGREED], TS[t, L.TS_AGREED_MONTH] = 1.0, m
+            else:
                 TS[t, L.TS_ACTIVE] = 1.0
-                TS[t, L.TS_TERMS] = terms
                 if TS[t, L.TS_REACHED] < 0.5:
                     TS[t, L.TS_REACHED], TS[t, L.TS_MONTH] = 1.0, m
-                p = int(TP[t, L.T_PARTY])
-                if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
-                    s.TPRE[t] = [s.SANC[i, p] if TM[t, i] > 0 else 0.0 for i in range(n)]
-                else:
-                    G[L.G_CEASEFIRE] = 1.0
+                G[L.G_CEASEFIRE] = 1.0
         # 2. deliveries
         SA[:, L.S_REVENUE] = 0.0
         SA[:, L.S_EXPOSED] = 0.0
@@ -736,6 +935,8 @@ class OddMonth:
             s.RS[r, L.RS_TOTAL] += units
             if s.RS[r, L.RS_FIRST] < 0:
                 s.RS[r, L.RS_FIRST] = m
+            if odd_covert(s, r) and odd_committed(s, sup) >= 0:
+                s.RS[r, L.RS_UNDER_DEAL] += 1
             SA[sup, L.S_REVENUE] += units * CP[c, L.C_PRICE]
             b = int(CP[c, L.C_BUILDS])
             if b >= 0:
@@ -748,50 +949,84 @@ class OddMonth:
         imports = v_att + v_def
         v_att += sum(s.BUILT[att, c] * CP[c, L.C_VALUE] for c in range(nc))
         v_def += sum(s.BUILT[dfd, c] * CP[c, L.C_VALUE] for c in range(nc))
-        # 3. detection and denial
-        from sim.core.rng import DENY, DETECT
-
+        # 3. detection (the monitors of this month's agreements watch too) and denial
         weight = np.zeros(n)
         for r in np.flatnonzero(shipped > 0):
             sup, c = int(RP[r, L.R_SUPPLIER]), int(RP[r, L.R_CATEGORY])
-            if self.u(m, sup, r, DETECT) < CP[c, L.C_DETECT]:
+            if odd_chance(odd_detection(s, r),
+                          lambda sup=sup, r=r: self.u(m, self.aid(sup), self.rid(r), DETECT)):
                 s.RS[r, L.RS_DETECTED] = 1.0
                 s.RS[r, L.RS_DETECTED_TOTAL] += 1
-                SA[sup, L.S_EXPOSED] += 1
+                if odd_covert(s, r):
+                    SA[sup, L.S_EXPOSED] += 1
                 weight[sup] += CP[c, L.C_ESC_W]
-                if self.u(m, sup, r, DENY) < AP[sup, L.A_DENY]:
+                if odd_chance(AP[sup, L.A_DENY],
+                              lambda sup=sup, r=r: self.u(m, self.aid(sup), self.rid(r), DENY)):
                     s.RS[r, L.RS_DENIED] = 1.0
-        # 4. sanctions, credibility, warnings, snap-back, trigger
+        # 4. sanctions, threats, credibility
         s.SANC[:] = np.clip(new_sanc, 0, 1)
         SA[:, L.S_CRED] = np.clip(cred, 0, 1)
         SA[:, L.S_WARNED] = warned
-        SA[:, L.S_ESCALATIONS] += esc
-        SA[:, L.S_FAILED] += failed
+        SA[:, L.S_ESCALATIONS] += imposed
+        SA[:, L.S_FAILED] += backed
+        SA[:, L.S_THREATS] += issued
+        SA[:, L.S_COMPLIED] += complied
+        for i in range(n):
+            for r in range(nr):
+                if codes[i, r] in (L.TH_ISSUE, L.TH_IMPOSE):
+                    s.THR[i, r], s.TDL[i, r] = m + 1, m + AP[i, L.A_DEADLINE]
+                elif codes[i, r] != L.TH_NONE:
+                    s.THR[i, r] = s.TDL[i, r] = 0.0
+        # 5. relief in sequence
         for t in range(nt):
+            if int(TP[t, L.T_KIND]) != L.TRACK_RELIEF:
+                continue
             p = int(TP[t, L.T_PARTY])
-            if (int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and TS[t, L.TS_ACTIVE] >= 0.5
-                    and SA[p, L.S_EXPOSED] > 0):
+            exposed = SA[p, L.S_EXPOSED] > 0
+            if TS[t, L.TS_IMPLEMENTING] >= 0.5:
+                covert_shipped = any(int(RP[r, L.R_SUPPLIER]) == p and shipped[r] > 0
+                                     and odd_covert(s, r) for r in range(nr))
+                if exposed:
+                    TS[t, L.TS_IMPLEMENTING] = TS[t, L.TS_CLEAN] = 0.0
+                    TS[t, L.TS_BREACHES] += 1
+                elif covert_shipped:
+                    TS[t, L.TS_CLEAN] = 0.0
+                else:
+                    TS[t, L.TS_CLEAN] += 1
+                    if TS[t, L.TS_CLEAN] >= max(1.0, TP[t, L.T_IMPL_MONTHS]):
+                        TS[t, L.TS_IMPLEMENTING], TS[t, L.TS_ACTIVE] = 0.0, 1.0
+                        if TS[t, L.TS_REACHED] < 0.5:
+                            TS[t, L.TS_REACHED], TS[t, L.TS_MONTH] = 1.0, m
+                        s.TPRE[t] = [s.SANC[i, p] if TM[t, i] > 0 else 0.0 for i in range(n)]
+            elif TS[t, L.TS_ACTIVE] >= 0.5 and exposed:
                 TS[t, L.TS_ACTIVE] = 0.0
                 TS[t, L.TS_BROKEN] = 1.0
+                TS[t, L.TS_BREACHES] += 1
                 if TS[t, L.TS_BROKEN_MONTH] < 0:
                     TS[t, L.TS_BROKEN_MONTH] = m
                 for i in range(n):
                     if TM[t, i] > 0:
-                        s.SANC[i, p] = min(1.0, max(s.SANC[i, p], s.TPRE[t, i])
-                                           + AP[i, L.A_SNAPBACK])
+                        pre = s.TPRE[t, i]
+                        s.SANC[i, p] = max(s.SANC[i, p], min(
+                            max(AP[i, L.A_ESC_CAP], pre),
+                            max(s.SANC[i, p], pre) + AP[i, L.A_SNAPBACK]))
+        # 6. halts ordered and defied
+        SA[:, L.S_HALTS] += halted
+        SA[:, L.S_DEFIED] += defied
+        # 7. trigger
         SA[:, L.S_TRIG] = W[L.W_TRIG_MEM] * SA[:, L.S_TRIG] + weight
-        # 5. pressure
-        SA[:, L.S_RAW], SA[:, L.S_LEAK], SA[:, L.S_PRESSURE] = odd_pressure(W, AP, s.SANC,
-                                                                            s.TRADE)
-        # 6. economy
-        from sim.core.rng import SHOCK, WAR
-
+        # 8. pressure
+        (SA[:, L.S_RAW], SA[:, L.S_COALITION], SA[:, L.S_LEAK],
+         SA[:, L.S_PRESSURE]) = odd_pressure(W, AP, SA, s.SANC, s.TRADE, s.AFF)
+        # 9. economy
         for j in range(n):
             SA[j, L.S_GDP] *= math.exp(odd_growth(s, j, SA[j, L.S_ADAPT], SA[j, L.S_GDP],
-                                                  G[L.G_INTENSITY], self.z(m, j, 0, SHOCK)))
+                                                  G[L.G_INTENSITY],
+                                                  self.z(m, self.aid(j), 0, SHOCK)))
             if SA[j, L.S_PRESSURE] > 0.01:
                 SA[j, L.S_ADAPT] += W[L.W_ADAPT] * (1 - SA[j, L.S_ADAPT])
-        # 7. affinity
+            SA[j, L.S_PEAK] = max(SA[j, L.S_PEAK], SA[j, L.S_PRESSURE])
+        # 10. affinity
         D = np.zeros((n, n))
         for r in np.flatnonzero(shipped > 0):
             sup, q, c = (int(RP[r, L.R_SUPPLIER]), int(RP[r, L.R_RECIPIENT]),
@@ -799,10 +1034,10 @@ class OddMonth:
             share = min(1.0, shipped[r] / s.DEM[q, c]) if s.DEM[q, c] > 0 else 1.0
             D[sup, q] += W[L.W_TRANSFER_PULL] * share
             D[q, sup] += W[L.W_TRANSFER_PULL] * share
-            if s.RS[r, L.RS_DETECTED] >= 0.5 and CP[c, L.C_ESC_W] > 0:
+            if s.RS[r, L.RS_DETECTED] >= 0.5 and odd_covert(s, r):
                 loss = W[L.W_EXPOSURE] * (1 - W[L.W_DENIAL_SOFT] * s.RS[r, L.RS_DENIED])
                 for k in range(n):
-                    if k not in (sup, q) and AP[k, L.A_ALIGN] <= 0.3 and s.SANC[k, sup] == 0:
+                    if k not in (sup, q) and AP[k, L.A_ALIGN] <= 0.3 and s.SANC[k, sup] <= 1e-9:
                         D[sup, k] -= loss
                         D[k, sup] -= loss
         for i in range(n):
@@ -812,7 +1047,7 @@ class OddMonth:
                                    - W[L.W_SANCTION_PUSH] * (s.SANC[i, j] + s.SANC[j, i])
                                    + W[L.W_CO_PULL] * co + D[i, j])
                 s.AFF[i, j] = s.AFF[j, i] = min(1.0, max(-1.0, a))
-        # 8. trade diversion
+        # 11. trade diversion
         for j in range(n):
             pj = SA[j, L.S_PRESSURE]
             if pj <= 0:
@@ -820,7 +1055,7 @@ class OddMonth:
             for k in range(n):
                 if k == j:
                     continue
-                if s.SANC[k, j] > 0:
+                if s.SANC[k, j] > 1e-9:
                     s.TRADE[j, k] *= 1 - W[L.W_TRADE_DIV] * s.SANC[k, j]
                 elif AP[k, L.A_BUSTING] > 0:
                     s.TRADE[j, k] += (W[L.W_TRADE_DIV] * pj * AP[k, L.A_BUSTING]
@@ -828,7 +1063,7 @@ class OddMonth:
             total = sum(s.TRADE[j, k] for k in range(n) if k != j)
             if total > 1:
                 s.TRADE[j] /= total
-        # 9. war
+        # 12. war
         ref = W[L.W_SUPPLY_REF]
         if G[L.G_CEASEFIRE] >= 0.5:
             G[L.G_INTENSITY] = W[L.W_CF_INT]
@@ -839,8 +1074,8 @@ class OddMonth:
             G[L.G_BALANCE] = float(np.clip(
                 G[L.G_BALANCE] + W[L.W_BAL_GAIN] * (v_att - v_def) / ref
                 - W[L.W_BAL_REV] * G[L.G_BALANCE]
-                + W[L.W_BAL_SD] * self.z(m, att, dfd, WAR), -1, 1))
-        # 10. trust and stalemate
+                + W[L.W_BAL_SD] * self.z(m, self.aid(att), self.aid(dfd), WAR), -1, 1))
+        # 13. trust and stalemate
         for t in range(nt):
             p = int(TP[t, L.T_PARTY])
             trust = TS[t, L.TS_TRUST]
@@ -855,7 +1090,7 @@ class OddMonth:
                            and G[L.G_INTENSITY] > TP[t, L.T_HURT_INT])
                 TS[t, L.TS_STALEMATE] = TS[t, L.TS_STALEMATE] + 1 if hurting else 0.0
             TS[t, L.TS_TRUST] = min(1.0, max(0.0, trust))
-        # 11. domestic pressure
+        # 14. domestic pressure
         for j in range(n):
             if AP[j, L.A_PAIN] > 0:
                 prio = SA[j, L.S_PRIO]
@@ -864,12 +1099,14 @@ class OddMonth:
 
 
 _DOCUMENTED_STATE = {
-    "SA": [L.S_GDP, L.S_ADAPT, L.S_PRESSURE, L.S_RAW, L.S_LEAK, L.S_CRED, L.S_WARNED, L.S_PRIO,
-           L.S_REVENUE, L.S_ESCALATIONS, L.S_TRIG, L.S_EXPOSED, L.S_FAILED],
+    "SA": [L.S_GDP, L.S_ADAPT, L.S_PRESSURE, L.S_RAW, L.S_LEAK, L.S_COALITION, L.S_CRED,
+           L.S_WARNED, L.S_PRIO, L.S_REVENUE, L.S_PEAK, L.S_ESCALATIONS, L.S_TRIG, L.S_EXPOSED,
+           L.S_FAILED, L.S_THREATS, L.S_COMPLIED, L.S_HALTS, L.S_DEFIED],
     "RS": [L.RS_SHIPPED, L.RS_TOTAL, L.RS_DETECTED, L.RS_DETECTED_TOTAL, L.RS_FIRST,
-           L.RS_DENIED],
+           L.RS_DENIED, L.RS_UNDER_DEAL],
     "TS": [L.TS_ACTIVE, L.TS_REACHED, L.TS_MONTH, L.TS_BROKEN, L.TS_BROKEN_MONTH, L.TS_TRUST,
-           L.TS_TERMS, L.TS_STALEMATE],
+           L.TS_TERMS, L.TS_STALEMATE, L.TS_IMPLEMENTING, L.TS_CLEAN, L.TS_AGREED,
+           L.TS_AGREED_MONTH, L.TS_BREACHES],
     "G": [L.G_INTENSITY, L.G_BALANCE, L.G_CEASEFIRE],
 }
 
@@ -878,14 +1115,31 @@ def _copy_state(st_: RunState) -> RunState:
     return RunState(**{name: getattr(st_, name).copy() for name in st_.__dataclass_fields__})
 
 
-# Runs chosen so that, between them, every branch of section 7 is taken: a relief deal struck,
-# eased toward, broken and snapped back; escalations and failed follow-through; secondary
-# sanctions on BRICS; a ceasefire.
+def _branches(model) -> set[str]:
+    """The branches of sections 7.1-7.11 a run took."""
+    s = model.state
+    brics = model.compiled.actor_ids.index("BRICS")
+    taken = {
+        "agreed": s.TS[:, L.TS_AGREED].sum() > 0, "in force": s.TS[:, L.TS_REACHED].sum() > 0,
+        "breach in implementation": (s.TS[:, L.TS_BREACHES] > s.TS[:, L.TS_BROKEN]).any(),
+        "broken": s.TS[:, L.TS_BROKEN].sum() > 0, "threat": s.SA[:, L.S_THREATS].sum() > 0,
+        "imposed": s.SA[:, L.S_ESCALATIONS].sum() > 0, "backed down": s.SA[:, L.S_FAILED].sum() > 0,
+        "complied": s.SA[:, L.S_COMPLIED].sum() > 0, "defied": s.SA[:, L.S_DEFIED].sum() > 0,
+        "secondary": s.SANC[:, brics].max() > 0, "ceasefire": s.G[L.G_CEASEFIRE] > 0,
+    }
+    return {k for k, v in taken.items() if v}
+
+
+# Runs chosen so that, between them, every branch of section 7 is taken: threats issued, imposed,
+# backed down from and complied with; relief agreed, breached in implementation, in force, eased
+# toward, broken and snapped back; a halt defied; secondary sanctions on BRICS; a ceasefire.
+_COMMON = {"threat", "imposed", "backed down", "complied", "agreed", "in force", "defied",
+           "ceasefire"}
 CASES = [
-    ("baseline", None, 4, {"deal", "broken", "escalation", "failed", "ceasefire"}),
-    ("relief_first", "conditional_relief", 5, {"deal", "broken", "escalation", "failed"}),
-    ("split_nato_leaky_brics", "secondary_sanctions", 0,
-     {"deal", "broken", "escalation", "failed", "secondary", "ceasefire"}),
+    ("baseline", None, 9, _COMMON | {"breach in implementation"}),
+    ("relief_first", "secondary_sanctions", 9, _COMMON | {"broken", "secondary"}),
+    ("split_nato_leaky_brics", "secondary_sanctions", 9,
+     _COMMON | {"breach in implementation", "secondary"}),
 ]
 
 
@@ -894,12 +1148,12 @@ CASES = [
 def test_odd_month_by_month_equals_the_engine(scenario, policy, seed, branches):
     model = sim.DiplomacyModel(scenario, seed=seed, run=4, policy=policy)
     odd = OddMonth(_copy_state(model.state), model.rng_key, 4)
-    brics = model.compiled.actor_ids.index("BRICS")
     for month in range(1, model.horizon + 1):
         model.step()
         odd.step(month)
         a, b = model.state, odd.s
-        for name in ("AFF", "SANC", "TRADE", "BUILT", "TPRE", "W", "AP", "RP", "TP"):
+        for name in ("AFF", "SANC", "TRADE", "BUILT", "TPRE", "THR", "TDL", "W", "AP", "RP",
+                     "TP"):
             np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-9,
                                        atol=1e-12, err_msg=f"{scenario} month {month}: {name}")
         for name, cols in _DOCUMENTED_STATE.items():
@@ -908,14 +1162,13 @@ def test_odd_month_by_month_equals_the_engine(scenario, policy, seed, branches):
                 np.testing.assert_allclose(
                     got[..., col], want[..., col], rtol=1e-9, atol=1e-12,
                     err_msg=f"{scenario} month {month}: {name} column {col}")
-    s = model.state
-    taken = {
-        "deal": s.TS[:, L.TS_REACHED].sum() > 0, "broken": s.TS[:, L.TS_BROKEN].sum() > 0,
-        "escalation": s.SA[:, L.S_ESCALATIONS].sum() > 0,
-        "failed": s.SA[:, L.S_FAILED].sum() > 0, "secondary": s.SANC[:, brics].max() > 0,
-        "ceasefire": s.G[L.G_CEASEFIRE] > 0,
-    }
-    assert branches <= {k for k, v in taken.items() if v}, taken
+    assert branches <= _branches(model), _branches(model)
+
+
+def test_the_cases_take_every_branch():
+    assert set().union(*(c[3] for c in CASES)) == {
+        "agreed", "in force", "breach in implementation", "broken", "threat", "imposed",
+        "backed down", "complied", "defied", "secondary", "ceasefire"}
 
 
 def test_the_story_line_quoted_in_observation_is_what_the_model_writes(prose):
