@@ -386,11 +386,21 @@ def odd_supply_terms(st_: RunState, r: int) -> tuple[float, float, bool]:
 
 
 def odd_defies(st_: RunState, s: int, key, run: int, month: int) -> bool:
-    """ODD 7.1: the security apparatus defies its government's halt, one draw a month."""
+    """ODD 7.1: the security apparatus defies the halt of an agreement its government made.
+
+    Decided once per agreement: the draw is keyed by the month the agreement was made and the
+    track, not by ``month``, so the stance holds through implementation and the deal in force.
+    """
     from sim.core.rng import COMPLY
 
-    return odd_chance(1 - st_.AP[s, L.A_CONTROL],
-                      lambda: uniform(key, run, month, st_.AP[s, L.A_ID], 0, COMPLY))
+    TP, TS = st_.TP, st_.TS
+    return any(
+        odd_chance(1 - st_.AP[s, L.A_CONTROL],
+                   lambda t=t: uniform(key, run, TS[t, L.TS_SINCE], st_.AP[s, L.A_ID],
+                                       TP[t, L.T_ID], COMPLY))
+        for t in range(TP.shape[0])
+        if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == s
+        and (TS[t, L.TS_ACTIVE] >= 0.5 or TS[t, L.TS_IMPLEMENTING] >= 0.5))
 
 
 def odd_supply(st_: RunState, r: int, key, run: int, month: int) -> tuple[float, float]:
@@ -913,7 +923,7 @@ class OddMonth:
                 continue
             TS[t, L.TS_TERMS] = terms
             if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
-                TS[t, L.TS_IMPLEMENTING], TS[t, L.TS_CLEAN] = 1.0, 0.0
+                TS[t, L.TS_IMPLEMENTING], TS[t, L.TS_CLEAN], TS[t, L.TS_SINCE] = 1.0, 0.0, m
                 if TS[t, L.TS_AGREED] < 0.5:
                     TS[t, L.TS_AGREED], TS[t, L.TS_AGREED_MONTH] = 1.0, m
             else:
@@ -1106,7 +1116,7 @@ _DOCUMENTED_STATE = {
            L.RS_DENIED, L.RS_UNDER_DEAL],
     "TS": [L.TS_ACTIVE, L.TS_REACHED, L.TS_MONTH, L.TS_BROKEN, L.TS_BROKEN_MONTH, L.TS_TRUST,
            L.TS_TERMS, L.TS_STALEMATE, L.TS_IMPLEMENTING, L.TS_CLEAN, L.TS_AGREED,
-           L.TS_AGREED_MONTH, L.TS_BREACHES],
+           L.TS_AGREED_MONTH, L.TS_BREACHES, L.TS_SINCE],
     "G": [L.G_INTENSITY, L.G_BALANCE, L.G_CEASEFIRE],
 }
 
