@@ -85,6 +85,11 @@ ISSUE: dict[str, float] = {
     "growth_year1_UKR": -17.9,
     "growth_year1_RUS": -2.1,
     "growth_year1_IRN": 0.9,
+    "affinity_RUS_BRICS_constant": 16 / 20,  # "0.400 in every run outside one policy"
+    "sanctions_on_russia_constant": 1.0,
+    "maximum_pressure_relief_reached_at_mode": 1.0,
+    "maximum_pressure_escalations_USA_at_mode": 1.0,
+    "maximum_pressure_delivered_iran_russia_production_at_mode": 1.0,
 }
 
 #: Reference growth figures (figures.csv key, the year's value in %), read from the CSV when it
@@ -313,6 +318,9 @@ def figure(key: str, label: str, definition: str, unit: str, low: float, high: f
     except ScenarioError as e:
         return Figure(key, label, definition, unit, None, low, high, runs, where,
                       ISSUE.get(key), na=f"n/a (parameter gone: {e.key})")
+    except (AttributeError, KeyError) as e:  # a schema field or id the rewrite removed
+        return Figure(key, label, definition, unit, None, low, high, runs, where,
+                      ISSUE.get(key), na=f"n/a ({type(e).__name__}: {e})")
     value, extra = got if isinstance(got, tuple) else (got, {})
     value = None if value is None or not math.isfinite(value) else float(value)
     return Figure(key, label, definition, unit, value, low, high, runs, where, ISSUE.get(key),
@@ -559,9 +567,15 @@ def measure_warnings(ctx: Context) -> Finding:
 
     def before_missiles():
         first = first_escalation()
+        raw = np.zeros((n, scn.horizon), dtype=bool)  # every rise, snap-back included
+        for name, x in base.monthly.items():
+            if name.startswith(f"sanctions_{roles.lead}_"):
+                raw |= np.diff(x, axis=1) > EPS
+        raw_first = np.where(raw.any(axis=1), raw.argmax(axis=1) + 1.0, np.inf)
         return _share(np.nan_to_num(first, nan=np.inf) < missiles_open), {
             "missile_month": missiles_open,
-            "share_of_runs_with_escalation": _share(first[np.isfinite(first)] < missiles_open)}
+            "share_of_runs_with_escalation": _share(first[np.isfinite(first)] < missiles_open),
+            "share_counting_snapback_rises_too": _share(raw_first < missiles_open)}
 
     def headroom():
         cap = scn.spec.actors[roles.lead].escalation_cap
@@ -749,10 +763,10 @@ def inert_candidates(scn: sim.Scenario, roles: Roles) -> list[str]:
     seated = {c for t in spec.tracks.values() if t.kind == "relief" for c in t.counterparts}
     senders = {s.sender for s in spec.sanctions}
     never = [a for a, x in spec.actors.items()
-             if x.escalation_step <= 0 and a not in senders and a not in seated]
+             if getattr(x, "escalation_step", 0.0) <= 0 and a not in senders and a not in seated]
     suppliers = sorted({spec.routes[r].supplier for r in roles.covert})
     keys = [f"actors.{a}.gdp" for a in spec.actors if a != roles.party]
-    keys += [f"actors.{a}.cohesion" for a in never if spec.actors[a].kind == "bloc"]
+    keys += [f"actors.{a}.cohesion" for a in never if getattr(spec.actors[a], "kind", "") == "bloc"]
     keys += [f"actors.{a}.alignment" for a in spec.actors]
     keys += [f"actors.{a}.leverage" for a in never]
     keys += [f"actors.{a}.deny_probability" for a in suppliers]
@@ -834,9 +848,10 @@ def measure_inert(ctx: Context) -> Finding:
                                                   got["max_change_skipped"])
             row.update(low=lo, high=hi, **worst,
                        changes_nothing=worst["max_change"] == 0 and worst["event_flips"] == 0)
-        except (Gone, ScenarioError) as e:
+        except (Gone, ScenarioError, AttributeError, KeyError) as e:
             row.update(na=f"n/a ({e} gone)" if isinstance(e, Gone)
-                       else f"n/a (parameter gone: {e.key})")
+                       else f"n/a (parameter gone: {e.key})" if isinstance(e, ScenarioError)
+                       else f"n/a ({type(e).__name__}: {e})")
         rows.append(row)
     measured = [r for r in rows if "na" not in r]
 
@@ -1187,6 +1202,8 @@ def measure_all(runs: int, seed: int = 0, scenario: str = "baseline",
             f = measure(ctx)
         except Gone as e:  # the scenario lacks what the whole finding rests on (a relief track)
             f = Finding(fid, title, [], notes=[f"n/a ({e} gone)"])
+        except (AttributeError, KeyError, ScenarioError) as e:  # a field the rewrite removed
+            f = Finding(fid, title, [], notes=[f"n/a ({type(e).__name__}: {e})"])
         f.id, f.title = fid, title
         findings.append(f)
         if log:
@@ -1211,7 +1228,11 @@ def fmt(value: float | None, unit: str, na: str = "") -> str:
     if value is None:
         return na or "n/a"
     if unit == "share":
-        return f"{100 * value:.1f}%"
+        digits = 1  # more where one decimal would round a share that is not 0 or 1 to it
+        while digits < 3 and 0 < value < 1 and f"{100 * value:.{digits}f}" in ("0.0", "100.0",
+                                                                               "0.00", "100.00"):
+            digits += 1
+        return f"{100 * value:.{digits}f}%"
     if unit == "percent":
         return f"{value:+.1f}%"
     if unit == "month":
