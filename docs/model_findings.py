@@ -52,6 +52,9 @@ from sim.errors import ScenarioError
 
 REPO = Path(__file__).resolve().parents[1]
 
+#: The US escalation step of the present baseline (actors.USA.escalation_step), the size of
+#: "one step" in F3 if the rewritten schema has no escalation step.
+PRESENT_US_STEP = 0.15
 #: Tolerance below which two floats of the model are the same (sanction levels, pressures).
 EPS = 1e-9
 #: A US "escalation" adding less than this is a bookkeeping re-raise (decay, then back to the cap).
@@ -197,7 +200,8 @@ class Roles:
         if not relief:
             raise Gone("relief track")
         tid, track = relief[0]
-        senders = tuple(sorted(track.counterparts, key=lambda a: -spec.actors[a].leverage))
+        senders = tuple(sorted(track.counterparts,
+                                key=lambda a: -getattr(spec.actors[a], "leverage", 0.0)))
         own = {rid: r for rid, r in spec.routes.items() if r.supplier == track.party}
         covert = tuple(rid for rid, r in own.items()
                        if getattr(spec.categories[r.category], "escalation_weight", 1.0) > 0)
@@ -246,7 +250,7 @@ def escalation_rises(ens: Runs, sender: str, roles: Roles) -> tuple[np.ndarray, 
     the JSON).
     """
     snap = snapback_months(ens, roles)
-    cap = ens.scenario.spec.actors[sender].escalation_cap
+    cap = getattr(ens.scenario.spec.actors[sender], "escalation_cap", math.inf)
     prefix = f"sanctions_{sender}_"
     names = [n for n in ens.monthly if n.startswith(prefix)]
     if not names:
@@ -679,7 +683,9 @@ def measure_isolation(ctx: Context) -> Finding:
     roles = Roles.of(scn)
     lead, party = roles.lead, roles.party
     spec = scn.spec
-    step = spec.actors[lead].escalation_step
+    # One step of the lead sender's doctrine; if the schema no longer has one (escalation as a
+    # package), the present model's US step, so that "one step" is the same size in both.
+    step = getattr(spec.actors[lead], "escalation_step", PRESENT_US_STEP)
     start = next((s.intensity for s in spec.sanctions
                   if s.sender == lead and s.target == party), 0.0)
     where = f"{ctx.scenario}, month 0"
@@ -910,7 +916,7 @@ def measure_bookkeeping(ctx: Context) -> Finding:
     n = base.runs
     where = ctx.scenario
     # The sender most likely to fail to agree: the counterpart with the lowest cohesion.
-    splitter = min(roles.senders, key=lambda a: spec.actors[a].cohesion)
+    splitter = min(roles.senders, key=lambda a: getattr(spec.actors[a], "cohesion", 1.0))
 
     def above_cap():
         cap = spec.actors[lead].escalation_cap

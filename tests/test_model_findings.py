@@ -158,6 +158,12 @@ def test_the_page_keeps_its_text_and_fills_both_columns(doc, tmp_path):
     for f in doc["findings"]:
         begin, end = MF._markers(f["id"])
         assert again.count(begin) == 1 and again.count(end) == 1
+    # A rewritten model without what a finding rests on: its figures read n/a, with the reason.
+    after["findings"][0].update(figures=[], notes=["n/a (relief track gone)"])
+    MF.write_page(page, doc, after)
+    block = page.read_text().split(MF._markers("F1")[0])[1].split(MF._markers("F1")[1])[0]
+    assert block.count("n/a (not measured)") == len(doc["findings"][0]["figures"])
+    assert "*Note (after)*: n/a (relief track gone)" in block
 
 
 def test_the_command_line_refuses_nothing_to_do(capsys):
