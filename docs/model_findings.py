@@ -1188,12 +1188,23 @@ MEASURES: tuple[tuple[str, str, Callable[[Context], Finding]], ...] = (
 )
 
 
-def _git_commit() -> str:
+def _git(*args: str) -> str:
     try:
-        return subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return ""
+
+
+def model_version() -> dict[str, Any]:
+    """Which model the figures belong to.
+
+    The commit of the tree, the last commit that changed the model (sim/, scenarios/), and
+    whether the model has changes not committed (then the figures belong to no commit).
+    """
+    return {"commit": _git("rev-parse", "HEAD"),
+            "model_commit": _git("log", "-1", "--format=%H", "--", "sim", "scenarios"),
+            "model_uncommitted": bool(_git("status", "--porcelain", "--", "sim", "scenarios"))}
 
 
 def measure_all(runs: int, seed: int = 0, scenario: str = "baseline",
@@ -1215,7 +1226,7 @@ def measure_all(runs: int, seed: int = 0, scenario: str = "baseline",
         if log:
             log(f"{fid} {title}: {time.perf_counter() - t0:.1f} s")
     return {
-        "meta": {"runs": runs, "seed": seed, "scenario": scenario, "commit": _git_commit(),
+        "meta": {"runs": runs, "seed": seed, "scenario": scenario, **model_version(),
                  "diplosim": sim.__version__,
                  "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                  "seconds": round(time.perf_counter() - start, 1),
@@ -1350,8 +1361,10 @@ def meta_block(before: dict[str, Any], after: dict[str, Any] | None) -> str:
     """What the figures come from: runs, seed, commit and date of each file."""
     def one(doc: dict[str, Any], what: str) -> str:
         m = doc["meta"]
+        model = m.get("model_commit") or m.get("commit", "")
+        dirty = " with uncommitted changes" if m.get("model_uncommitted") else ""
         return (f"*{what}*: {m['runs']} runs per variant, seed {m['seed']}, scenario "
-                f"`{m['scenario']}`, commit `{m['commit'][:10]}`, {m['date']}.")
+                f"`{m['scenario']}`, the model of commit `{model[:10]}`{dirty}, {m['date']}.")
     text = one(before, "Before")
     text += "\n" + (one(after, "After") if after else "*After*: to be measured.")
     return text + "\n"
