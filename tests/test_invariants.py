@@ -160,12 +160,15 @@ INERT = "INERT"
 
 
 def with_inert_actor(scn: Scenario, first: bool, folder: Path) -> Scenario:
-    """``scn`` with one more state that takes no part: no route, trade, relation, sanction,
-    track or doctrine (leverage, busting, war exposure, escalation step all 0), listed first
-    or last."""
+    """``scn`` with one more state that takes no part, listed first or last.
+
+    No route, trade, relation, sanction, track or doctrine (leverage, busting, war exposure,
+    escalation step all 0), and no economy either (GDP 0): it weighs nothing in a world total
+    (a coalition's share of world GDP computed from its members, say).
+    """
     builder = ScenarioBuilder.from_scenario(scn)
     ids = builder.order("actors")
-    builder.actor(INERT, "An inert state", gdp=50.0, leverage=0.0, busting=0.0,
+    builder.actor(INERT, "An inert state", gdp=0.0, leverage=0.0, busting=0.0,
                   war_exposure=0.0, escalation_step=0.0, escalation_cap=0.0, warning=0.0,
                   relief_priority=0.0, pain_sensitivity=0.0, deny_probability=0.0,
                   secondary=0.0, relief_offer=0.0)
