@@ -372,6 +372,18 @@ def test_no_sanction_over_its_cap_in_drawn_scenarios(builder, seed, numba_kernel
     assert not faults, "; ".join(faults)
 
 
+@settings(max_examples=20)
+@given(builder=relief_scenarios(), data=st.data())
+def test_listing_order_changes_no_run_in_drawn_scenarios(builder, data, numba_kernel,
+                                                         drawn_dir):
+    scn = _drawn(builder, drawn_dir)
+    orders = {table: data.draw(st.permutations(builder.order(table)), label=table)
+              for table in ("actors", "routes", "tracks")}
+    other = builder.reorder(**orders).build(drawn_dir, "drawn_reordered")
+    assert_same_runs(simulate(scn, runs=100), simulate(other, runs=100),
+                     f"listed as {orders}")
+
+
 # ---- 5. warnings deter --------------------------------------------------------------------------
 
 
