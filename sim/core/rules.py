@@ -775,7 +775,8 @@ def update_pressure(p, s):
                  * sum_k trade_jk * busting_k * (1 + aff_kj) / 2 * Y_k / (Y_k + Y_j)
                          * (1 - max_i s_ik) * (1 - s_kj))
     pressure_j = raw_j * (1 - leak_j)
-    A partner busts in proportion to its goodwill toward the target ((1 + affinity) / 2) and can
+    (Y: GDP now, USD bn: the starting GDP times the GDP index.) A partner busts in proportion to
+    its goodwill toward the target ((1 + affinity) / 2) and can
     absorb trade in proportion to its economic size; a partner under sanctions itself busts that
     much less (its firms keep their access to the senders' markets).
     """
@@ -814,8 +815,8 @@ def update_pressure(p, s):
 def take_deals(key, p, s, d):
     """Deals agreed this month take effect.
 
-    A relief agreement starts its implementation (the party has agreed to halt its covert
-    transfers; relief waits for the halt to be verified); a ceasefire stops the war at once.
+    A relief agreement is recorded (its implementation starts next month: this month's shipments
+    were decided before it, see :func:`advance_deals`); a ceasefire stops the war at once.
     """
     TP, TS = p.TP, s.TS
     for t in range(TP.shape[0]):
@@ -823,8 +824,6 @@ def take_deals(key, p, s, d):
             continue
         TS[t, L.TS_TERMS] = d.DT[t, L.DT_TERMS]
         if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
-            TS[t, L.TS_IMPLEMENTING] = 1.0
-            TS[t, L.TS_CLEAN] = 0.0
             TS[t, L.TS_SINCE] = key.month
             if TS[t, L.TS_AGREED] < 0.5:
                 TS[t, L.TS_AGREED] = 1.0
@@ -945,7 +944,7 @@ def apply_sanctions(key, p, s, d):
 
 
 @njit
-def advance_deals(key, p, s):
+def advance_deals(key, p, s, d):
     """Relief deals move through their phases on what the party did this month.
 
     Being implemented: an exposed covert transfer is a breach (the agreement collapses back to
@@ -954,7 +953,8 @@ def advance_deals(key, p, s):
     (at least one) the relief comes into force (Implementation Day): each counterpart's sanctions
     on the party at that moment are the level a broken deal snaps back from. In force: an exposed
     covert transfer breaks the deal with snap-back, never above a sender's cap (or the level it
-    held at signing, if higher).
+    held on Implementation Day, if higher). An agreement of this month starts its implementation
+    next month: the party's shipments of this month were decided before it.
     """
     TP, TS, SA, SANC, AP, RP, RS = p.TP, s.TS, s.SA, s.SANC, p.AP, p.RP, s.RS
     for t in range(TP.shape[0]):
@@ -995,6 +995,9 @@ def advance_deals(key, p, s):
                     ceiling = max(AP[i, L.A_ESC_CAP], s.TPRE[t, i])
                     back = max(SANC[i, party], s.TPRE[t, i]) + AP[i, L.A_SNAPBACK]
                     SANC[i, party] = max(SANC[i, party], min(ceiling, back))
+        if d.DT[t, L.DT_DEAL] >= 0.5:
+            TS[t, L.TS_IMPLEMENTING] = 1.0
+            TS[t, L.TS_CLEAN] = 0.0
 
 
 @njit
@@ -1201,7 +1204,7 @@ def resolve_month(key, p, s, d):
     deliver(key, p, s, d)
     detect(key, p, s, d)
     apply_sanctions(key, p, s, d)
-    advance_deals(key, p, s)
+    advance_deals(key, p, s, d)
     count_halts(s, d, p)
     update_trigger(p, s, d)
     update_pressure(p, s)

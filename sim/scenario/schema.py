@@ -148,8 +148,9 @@ class Actor(_Strict):
                                   "escalation weight: the share of the target's remaining "
                                   "exposure it cuts.", "share")
     escalation_cap: float = Prob(0.0, "Highest sanction intensity it will impose.", "intensity")
-    escalation_threshold: float = P(1.0, "weighted detections", "Trigger level (escalation-"
-                                    "weighted detected transfers) that prompts escalation.",
+    escalation_threshold: float = P(1.0, "weighted detections", "Evidence (escalation-"
+                                    "weighted detected transfers, with memory) a violated "
+                                    "threat needs before its package is imposed.",
                                     ge=0.0, le=100.0)
     deadline: float = P(12.0, "months", "Months a threat stands: complied with until then, it "
                         "lapses as a success.", ge=1.0, le=600.0)
@@ -167,7 +168,8 @@ class Actor(_Strict):
     relief_offer: float = Prob(0.0, "Largest share of its sanctions it would lift in a deal.",
                                "fraction")
     snapback: float = Prob(0.2, "Sanctions added above the pre-deal level when a deal is broken "
-                           "(never above its escalation cap).", "intensity")
+                           "(never above its escalation cap, or the pre-deal level if higher).",
+                           "intensity")
 
 
 DOCTRINE_KEYS: frozenset[str] = frozenset({
