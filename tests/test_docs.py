@@ -923,7 +923,7 @@ class OddMonth:
                 continue
             TS[t, L.TS_TERMS] = terms
             if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
-                TS[t, L.TS_IMPLEMENTING], TS[t, L.TS_CLEAN], TS[t, L.TS_SINCE] = 1.0, 0.0, m
+                TS[t, L.TS_SINCE] = m  # its implementation starts at the end of the month
                 if TS[t, L.TS_AGREED] < 0.5:
                     TS[t, L.TS_AGREED], TS[t, L.TS_AGREED_MONTH] = 1.0, m
             else:
@@ -1020,6 +1020,8 @@ class OddMonth:
                         s.SANC[i, p] = max(s.SANC[i, p], min(
                             max(AP[i, L.A_ESC_CAP], pre),
                             max(s.SANC[i, p], pre) + AP[i, L.A_SNAPBACK]))
+            if deals[t][0]:  # agreed this month: implemented from next month
+                TS[t, L.TS_IMPLEMENTING], TS[t, L.TS_CLEAN] = 1.0, 0.0
         # 6. halts ordered and defied
         SA[:, L.S_HALTS] += halted
         SA[:, L.S_DEFIED] += defied
