@@ -334,7 +334,8 @@ def odd_raw(AP, SANC, TRADE, j: int) -> float:
 
 
 def odd_threat_cost(st_: RunState, r: int) -> float:
-    """ODD 7.1: expected yearly growth lost (% of GDP) if the shipment on ``r`` were seen."""
+    """ODD 7.1: expected growth lost (% of GDP) over the years a package hurts, if the shipment
+    on ``r`` were seen."""
     AP, SA = st_.AP, st_.SA
     s, c = int(st_.RP[r, L.R_SUPPLIER]), int(st_.RP[r, L.R_CATEGORY])
     total = 0.0
@@ -346,7 +347,8 @@ def odd_threat_cost(st_: RunState, r: int) -> float:
         sanc[i, s] = odd_after_package(st_.SANC[i, s], odd_package(st_, i, c), cap)
         gain = (odd_raw(AP, sanc, st_.TRADE, s) - SA[s, L.S_RAW]) * (1 - SA[s, L.S_LEAK])
         total += SA[i, L.S_CRED] * max(0.0, gain)
-    return 100 * st_.W[L.W_DAMAGE] * (1 - SA[s, L.S_ADAPT]) * total
+    return (100 * st_.W[L.W_DAMAGE] * st_.W[L.W_SANC_YEARS] * (1 - SA[s, L.S_ADAPT])
+            * total)
 
 
 def odd_supply_terms(st_: RunState, r: int) -> tuple[float, float, bool]:
@@ -1056,7 +1058,6 @@ class OddMonth:
             for j in range(i + 1, n):
                 co = sum(min(s.SANC[k, i], s.SANC[k, j]) for k in range(n))
                 a = s.AFF[i, j] + (W[L.W_AFF_DRIFT] * (s.AFF0[i, j] - s.AFF[i, j])
-                                   - W[L.W_SANCTION_PUSH] * (s.SANC[i, j] + s.SANC[j, i])
                                    + W[L.W_CO_PULL] * co + D[i, j])
                 s.AFF[i, j] = s.AFF[j, i] = min(1.0, max(-1.0, a))
         # 11. trade diversion

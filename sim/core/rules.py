@@ -467,9 +467,10 @@ def route_need(r, p, s):
 
 @njit
 def threat_cost(r, p, s):
-    """Expected yearly GDP loss (% of GDP) from the packages threatened over route ``r``.
+    """Expected GDP loss (% of GDP) from the packages threatened over route ``r``.
 
-    What the supplier would lose if the shipment were seen.
+    What the supplier would lose if the shipment were seen, over the ``sanction_years`` a package
+    is expected to hurt (Neuenkirch & Neumeier 2015: about seven years for US sanctions).
 
     Sum over the senders with a standing threat over the route: credibility x the pressure the
     package would add (what is left to cut, after leakage) x damage rate x (1 - adaptation).
@@ -488,7 +489,7 @@ def threat_cost(r, p, s):
         level = after_package(now, package_of(i, c, p), cap)
         gain = (raw_pressure_with(j, i, level, p, s) - SA[j, L.S_RAW]) * (1.0 - SA[j, L.S_LEAK])
         total += SA[i, L.S_CRED] * max(0.0, gain)
-    return 100.0 * p.W[L.W_DAMAGE] * (1.0 - SA[j, L.S_ADAPT]) * total
+    return 100.0 * p.W[L.W_DAMAGE] * p.W[L.W_SANC_YEARS] * (1.0 - SA[j, L.S_ADAPT]) * total
 
 
 @njit
@@ -1045,8 +1046,7 @@ def grow_economies(key, p, s):
 def move_affinity(p, s, d):
     """Affinity moves.
 
-    Transfers draw partners together, sanctions push sender and target apart, co-targets drift
-    together, exposure costs goodwill with non-aligned audiences (less if publicly denied), all
+    Transfers draw partners together, co-targets drift together, exposure costs goodwill with non-aligned audiences (less if publicly denied), all
     drift back. The pairwise changes from transfers collect in ``SCR`` first. The audiences'
     goodwill sets how much they bust sanctions on the supplier (:func:`update_pressure`).
     """
@@ -1078,7 +1078,6 @@ def move_affinity(p, s, d):
             for k in range(n):
                 co += min(SANC[k, i], SANC[k, j])
             change = (W[L.W_AFF_DRIFT] * (p.AFF0[i, j] - AFF[i, j])
-                      - W[L.W_SANCTION_PUSH] * (SANC[i, j] + SANC[j, i])
                       + W[L.W_CO_PULL] * co + SCR[i, j])
             a = clip(AFF[i, j] + change, -1.0, 1.0)
             AFF[i, j] = a
