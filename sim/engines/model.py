@@ -423,7 +423,9 @@ def _tell_warnings(model: DiplomacyModel, before: State,
                    memory: _StoryMemory) -> list[StoryEvent]:
     """Threats born of a public warning (the scenario's, told in month 1, or an event's)."""
     s, m = model.state, model.month
-    out = []
+    out: list[StoryEvent] = []
+    if np.array_equal(before.THR, memory.threats):
+        return out
     for i, r in zip(*np.nonzero((before.THR > 0) & (before.THR != memory.threats)), strict=True):
         j = int(s.RP[r, L.R_SUPPLIER])
         now, level = _package(model, before, i, r)
@@ -548,28 +550,27 @@ def _tell_sanctions(model: DiplomacyModel, before: State) -> list[StoryEvent]:
         if _broken_in_force(s, before, t):
             party = int(s.TP[t, L.T_PARTY])
             told |= {(i, party) for i in range(n) if s.TM[t, i] > 0}
-    out = []
-    for i in range(n):
-        targets = sorted({j for (k, j) in told if k == i})
-        for j in range(n):
-            new, old = s.SANC[i, j], before.SANC[i, j]
-            if (i, j) in told:
-                continue
-            if new > old + 1e-9:
-                if targets and s.AP[i, L.A_SECONDARY] > 0:
-                    names = _and([_who(model, k) for k in targets])
-                    out.append(StoryEvent(m, "sanctions", f"{_who(model, i)} imposes secondary "
-                               f"sanctions on {_who(model, j)} for keeping up its trade with "
-                               f"{names}: sanctions rise {_rise(old, new)}",
-                               (Reason("trade share with " + names,
-                                       float(sum(before.TRADE[k, j] for k in targets))),
-                                Reason("busting", float(s.AP[j, L.A_BUSTING])))))
-                else:
-                    out.append(StoryEvent(m, "sanctions", f"{_who(model, i)} raises sanctions "
-                               f"on {_who(model, j)} to {new:.2f}"))
-            elif new < old - 0.04 or (new < old - 1e-9 and _eased_by_deal(s, i, j)):
-                out.append(StoryEvent(m, "sanctions", f"{_who(model, i)} eases sanctions on "
-                           f"{_who(model, j)} to {new:.2f}"))
+    out: list[StoryEvent] = []
+    for i, j in zip(*np.nonzero(np.abs(s.SANC - before.SANC) > 1e-9), strict=True):
+        i, j = int(i), int(j)
+        targets = sorted({k for (h, k) in told if h == i})
+        new, old = float(s.SANC[i, j]), float(before.SANC[i, j])
+        if (i, j) in told:
+            continue
+        if new > old and targets and s.AP[i, L.A_SECONDARY] > 0:
+            names = _and([_who(model, k) for k in targets])
+            out.append(StoryEvent(m, "sanctions", f"{_who(model, i)} imposes secondary sanctions "
+                       f"on {_who(model, j)} for keeping up its trade with {names}: sanctions "
+                       f"rise {_rise(old, new)}",
+                       (Reason(f"trade share with {names}",
+                               float(sum(before.TRADE[k, j] for k in targets))),
+                        Reason("busting", float(s.AP[j, L.A_BUSTING])))))
+        elif new > old:
+            out.append(StoryEvent(m, "sanctions", f"{_who(model, i)} raises sanctions on "
+                       f"{_who(model, j)} to {new:.2f}"))
+        elif new < old - 0.04 or _eased_by_deal(s, i, j):
+            out.append(StoryEvent(m, "sanctions", f"{_who(model, i)} eases sanctions on "
+                       f"{_who(model, j)} to {new:.2f}"))
     return out
 
 
@@ -641,11 +642,9 @@ def _tell_war(model: DiplomacyModel, before: State) -> list[StoryEvent]:
     """Home production passing a quarter of the need, and moves of the front."""
     cs, s, m = model.compiled, model.state, model.month
     out = []
-    for q in range(len(cs.actor_ids)):
-        for c in range(len(cs.category_ids)):
-            dem = s.DEM[q, c]
-            if dem <= 0:
-                continue
+    for q, c in zip(*np.nonzero(s.BUILT > before.BUILT), strict=True):
+        dem = s.DEM[q, c]
+        if dem > 0:
             for level in (0.25, 0.5, 0.75, 1.0):
                 if before.BUILT[q, c] < level * dem <= s.BUILT[q, c]:
                     out.append(StoryEvent(m, "production", f"{_who(model, q)} now builds "
