@@ -26,14 +26,22 @@ def raw_pressure(senders: Iterable[tuple[float, float]]) -> float:
 
 
 def gdp_index_without_shocks(months: int, pressure: float, damage_rate: float,
-                             adaptation_rate: float, growth: float = 0.0) -> float:
-    """GDP index after ``months`` under constant effective ``pressure``, with no shocks, war,
-    revenue or relief (ODD 7.6): the monthly growth is ``(growth - damage_rate x pressure x
-    (1 - a_t)) / 12`` with adaptation ``a_t = 1 - (1 - adaptation_rate)^t`` after ``t`` months
-    under pressure (adaptation grows only while pressure is above 0.01). Rates are per year."""
+                             adaptation_rate: float, growth: float = 0.0,
+                             age: float = 0.0) -> float:
+    """GDP index after ``months`` under constant effective ``pressure`` from the start, with no
+    shocks, war, revenue or relief (ODD 7.6).
+
+    The trend ``growth`` was observed under the starting pressure, so only the change of the
+    damage counts: the monthly growth is ``(growth - (damage_t - damage_0)) / 12`` with
+    ``damage_t = damage_rate x pressure x (1 - a_t)`` and adaptation ``a_t = 1 - (1 -
+    adaptation_rate)^(age + t)`` after ``t`` months under pressure, from an episode ``age``
+    months old at the start (adaptation grows only while pressure is above 0.01). Rates are per
+    year.
+    """
     adapting = pressure > 0.01
+    damage_0 = damage_rate * pressure * (1.0 - adaptation_rate) ** age
     total = 0.0
     for t in range(months):
-        left = (1.0 - adaptation_rate) ** t if adapting else 1.0
-        total += (growth - damage_rate * pressure * left) / 12.0
+        left = (1.0 - adaptation_rate) ** (age + (t if adapting else 0))
+        total += (growth - (damage_rate * pressure * left - damage_0)) / 12.0
     return math.exp(total)

@@ -60,10 +60,14 @@ def composed_pressure(s: np.ndarray, lev: np.ndarray) -> float:
 
 def pressure_arrays(n: int, leverage: list[float], busting: list[float] | None = None,
                     coalition: float = 0.6, leak_gain: float = 1.5, max_leak: float = 0.8):
+    """Actor 0's GDP is ``coalition`` of the world's; every other actor's is 1 (world: 1e6)."""
     p, s, _ = blank(n)
-    p.W[L.W_COALITION], p.W[L.W_LEAK_GAIN], p.W[L.W_MAX_LEAK] = coalition, leak_gain, max_leak
+    p.W[L.W_WORLD_GDP], p.W[L.W_LEAK_GAIN], p.W[L.W_MAX_LEAK] = 1e6, leak_gain, max_leak
     p.AP[:, L.A_LEVERAGE] = leverage
     p.AP[:, L.A_BUSTING] = busting if busting is not None else 0.0
+    p.AP[:, L.A_GDP] = 1.0
+    p.AP[0, L.A_GDP] = coalition * 1e6
+    s.SA[:, L.S_GDP] = 1.0
     return p, s
 
 
@@ -96,17 +100,23 @@ def test_pressure_from_many_senders_has_diminishing_returns(pairs):
     assert without - 1e-12 <= got <= without + s[-1] * lev[-1] + 1e-12
 
 
-@given(s=unit, lev=unit, share=unit, bust=unit, hit=unit, coalition=unit,
-       gain=st.floats(0.0, 10.0), cap=unit)
-def test_leakage_through_a_busting_partner(s, lev, share, bust, hit, coalition, gain, cap):
-    # Actor 0 sanctions 1; 1 trades `share` with 2, which busts at `bust` and is itself hit by
-    # sanctions of intensity `hit` from 0 (a secondary sanction, say).
+@given(s=st.floats(1e-6, 1.0), lev=unit, share=unit, bust=unit, hit=unit, coalition=unit,
+       gain=st.floats(0.0, 10.0), cap=unit, aff=st.floats(-1.0, 1.0), size=st.floats(0.0, 100.0))
+def test_leakage_through_a_busting_partner(s, lev, share, bust, hit, coalition, gain, cap, aff,
+                                           size):
+    # Actor 0 (a `coalition` share of the world economy) sanctions 1; 1 trades `share` with 2,
+    # which busts at `bust`, has goodwill `aff` toward 1, an economy `size` times 1's, and is
+    # itself hit by sanctions of intensity `hit` from 0 (a secondary sanction, say).
     p, st_ = pressure_arrays(3, [lev, 0.0, 0.0], [0.0, 0.0, bust], coalition, gain, cap)
+    p.AP[2, L.A_GDP] = size
     st_.SANC[0, 1], st_.SANC[0, 2] = s, hit
     st_.TRADE[1, 2] = share
+    st_.AFF[1, 2] = st_.AFF[2, 1] = aff
     update_pressure(p, st_)
     SA = st_.SA
-    leak = min(cap, (1 - coalition) * gain * share * bust * (1 - hit))
+    assert SA[1, L.S_COALITION] == pytest.approx(coalition, rel=1e-12)
+    absorb = size / (size + 1.0)
+    leak = min(cap, (1 - coalition) * gain * share * bust * (1 + aff) / 2 * absorb * (1 - hit))
     assert SA[1, L.S_LEAK] == pytest.approx(leak, abs=1e-12)
     assert SA[1, L.S_PRESSURE] == pytest.approx(s * lev * (1 - leak), abs=1e-12)
     assert 0.0 <= SA[1, L.S_LEAK] <= cap
@@ -153,7 +163,7 @@ def test_decide_supply_ships_the_units_needed_or_nothing():
     p.W[L.W_ATTACKER], p.W[L.W_DEFENDER] = 1, 2
     p.AP[:, L.A_GDP] = 100.0
     p.CP[0, L.C_BUILDS] = -1
-    p.RP[0] = [0, 1, 0, 1.0, 0.0]
+    p.RP[0, [L.R_SUPPLIER, L.R_RECIPIENT, L.R_CATEGORY, L.R_OPEN]] = [0, 1, 0, 1.0]
     p.CAP[0, 0] = 7.0
     p.DEM[1, 0] = 10.0
     st_.SA[:, L.S_GDP] = 1.0
@@ -181,7 +191,7 @@ def relief_arrays(prio, halt, ties, offers, levs, cohesion, trust=1.0, base_rate
     p.AP[1:3, L.A_OFFER] = offers
     p.AP[1:3, L.A_LEVERAGE] = levs
     p.AP[1:3, L.A_COHESION] = cohesion
-    p.RP[0] = [0, 3, 0, 1.0, 0.0]
+    p.RP[0, [L.R_SUPPLIER, L.R_RECIPIENT, L.R_CATEGORY, L.R_OPEN]] = [0, 3, 0, 1.0]
     p.TP[0, L.T_KIND], p.TP[0, L.T_PARTY], p.TP[0, L.T_MEDIATOR] = L.TRACK_RELIEF, 0, -1
     p.TP[0, L.T_HALT_COST], p.TP[0, L.T_BASE_RATE], p.TP[0, L.T_MIN_TRUST] = halt, base_rate, 0.0
     p.TM[0, 1:3] = 1.0
@@ -237,6 +247,7 @@ def test_no_deal_below_minimum_trust():
 
 def test_with_detection_zero_nothing_is_public_and_nobody_escalates(baseline, numba_kernel):
     overrides = {f"categories.{c}.detection": 0.0 for c in baseline.spec.categories}
+    overrides |= {f"tracks.{t}.monitoring": 0.0 for t in baseline.spec.tracks}  # the monitors too
     for policy in ("maximum_pressure", "secondary_sanctions"):
         scn = baseline.with_policy(policy).with_overrides(overrides)
         s = sim.run_ensemble(scn, runs=400, seed=5, engine="numba").summary
@@ -259,7 +270,7 @@ def test_with_detection_zero_nothing_is_public_and_nobody_escalates(baseline, nu
 @pytest.mark.parametrize(("overrides", "route"), [
     ({"routes.iran_russia_drones.open": 0.0}, "iran_russia_drones"),
     ({"routes.usa_ukraine_aid.open": 0.0}, "usa_ukraine_aid"),
-    ({"events.2.value": 0.0}, "iran_russia_missiles"),  # the missile route's opening cancelled
+    ({"routes.iran_russia_missiles.open": 0.0}, "iran_russia_missiles"),
 ])
 def test_nothing_moves_on_a_closed_route(baseline, numba_kernel, overrides, route):
     scn = baseline.with_overrides(overrides)
@@ -272,10 +283,20 @@ def test_nothing_moves_on_a_closed_route(baseline, numba_kernel, overrides, rout
     assert (opened[f"delivered_{route}"] > 0).mean() > 0.5
 
 
-def test_a_scheduled_event_opens_a_route_in_its_month(baseline):
+def test_a_scheduled_event_opens_a_route_in_its_month(baseline, tmp_path):
+    # The baseline lets Iran choose when to ship missiles; a scenario may still script it.
+    path = tmp_path / "scripted.toml"
+    path.write_text('extends = "baseline"\n'
+                    'events = [{ month = 9, key = "routes.iran_russia_missiles.open", '
+                    'value = 1.0, note = "opened" }]\n'
+                    '[meta]\ntitle = "scripted"\n'
+                    '[routes.iran_russia_missiles]\nsupplier = "IRN"\nrecipient = "RUS"\n'
+                    'category = "missiles"\nopen = 0.0\npropensity = 1.0\n')
+    scripted = sim.load_scenario(path)
     for seed in range(5):
-        monthly = sim.DiplomacyModel(baseline, seed=seed).run().monthly()
+        monthly = sim.DiplomacyModel(scripted, seed=seed).run().monthly()
         assert (monthly.loc[monthly["month"] < 9, "shipped_iran_russia_missiles"] == 0).all()
+        assert (monthly.loc[monthly["month"] >= 9, "shipped_iran_russia_missiles"] > 0).any()
 
 
 # --------------------------------------------------------------------------------------------
@@ -556,7 +577,7 @@ def test_the_baseline_is_not_degenerate(baseline, numba_kernel):
         "ceasefire": s["ceasefire_reached"] == 1,
         "missile transfers detected": s["detected_missiles"] > 0,
         "relief deal broken": s["relief_broken"] == 1,
-        "escalation": s["escalations"] > 0,
+        "a threat backed down from": s["failed_follow_through"] > 0,
     }
     for what, happened in headline.items():
         assert 0 < happened.sum() < len(s), f"{what}: in {happened.sum()} of {len(s)} runs"
@@ -575,11 +596,11 @@ def test_compiled_arrays_are_read_only_and_runs_leave_them_as_they_were(baseline
     for name in Params._fields:
         with pytest.raises(ValueError, match="read-only"):
             getattr(cs, name).flat[0] = 1.0
-    # Both engines run on them (events change W, AP and RP in the baseline) and copy what they
-    # change: the compiled arrays are still the scenario's.
+    # Both engines run on them (events change AP in the baseline) and copy what they change:
+    # the compiled arrays are still the scenario's.
     compute_chunk(cs, 3, np.arange(20), cs.horizon, record=True)
     model = sim.DiplomacyModel(baseline, seed=3).run()
     for name, before in frozen.items():
         assert np.array_equal(getattr(cs, name), before), name
         assert np.array_equal(getattr(model.compiled, name), before), name
-    assert not np.array_equal(model.state.RP, cs.RP)  # the run's copy did change (a route opened)
+    assert not np.array_equal(model.state.AP, cs.AP)  # the run's copy did change (events)
