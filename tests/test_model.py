@@ -58,7 +58,9 @@ def test_one_agent_per_actor_with_readable_attributes(baseline):
     assert by_id["NATO"].kind == "bloc" and "Germany" in by_id["NATO"].members
     # Pressure on Iran from two senders, with BRICS leakage: above zero, below the raw pressure.
     iran = by_id["IRN"]
-    raw = raw_pressure([(0.8, 0.30), (0.4, 0.25)])  # USA and NATO: intensity, leverage
+    # USA and NATO: intensity, and reach = leverage + Iran's openness x its trade share with the
+    # sender (none with the USA, 0.05 with NATO).
+    raw = raw_pressure([(0.8, 0.30 + 0.3 * 0.0), (0.4, 0.25 + 0.3 * 0.05)])
     assert 0 < iran.pressure < raw and iran.leakage > 0
     assert iran.pressure == pytest.approx(raw * (1 - iran.leakage))
 
