@@ -181,18 +181,22 @@ def test_shipment_reasons_are_the_largest_terms_of_the_utility():
                 else:
                     assert d["DR"][r] == 0 and 0 < d["DW"][r, L.DW_PROBABILITY], ev
                     assert f"was {d['DW'][r, L.DW_PROBABILITY]:.2f}" in ev.text, ev
-                    assert model.before[ev.month]["RS"][r, L.RS_SHIPPED] > 0, ev
+                    assert ev.month == 1 or model.before[ev.month]["RS"][r, L.RS_SHIPPED] > 0
                 checked[ev.kind] += 1
                 # A threat is named where one stands over the month's shipments on the route.
                 thr, tdl = model.before[ev.month]["THR"][:, r], model.before[ev.month]["TDL"][:, r]
                 standing = ((thr > 0) & (thr <= ev.month) & (ev.month <= tdl)).any()
                 assert (" the threat" in ev.text) == standing, ev
-            # Every covert shipment of the record is told.
+            # Every covert shipment of the record is told, and every choice not to ship on a
+            # route that shipped the month before (or in the first month).
             for month, d in model.decided.items():
                 for r in range(len(model.compiled.route_ids)):
-                    if d["DR"][r] > 0 and model.compiled.CP[
-                            int(d["RP"][r, L.R_CATEGORY]), L.C_ESC_W] > 0:
-                        assert (month, r) in told, (variant, seed, month, r)
+                    if model.compiled.CP[int(d["RP"][r, L.R_CATEGORY]), L.C_ESC_W] <= 0:
+                        continue
+                    shipped_before = model.before[month]["RS"][r, L.RS_SHIPPED] > 0
+                    chose = d["DW"][r, L.DW_PROBABILITY] > 0 and (month == 1 or shipped_before)
+                    assert ((month, r) in told) == (d["DR"][r] > 0 or chose), (
+                        variant, seed, month, r)
     assert all(checked.values()), checked
 
 

@@ -477,8 +477,9 @@ def _tell_supply(model: DiplomacyModel, before: State, memory: _StoryMemory) -> 
                 if s.RS[r, L.RS_DENIED] >= 0.5:
                     text += f", and {_who(model, sup)} publicly denies it"
             out.append(StoryEvent(m, "transfer", text, supply_reasons(dw)))
-        elif before.RS[r, L.RS_SHIPPED] > 0 and dw[L.DW_PROBABILITY] > 0:
-            # It shipped last month and was free to ship again (no halt obeyed): it chose not to.
+        elif (before.RS[r, L.RS_SHIPPED] > 0 or m == 1) and dw[L.DW_PROBABILITY] > 0:
+            # It shipped last month (or this is the first) and was free to ship (no halt
+            # obeyed): it chose not to.
             under = f" under the threat{'s' if len(threats) > 1 else ''} of {senders}" \
                 if threats else ""
             out.append(StoryEvent(m, "restraint", f"{_who(model, sup)} holds back its {what} "
