@@ -561,7 +561,7 @@ def _tell_sanctions(model: DiplomacyModel, before: State) -> list[StoryEvent]:
         if new > old and targets and s.AP[i, L.A_SECONDARY] > 0:
             names = _and([_who(model, k) for k in targets])
             out.append(StoryEvent(m, "sanctions", f"{_who(model, i)} imposes secondary sanctions "
-                       f"on {_who(model, j)} for keeping up its trade with {names}: sanctions "
+                       f"on {_who(model, j)} for keeping up trade with {names}: sanctions "
                        f"rise {_rise(old, new)}",
                        (Reason(f"trade share with {names}",
                                float(sum(before.TRADE[k, j] for k in targets))),
