@@ -3,7 +3,10 @@
 A step is simultaneous: :func:`sim.core.month.begin_month` fires the month's events, every agent
 decides on last month's state (``agent.decide()`` calls the same compiled decision functions the
 ensemble kernel calls), then :func:`sim.core.month.end_month` resolves all decisions at once. A
-``DataCollector`` records the month and the story of the run is kept in plain words.
+``DataCollector`` records the month and the story of the run is kept in plain words: each month's
+decisions (threats, packages, back-downs, shipments, halts, deals) and what they changed, each
+decision with its reasons, the terms that weighed most in it (:class:`StoryEvent`,
+:func:`narrate`).
 
 Subclass :class:`ActorAgent` and override ``decide`` to try a new behaviour in plain Python; set
 ``DiplomacyModel.agent_classes`` to use it.
@@ -339,8 +342,9 @@ def supply_terms(dw: np.ndarray) -> list[Reason]:
     route's ``propensity``: the utility minus those five, that is the world's supply base plus
     the route's own propensity. They sum to the utility ``DW_UTILITY``.
     """
-    terms = [Reason(name, float(dw[col])) for name, col in _SUPPLY_TERMS]
-    rest = float(dw[L.DW_UTILITY]) - sum(t.value for t in terms)
+    row = dw.tolist()
+    terms = [Reason(name, row[col]) for name, col in _SUPPLY_TERMS]
+    rest = row[L.DW_UTILITY] - sum(t.value for t in terms)
     return [*terms, Reason("propensity", rest)]
 
 
