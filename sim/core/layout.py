@@ -281,7 +281,8 @@ TS_CLEAN = 9  # months in a row of verified halt during implementation
 TS_AGREED = 10  # 1 once a relief deal was agreed
 TS_AGREED_MONTH = 11  # month of the first agreement, -1 before
 TS_BREACHES = 12  # detected transfers that broke an agreement or a deal
-NTS = 13
+TS_SINCE = 13  # month the agreement being implemented or in force was made
+NTS = 14
 
 # --- global state G[...] -----------------------------------------------------------------------
 G_INTENSITY = 0  # war intensity, [0, 1]

@@ -153,6 +153,32 @@ SUMMARY_BLOCKS: tuple[tuple[OutcomeFamily, ...], ...] = (
                    high=1.0),),
     (OutcomeFamily("war_balance_final", "", "level", "Final war balance",
                    "-1 to 1, +1: the attacker winning", low=-1.0, high=1.0),),
+    (OutcomeFamily("{track}_agreed", "track", "binary", "{Deal} agreed (before its implementation)",
+                   "share of runs", high=1.0, only="breakable", headline="all"),
+     OutcomeFamily("{track}_agreed_month", "track", "month",
+                   _month_label("the {deal} was first agreed"), "month", low=1.0,
+                   only="breakable"),
+     OutcomeFamily("{track}_breaches", "track", "count",
+                   "Exposed transfers that broke the {deal} or its implementation", "breaches",
+                   only="breakable")),
+    (OutcomeFamily("shipped_under_deal_{route}", "route", "count",
+                   "Months shipped while a relief deal was implemented or in force, {route}",
+                   "months", event="any_shipped_under_deal_{route}",
+                   event_label="Shipped under a relief deal, {route}", only="covert_routes"),),
+    (OutcomeFamily("threats_{actor}", "actor", "count", "Threats issued by {actor}", "threats",
+                   only="sanctioners"),),
+    (OutcomeFamily("complied_{actor}", "actor", "count",
+                   "Threats of {actor} complied with until their deadline", "threats",
+                   only="sanctioners"),),
+    (OutcomeFamily("backed_down_{actor}", "actor", "count", "Threats {actor} backed down from",
+                   "threats", only="sanctioners"),),
+    (OutcomeFamily("halts_{actor}", "actor", "count",
+                   "Months the government of {actor} ordered a halt of its covert transfers",
+                   "months", only="covert_suppliers"),),
+    (OutcomeFamily("defied_{actor}", "actor", "count",
+                   "Months the security apparatus of {actor} defied a halt", "months",
+                   event="any_defied_{actor}", event_label="A halt defied by {actor}'s apparatus",
+                   only="covert_suppliers"),),
 )
 
 
@@ -182,11 +208,12 @@ MEMBER_GROUPS: dict[str, Callable[[CompiledScenario], set[str]]] = {
     "covert": lambda cs: {cs.category_ids[int(cs.RP[r, L.R_CATEGORY])]
                           for r in _covert_routes(cs)},
     "covert_suppliers": _covert_suppliers,
+    "covert_routes": lambda cs: {cs.route_ids[r] for r in _covert_routes(cs)},
     "focus": _focus,  # covert suppliers and the two sides of the war
 }
 
 #: How a deal of each kind of negotiation track is named: (the deal, "reached" or "agreed").
-DEAL_WORDS: dict[str, tuple[str, str]] = {"relief": ("relief deal", "reached"),
+DEAL_WORDS: dict[str, tuple[str, str]] = {"relief": ("relief deal", "in force"),
                                           "ceasefire": ("ceasefire", "agreed")}
 
 
@@ -419,6 +446,19 @@ def summarize(out, p, s, key_pairs):
     out[k + 1] = failed
     out[k + 2] = G[L.G_INTENSITY]
     out[k + 3] = G[L.G_BALANCE]
+    k += 4
+    for t in range(nt):
+        out[k] = TS[t, L.TS_AGREED]
+        out[k + 1] = TS[t, L.TS_AGREED_MONTH] if TS[t, L.TS_AGREED_MONTH] >= 0.0 else math.nan
+        out[k + 2] = TS[t, L.TS_BREACHES]
+        k += 3
+    for r in range(nr):
+        out[k] = RS[r, L.RS_UNDER_DEAL]
+        k += 1
+    for col in (L.S_THREATS, L.S_COMPLIED, L.S_FAILED, L.S_HALTS, L.S_DEFIED):
+        for a in range(n):
+            out[k] = SA[a, col]
+            k += 1
 
 
 def monthly_names(cs: CompiledScenario, sanction_pairs: np.ndarray) -> list[str]:
@@ -434,6 +474,7 @@ def monthly_names(cs: CompiledScenario, sanction_pairs: np.ndarray) -> list[str]
     names += [f"affinity_{a[i]}_{a[j]}" for i, j in cs.key_pairs]
     names += [f"trust_{t}" for t in cs.track_ids]
     names += [f"active_{t}" for t in cs.track_ids]
+    names += [f"implementing_{t}" for t in cs.track_ids]
     names += ["war_intensity", "war_balance"]
     return names
 
@@ -479,6 +520,9 @@ def record_month(row, s, spairs, key_pairs):
         k += 1
     for t in range(TS.shape[0]):
         row[k] = TS[t, L.TS_ACTIVE]
+        k += 1
+    for t in range(TS.shape[0]):
+        row[k] = TS[t, L.TS_IMPLEMENTING]
         k += 1
     row[k] = G[L.G_INTENSITY]
     row[k + 1] = G[L.G_BALANCE]

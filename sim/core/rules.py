@@ -269,6 +269,27 @@ def committed(j, p, s):
 
 
 @njit
+def halt_defied(j, key, p, s):
+    """Whether ``j``'s security apparatus defies the halt its government agreed to.
+
+    Decided once per agreement (Putnam 1988: the agreement is ratified at home, or not): obeyed
+    with chance ``control``, by a draw keyed by the agreement's month, the actor and the track,
+    so the stance holds through the implementation and the deal that follows.
+    """
+    TP, TS = p.TP, s.TS
+    for t in range(TP.shape[0]):
+        if (int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == j
+                and (TS[t, L.TS_ACTIVE] >= 0.5 or TS[t, L.TS_IMPLEMENTING] >= 0.5)):
+            defy = 1.0 - p.AP[j, L.A_CONTROL]
+            if defy >= 1.0:
+                return True
+            if defy > 0.0 and uniform(key.seed, key.run, TS[t, L.TS_SINCE], p.AP[j, L.A_ID],
+                                      TP[t, L.T_ID], COMPLY) < defy:
+                return True
+    return False
+
+
+@njit
 def detection_chance(r, p, s):
     """The chance a shipment on route ``r`` is detected this month.
 
@@ -499,8 +520,8 @@ def decide_supply(r, key, p, s, d):
         - w_risk * p_detect * threat_cost - control * w_relief * relief_at_risk
     (the government's wish for relief weighs only as far as it controls the apparatus). A
     government that has agreed to halt (a relief deal being implemented or in force) orders a
-    halt of the covert routes: the apparatus obeys with chance ``control`` (one draw a month,
-    keyed (supplier, COMPLY), for all its routes), else it ships as it would. P(ship) =
+    halt of the covert routes: the apparatus obeys with chance ``control``, decided once per
+    agreement (:func:`halt_defied`), else it ships as it would. P(ship) =
     1 / (1 + exp(-U)); the units are the recipient's unmet need (for production assistance, the
     packages it asks for), capped by the supplier's capacity, rounded. The terms go to
     ``DW[r]`` (the story's reasons). One uniform draw per open route-month, keyed (seed, run,
@@ -538,7 +559,7 @@ def decide_supply(r, key, p, s, d):
     DW[r, L.DW_UTILITY] = u
     if covert and committed(sup, p, s) >= 0.0:
         DW[r, L.DW_HALT] = 1.0
-        if chance(1.0 - control, key, AP[sup, L.A_ID], 0.0, COMPLY):
+        if halt_defied(sup, key, p, s):
             DW[r, L.DW_DEFIED] = 1.0
         else:
             prob = 0.0
@@ -804,6 +825,7 @@ def take_deals(key, p, s, d):
         if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
             TS[t, L.TS_IMPLEMENTING] = 1.0
             TS[t, L.TS_CLEAN] = 0.0
+            TS[t, L.TS_SINCE] = key.month
             if TS[t, L.TS_AGREED] < 0.5:
                 TS[t, L.TS_AGREED] = 1.0
                 TS[t, L.TS_AGREED_MONTH] = key.month

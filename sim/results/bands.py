@@ -51,6 +51,7 @@ GDP_INDEX_MAX = 4.0
 BAND_COLUMNS = ["month", "metric", *QUANTILES, "mean", "error", "clipped"]
 
 _UNIT = ("pressure_", "credibility_", "relief_priority_", "sanctions_", "trust_", "active_",
+         "implementing_",
          "detected_", "war_intensity")
 _SIGNED = ("affinity_", "war_balance")
 

@@ -139,6 +139,7 @@ _STATE = [
         ("AGREED", "1 once a relief deal was agreed"),
         ("AGREED_MONTH", "month of the first agreement, -1 before"),
         ("BREACHES", "detected transfers that broke an agreement or a deal"),
+        ("SINCE", "month the agreement being implemented or in force was made"),
     ]),
     ("G", "G_", "NG", "global state G[...]", [
         ("INTENSITY", "war intensity, [0, 1]"),
