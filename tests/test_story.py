@@ -10,10 +10,10 @@ cost, a deal's phases are the track's state (``TS``).
 from __future__ import annotations
 
 import re
-from functools import cache
 
 import numpy as np
 import pytest
+from builders import ScenarioBuilder
 
 from sim.core import layout as L
 from sim.engines.model import DiplomacyModel, Reason, StoryEvent
@@ -49,25 +49,43 @@ class Recording(DiplomacyModel):
                                                                   "TDL", "AP", "W", "RP")}
 
 
-# The variants the story is read in: the baseline, its policies, and a NATO whose public
-# punishes no back-down (any package that costs it anything is too costly).
+# The variants the story is read in: the baseline, its policies, a NATO whose public punishes
+# no back-down (any package that costs it anything is too costly), and hardliners who take
+# Iran's security apparatus out of the government's hands in month 24 (a deal in force before
+# then is defied after it: the stance on a halt is decided once per agreement).
 VARIANTS = {
     "baseline": {},
     "conditional_relief": {"policy": "conditional_relief"},
     "engagement": {"policy": "engagement"},
     "secondary_sanctions": {"policy": "secondary_sanctions"},
     "nato_no_audience": {"overrides": {"actors.NATO.audience_cost": 0.0}},
+    "hardliners": {"overrides": {"tracks.relief.trust": 0.8, "tracks.relief.min_trust": 0.0,
+                                 "tracks.relief.implementation_months": 1}},
 }
 
 
-@cache
-def run(variant: str, seed: int) -> Recording:
-    """One whole run of a variant (kept for the module: runs are shared between tests)."""
-    return Recording("baseline", seed=seed, **VARIANTS[variant]).run()
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory):
+    """``run(variant, seed)``: one whole run of a variant (runs are shared between tests)."""
+    hardliners = (ScenarioBuilder.from_scenario("baseline")
+                  .event(24, "actors.IRN.control", 0.0,
+                         note="Hardliners take the security apparatus out of the government's "
+                              "hands")
+                  .build(tmp_path_factory.mktemp("hardliners"), "hardliners"))
+    scenarios = {v: hardliners if v == "hardliners" else "baseline" for v in VARIANTS}
+    runs: dict[tuple[str, int], Recording] = {}
+
+    def one(variant: str, seed: int) -> Recording:
+        if (variant, seed) not in runs:
+            runs[variant, seed] = Recording(scenarios[variant], seed=seed,
+                                            **VARIANTS[variant]).run()
+        return runs[variant, seed]
+
+    return one
 
 
-def find(pred, variants=tuple(VARIANTS), seeds=range(60)) -> tuple[Recording, StoryEvent]:
-    """The first line (run by run, seed by seed) for which ``pred`` holds."""
+def find(run, pred, variants=tuple(VARIANTS), seeds=range(60)) -> tuple[Recording, StoryEvent]:
+    """The first line (seed by seed, variant by variant) for which ``pred`` holds."""
     for seed in seeds:
         for variant in variants:
             model = run(variant, seed)
@@ -112,9 +130,9 @@ KINDS = {
 
 
 @pytest.mark.parametrize("label", list(KINDS))
-def test_each_kind_of_line_is_told_in_some_run(label):
+def test_each_kind_of_line_is_told_in_some_run(run, label):
     pred, decision = KINDS[label]
-    _, ev = find(pred)
+    _, ev = find(run, pred)
     assert ev.text and ev.text[0].isupper()
     if decision:
         assert ev.reasons and ev.why and str(ev).endswith(f" (why: {ev.why})"), ev
@@ -122,7 +140,7 @@ def test_each_kind_of_line_is_told_in_some_run(label):
         assert not ev.reasons and str(ev) == f"Month {ev.month}: {ev.text}", ev
 
 
-def test_the_old_mechanisms_are_not_told():
+def test_the_old_mechanisms_are_not_told(run):
     text = "\n".join(run(v, seed).story_text() for v in VARIANTS for seed in range(4))
     assert "fails to agree on new sanctions" not in text  # the old failed follow-through
     assert "of a response to further transfers" not in text  # the old trigger-based warning
@@ -154,7 +172,7 @@ def _expected_reasons(d: dict[str, np.ndarray], r: int) -> list[tuple[str, float
     return [(name, float(v)) for name, v in ranked if abs(v) >= 0.005]
 
 
-def test_shipment_reasons_are_the_largest_terms_of_the_utility():
+def test_shipment_reasons_are_the_largest_terms_of_the_utility(run):
     checked = {"transfer": 0, "restraint": 0, "defied": 0}
     for variant in ("baseline", "conditional_relief", "engagement"):
         for seed in range(8):
@@ -200,7 +218,7 @@ def test_shipment_reasons_are_the_largest_terms_of_the_utility():
     assert all(checked.values()), checked
 
 
-def test_threat_lines_are_the_threat_decisions():
+def test_threat_lines_are_the_threat_decisions(run):
     words = {L.TH_ISSUE: "after a detected shipment", L.TH_IMPOSE: "imposes the package",
              L.TH_BACK_DOWN: "backs down", L.TH_COMPLIED: "counts as complied with",
              L.TH_EXHAUSTED: "nothing left to impose"}
@@ -254,9 +272,9 @@ def test_threat_lines_are_the_threat_decisions():
     assert all(seen.values()), seen
 
 
-def test_relief_lines_follow_the_track():
+def test_relief_lines_follow_the_track(run):
     counts = dict.fromkeys(("agreed", "day", "breach", "snap", "progress", "unverified"), 0)
-    for variant in ("baseline", "conditional_relief", "engagement"):
+    for variant in ("baseline", "conditional_relief", "engagement", "hardliners"):
         for seed in range(24):
             model = run(variant, seed)
             cs = model.compiled
@@ -300,9 +318,9 @@ def test_relief_lines_follow_the_track():
     assert all(counts.values()), counts
 
 
-def test_halts_are_told_when_ordered_and_defiance_when_it_ships():
+def test_halts_are_told_when_ordered_and_defiance_when_it_ships(run):
     found = 0
-    for variant in ("conditional_relief", "engagement", "baseline"):
+    for variant in ("conditional_relief", "engagement", "baseline", "hardliners"):
         for seed in range(24):
             model = run(variant, seed)
             halted_before = False
@@ -322,7 +340,7 @@ def test_halts_are_told_when_ordered_and_defiance_when_it_ships():
     assert found
 
 
-def test_story_frame_and_text_carry_the_reasons():
+def test_story_frame_and_text_carry_the_reasons(run):
     model = run("baseline", 0)
     frame = model.story_frame()
     assert list(frame.columns) == ["month", "kind", "text", "reasons"]
