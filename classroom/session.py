@@ -534,4 +534,5 @@ def monthly_labels(scn: Scenario) -> dict[str, str]:
     for t in cs.track_ids:
         out[f"trust_{t}"] = f"Trust on the {t} track"
         out[f"active_{t}"] = f"{t.capitalize()} in force"
+        out[f"implementing_{t}"] = f"{t.capitalize()} agreed, being implemented"
     return out

@@ -311,7 +311,7 @@ def test_futures_table_is_the_ensembles_outcome_table(numba_kernel,
     k = int((res.summary["relief_reached"] >= 0.5).sum())
     assert row["estimate"] == k / 300
     assert (row["lo"], row["hi"]) == wilson_interval(k, 300)
-    assert row["label"] == "Relief deal reached"
+    assert row["label"] == "Relief deal in force"
     # The headline rows are what the page shows first: the deals, the covert transfers, the
     # pressure on their supplier, the economies of the supplier and of the two sides at war.
     headline = set(f.table.loc[f.table["headline"], "outcome"])
@@ -469,6 +469,24 @@ def test_figures_draw_what_the_run_holds(numba_kernel, room: Classroom) -> None:
         buf = io.BytesIO()
         figure.savefig(buf, format="png")
         assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_tracks_panel_marks_deals_in_force_and_being_implemented(baseline) -> None:
+    from classroom.figures import run_charts
+
+    # A run whose relief agreement is implemented, then in force (looked for, not assumed).
+    for seed in range(40):
+        monthly = sim.DiplomacyModel(baseline, seed=seed).run().monthly()
+        if monthly["implementing_relief"].any() and monthly["active_relief"].any():
+            break
+    else:
+        pytest.fail("no run of 40 has a relief deal implemented and in force")
+    fig = run_charts(monthly, monthly_labels(baseline), baseline.horizon)
+    tracks = fig.get_axes()[5]
+    legend = [t.get_text() for t in tracks.get_legend().get_texts()]
+    assert {"Relief in force", "Relief agreed, being implemented"} <= set(legend)
+    hatched = [c for c in tracks.collections if c.get_hatch()]
+    assert [c.get_label() for c in hatched] == ["Relief agreed, being implemented"]
 
 
 def test_typed_scenario_text(room: Classroom) -> None:
