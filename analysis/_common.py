@@ -28,7 +28,8 @@ def track_phrases(scn: Scenario) -> list[dict[str, Any]]:
     """For each negotiation track, who negotiates, in words, for plain-language summaries.
 
     Returns one dict per track in the scenario's order, e.g. ``{"id": "relief", "kind":
-    "relief", "parties": "Iran, United States and NATO", "deal": "a sanctions-relief deal"}``.
+    "relief", "parties": "Iran, United States and NATO", "deal": "a sanctions-relief deal",
+    "reach": "bring a sanctions-relief deal into force"}``.
     """
     spec = scn.spec
     out: list[dict[str, Any]] = []
@@ -39,7 +40,10 @@ def track_phrases(scn: Scenario) -> list[dict[str, Any]]:
         else:
             parties = " and ".join(names)
         deal = "a sanctions-relief deal" if t.kind == "relief" else "a ceasefire"
-        out.append({"id": tid, "kind": t.kind, "parties": parties, "deal": deal})
+        # A relief deal counts once in force (after its implementation), a ceasefire once agreed.
+        reach = ("bring a sanctions-relief deal into force" if t.kind == "relief"
+                 else "reach a ceasefire")
+        out.append({"id": tid, "kind": t.kind, "parties": parties, "deal": deal, "reach": reach})
     return out
 
 

@@ -310,8 +310,8 @@ def summary_sentences(table: pd.DataFrame, policies: Sequence[str], titles: dict
             r = table[(table["policy"] == pol) & (table["outcome"] == name)].iloc[0]
             digits = 1 if min(r["low"], 1 - r["high"]) < 0.01 else 0
             est, lo, hi = (fmt_pct(r[k], digits) for k in ("estimate", "low", "high"))
-            text = (f"Under {_lower_first(titles.get(pol, pol))} {words['parties']} reach "
-                    f"{words['deal']} within {months} months in {est} [{lo[:-1]}-{hi}] of runs")
+            text = (f"Under {_lower_first(titles.get(pol, pol))} {words['parties']} "
+                    f"{words['reach']} within {months} months in {est} [{lo[:-1]}-{hi}] of runs")
             if pol != ref:
                 pts, lo, hi = (100 * r["diff"], 100 * r["diff_low"], 100 * r["diff_high"])
                 ref_title = _lower_first(titles.get(ref, ref))

@@ -68,13 +68,13 @@ def main(argv: list[str] | None = None) -> int:
 
     grid = sweep("baseline", SURFACE_VARY, design="grid", samples=4 if q else 12,
                  runs_per_point=20 if q else 400, seed=7)
-    box = discover(grid.table, list(SURFACE_VARY), "relief_reached>=0.6")
-    plots.sweep_surface(grid.table, *SURFACE_VARY, "relief_reached", box=box, share=True,
+    box = discover(grid.table, list(SURFACE_VARY), "relief_agreed>=0.5")
+    plots.sweep_surface(grid.table, *SURFACE_VARY, "relief_agreed", box=box, share=True,
                         path=out / "sweep_surface.png")
     done("sweep_surface.png")
     plots.prim_trajectory(box, path=out / "prim.png")
     done("prim.png")
-    print(f"PRIM box where relief_reached>=0.6: {box.describe()}", file=sys.stderr)
+    print(f"PRIM box where relief_agreed>=0.5: {box.describe()}", file=sys.stderr)
     return 0
 
 

@@ -255,7 +255,7 @@ def ensemble_section(folder: Path, info: dict[str, Any]) -> tuple[str, list[str]
     declarations).
     """
     from analysis.plots import fan_chart
-    from sim.results.table import estimate_text, interval_text, outcome_table
+    from sim.results.table import constant_note, estimate_text, interval_text, outcome_table
     from sim.scenario import load_scenario
 
     df = _summary_frame(folder, info)
@@ -286,6 +286,9 @@ def ensemble_section(folder: Path, info: dict[str, Any]) -> tuple[str, list[str]
             if actors:
                 body.append(_figure(fan_chart(b, "pressure", actors[:4]), "fan chart"))
     body.append(_table(pd.DataFrame(rows)))
+    note = constant_note(table)
+    if note:
+        body.append(f"<p class=\"constant\">{html.escape(note[:1].upper() + note[1:])}.</p>")
     return "\n".join(body), sentences
 
 

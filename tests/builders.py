@@ -158,7 +158,34 @@ class ScenarioBuilder:
             raw["sources"] = {k: v for k, v in raw["sources"].items() if not names_gone(k)}
         return self
 
+    def reorder(self, actors: list[str] | None = None, routes: list[str] | None = None,
+                tracks: list[str] | None = None) -> ScenarioBuilder:
+        """List the actors, routes and tracks in another order (each a permutation of the ids).
+
+        Nothing else changes: the same scenario written in another order, which must give the
+        same runs (draws and sums are keyed by id, never by position in the file).
+        """
+        for table, order in (("actors", actors), ("routes", routes), ("tracks", tracks)):
+            if order is None:
+                continue
+            items = self.raw.get(table, {})
+            if sorted(order) != sorted(items):
+                raise ValueError(f"{table}: {order} is not a permutation of {list(items)}")
+            self.raw[table] = {key: items[key] for key in order}
+        return self
+
+    def order(self, table: str) -> list[str]:
+        """The ids of ``table`` (``"actors"``, ``"routes"``, ``"tracks"``) in their order."""
+        return list(self.raw.get(table, {}))
+
     # ---- output ------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        """The scenario file it would write (what hypothesis prints for a failing example)."""
+        try:
+            return f"ScenarioBuilder(<<<\n{self.to_toml()}>>>)"
+        except (ValueError, TypeError):
+            return f"ScenarioBuilder(raw={self.raw!r})"
+
     def to_dict(self) -> dict[str, Any]:
         """The scenario's tables as a TOML document would hold them (a deep copy)."""
         raw = copy.deepcopy(self.raw)

@@ -40,12 +40,12 @@ def saved(tmp_path_factory) -> Path:
     """A folder with a saved comparison and a saved Sobol sweep with a PRIM box."""
     root = tmp_path_factory.mktemp("results")
     assert main(["compare", "baseline", "--policy", "status_quo", "--policy",
-                 "conditional_relief", "--runs", "120", "--months", "24", "--seed", "4",
+                 "conditional_relief", "--runs", "120", "--months", "36", "--seed", "4",
                  "--out", str(root / "cmp")]) == 0
     assert main(["sweep", "baseline", "--vary", "actors.USA.relief_offer=0:0.9", "--vary",
-                 "actors.BRICS.openness=0:1", "--design", "sobol", "--samples", "8",
+                 "actors.BRICS.milex=0:1", "--design", "sobol", "--samples", "8",
                  "--runs-per-point", "20", "--months", "18", "--seed", "4", "--outcome",
-                 "relief_reached", "--discover", "relief_reached>=0.3", "--out",
+                 "relief_agreed", "--discover", "relief_agreed>=0.2", "--out",
                  str(root / "sweep")]) == 0
     return root
 
@@ -72,7 +72,7 @@ def test_sweep_prints_points_indices_and_box_and_saves_them(saved):
     res = SweepResult.load(saved / "sweep")
     assert len(res.table) == 8 * (2 + 2)
     idx = pd.read_parquet(saved / "sweep" / "sensitivity.parquet").set_index("parameter")
-    assert idx.loc["actors.BRICS.openness", "ST"] == pytest.approx(0.0, abs=1e-12)
+    assert idx.loc["actors.BRICS.milex", "ST"] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_the_same_sweep_twice_gives_the_same_table(tmp_path, capsys):
@@ -152,11 +152,11 @@ def test_report_is_built_from_saved_results_alone(saved, tmp_path):
     assert not re.search(r'(src|href)="https?:', page)
     # the plain-words summary, with levels, CIs and the paired difference
     assert re.search(r"Under conditional relief Iran, United States and NATO \(European members\)"
-                     r" reach a sanctions-relief deal within 24 months in \d+% \[\d+-\d+%\] of "
+                     r" bring a sanctions-relief deal into force within 36 months in \d+% \[\d+-\d+%\] of "
                      r"runs, [\d.]+ points (more|fewer) than under status quo", page)
     assert "depends most on actors.USA.relief_offer" in page
-    assert "PRIM" in page and "relief_reached&gt;=0.3" in page
-    assert "reach a sanctions-relief deal" in proc.stdout
+    assert "PRIM" in page and "relief_agreed&gt;=0.2" in page
+    assert "bring a sanctions-relief deal into force" in proc.stdout
 
 
 def test_report_reads_a_saved_single_run(tmp_path, capsys):

@@ -14,7 +14,7 @@ from sim.engines.ensemble import numba_summary
 from sim.errors import ArgumentError, DiplosimError
 from sim.results.stats import mean_interval, wilson_interval
 
-MONTHS = 24
+MONTHS = 36
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from sim.engines.ensemble import numba_summary
 from sim.errors import ArgumentError, DiplosimError
 
 MONTHS = 18
-DEAD = "actors.BRICS.openness"  # numeric, bounded, read by no rule (column A_OPEN)
+DEAD = "actors.BRICS.milex"  # numeric, bounded, descriptive: read by no rule
 LIVE = "actors.USA.relief_offer"
 
 
@@ -150,7 +150,7 @@ def test_every_point_runs_the_same_runs_so_a_dead_parameter_changes_nothing():
         pd.testing.assert_series_equal(outcomes.iloc[k], outcomes.iloc[0], check_names=False)
     # and each row is the plain ensemble's mean / probability
     plain = aggregate(numba_summary(sim.load_scenario("baseline"), 3, np.arange(40), MONTHS))
-    for name in ("relief_reached", "transfers_detected", "gdp_index_IRN"):
+    for name in ("relief_agreed", "transfers_detected", "gdp_index_IRN"):
         assert outcomes.iloc[0][name] == pytest.approx(plain[name], rel=1e-12)
 
 
@@ -164,10 +164,10 @@ def test_points_apply_their_values_through_validated_overrides():
         scn = base.with_overrides({LIVE: float(row[LIVE]), "tracks.ceasefire.stalemate_months":
                                    int(row["tracks.ceasefire.stalemate_months"])})
         plain = aggregate(numba_summary(scn, 1, np.arange(30), MONTHS))
-        assert row["relief_reached"] == plain["relief_reached"]
+        assert row["relief_agreed"] == plain["relief_agreed"]
     # relief offered is what a relief deal needs
-    assert res.table.loc[res.table[LIVE] == 0.0, "relief_reached"].max() < \
-        res.table.loc[res.table[LIVE] == 0.9, "relief_reached"].min()
+    assert res.table.loc[res.table[LIVE] == 0.0, "relief_agreed"].max() < \
+        res.table.loc[res.table[LIVE] == 0.9, "relief_agreed"].min()
 
 
 def test_save_and_load_keep_the_table_and_the_design(tmp_path):
@@ -179,7 +179,7 @@ def test_save_and_load_keep_the_table_and_the_design(tmp_path):
     pd.testing.assert_frame_equal(back.table, res.table)
     assert back.factors == res.factors and back.design == "lhs" and back.seed == 2
     assert back.meta["scenario_hash"] == res.scenario.content_hash()
-    assert "relief_reached" in back.meta["proportions"]
+    assert "relief_agreed" in back.meta["proportions"]
     assert back.sensitivity is None and back.box is None
     again = back.save(tmp_path / "again")  # a loaded sweep saves again, with a fresh record
     assert [p.name for p in again] == [p.name for p in paths]
@@ -192,14 +192,14 @@ def test_sensitivity_indices_and_the_prim_box_are_saved_and_loaded_by_the_api(so
     res = SweepResult(sobol_sweep.scenario, sobol_sweep.factors, sobol_sweep.design,
                       sobol_sweep.samples, sobol_sweep.runs_per_point, sobol_sweep.seed,
                       sobol_sweep.months, sobol_sweep.table)
-    res.sensitivity = sensitivity(res, ["relief_reached"], seed=5)
-    res.box = discover(res.table, [LIVE, DEAD], "relief_reached>=0.3")
+    res.sensitivity = sensitivity(res, ["relief_agreed"], seed=5)
+    res.box = discover(res.table, [LIVE, DEAD], "relief_agreed>=0.2")
     names = {p.name for p in res.save(tmp_path)}
     assert {"sensitivity.parquet", "discovery.json", "prim_trajectory.parquet"} <= names
     back = SweepResult.load(tmp_path)
     pd.testing.assert_frame_equal(back.sensitivity, res.sensitivity)
     box = back.box
-    assert box.condition == "relief_reached>=0.3" and box.restricted == res.box.restricted
+    assert box.condition == "relief_agreed>=0.2" and box.restricted == res.box.restricted
     pd.testing.assert_frame_equal(box.limits, res.box.limits)
     pd.testing.assert_frame_equal(box.data_range, res.box.data_range)
     pd.testing.assert_frame_equal(box.trajectory, res.box.trajectory)
@@ -220,18 +220,18 @@ def sobol_sweep() -> SweepResult:
 
 
 def test_a_parameter_no_rule_reads_gets_a_total_index_of_zero(sobol_sweep):
-    idx = sobol_indices(sobol_sweep, ["relief_reached", "transfers_detected"], seed=5)
+    idx = sobol_indices(sobol_sweep, ["relief_agreed", "transfers_detected"], seed=5)
     dead = idx[idx["parameter"] == DEAD]
     assert np.allclose(dead["ST"], 0.0, atol=1e-12)
     assert np.allclose(dead["S1"], 0.0, atol=1e-12)
-    live = idx[(idx["parameter"] == LIVE) & (idx["outcome"] == "relief_reached")].iloc[0]
+    live = idx[(idx["parameter"] == LIVE) & (idx["outcome"] == "relief_agreed")].iloc[0]
     assert live["ST"] > 0.5 and live["ST_conf"] > 0
 
 
 def test_morris_effect_of_a_dead_parameter_is_zero():
     res = sweep("baseline", {LIVE: (0.0, 0.9), DEAD: (0.0, 1.0)}, design="morris", samples=6,
                 runs_per_point=30, seed=5, months=MONTHS)
-    idx = morris_indices(res, ["relief_reached"], seed=5).set_index("parameter")
+    idx = morris_indices(res, ["relief_agreed"], seed=5).set_index("parameter")
     assert idx.loc[DEAD, "mu_star"] == 0.0 and idx.loc[DEAD, "sigma"] == 0.0
     assert idx.loc[LIVE, "mu_star"] > 0.1
 
@@ -273,7 +273,7 @@ def test_sensitivity_refuses_what_it_cannot_analyse(sobol_sweep):
     with pytest.raises(ArgumentError, match="no sensitivity"):
         sensitivity(lhs, ["y"])
     with pytest.raises(ArgumentError, match="Morris"):
-        morris_indices(sobol_sweep, ["relief_reached"])
+        morris_indices(sobol_sweep, ["relief_agreed"])
 
 
 def test_a_sweep_shows_progress_and_time_left_when_asked(capsys):

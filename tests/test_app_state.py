@@ -360,7 +360,7 @@ def test_futures_follow_the_settings(numba_kernel) -> None:
 def test_outcome_table_with_no_events() -> None:
     scn = sim.load_scenario("baseline")
     summary = pd.DataFrame({"relief_reached": [0.0] * 5, "relief_month": [math.nan] * 5})
-    table = outcome_table(summary, scn).set_index("outcome")
+    table = outcome_table(summary, scn, drop_constant=False).set_index("outcome")
     assert table.loc["relief_reached", "estimate"] == 0.0
     assert table.loc["relief_reached", "lo"] == 0.0
     assert math.isnan(table.loc["relief_month", "estimate"])

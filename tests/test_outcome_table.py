@@ -59,7 +59,8 @@ def test_cli_report_and_app_show_the_same_rows_and_figures(numba_kernel, tmp_pat
     app = {r["outcome"]: (r["estimate"], r["ci"], int(r["runs"].replace(",", "")))
            for r in futures.rows(headline=True) + futures.rows(headline=False)}
     table = sim.load_results(out).outcome_table()
-    assert len(cli) > 60 and list(cli) == list(report) == list(table["outcome"])
+    # Outcomes constant in all runs are left out of all three alike (tests/test_columns.py).
+    assert len(cli) > 50 and list(cli) == list(report) == list(table["outcome"])
     assert sorted(app) == sorted(cli)
     assert cli == report == app
     # Rows derived from a column: the event before the column's mean.

@@ -460,7 +460,7 @@ def test_every_policy_applies_to_every_bundled_scenario(name, policy):
 def test_a_policy_changes_what_it_names_and_nothing_else(baseline):
     scn = baseline.with_policy("maximum_pressure")
     assert scn.spec.actors["USA"].escalation_step == 0.3
-    assert scn.spec.actors["NATO"].decay == 0.0
+    assert scn.spec.actors["NATO"].audience_cost == 100.0
     assert scn.spec.actors["USA"].credibility == baseline.spec.actors["USA"].credibility
     assert scn.content_hash() != baseline.content_hash()
     assert baseline.with_policy("status_quo").content_hash() == baseline.content_hash()
@@ -514,12 +514,16 @@ def test_a_bundled_overlay_skips_actors_a_scenario_lacks(tmp_path):
 
 @pytest.mark.parametrize("key", sorted(schema.Actor.model_fields))
 def test_an_overlay_sets_exactly_the_doctrine_keys(tmp_path, baseline, key):
-    numeric = schema.Actor.model_fields[key].annotation is float
-    value = 0.5 if numeric else '"x"'
+    field = schema.Actor.model_fields[key]
+    numeric = field.annotation is float
+    lo = max([getattr(m, "ge", None) for m in field.metadata if getattr(m, "ge", None) is not None],
+             default=0.0)
+    number = max(0.5, lo)  # inside the field's bounds
+    value = number if numeric else '"x"'
     path = write(tmp_path / "p.toml", f"[actors.USA]\n{key} = {value}\n")
     if key in schema.DOCTRINE_KEYS:
         assert numeric
-        assert getattr(baseline.with_policy(path).spec.actors["USA"], key) == 0.5
+        assert getattr(baseline.with_policy(path).spec.actors["USA"], key) == number
     else:
         with pytest.raises(ScenarioError) as info:
             baseline.with_policy(path)

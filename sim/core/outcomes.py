@@ -21,7 +21,6 @@ import numpy as np
 
 from sim.core import layout as L
 from sim.core.jit import rule_njit as njit
-from sim.core.layout import A_ESC_STEP
 
 if TYPE_CHECKING:
     from sim.scenario import CompiledScenario
@@ -182,10 +181,36 @@ SUMMARY_BLOCKS: tuple[tuple[OutcomeFamily, ...], ...] = (
 )
 
 
+def _highest(cs: CompiledScenario, table: int, col: int) -> np.ndarray:
+    """The highest value parameter ``col`` of each row of ``table`` takes during a run.
+
+    Its value at the start, or a larger one a scheduled event sets (``table`` is one of
+    ``L.EV_WORLD``, ``L.EV_ACTOR``, ``L.EV_CATEGORY``; for the world, one row). What a
+    parameter can become during a run decides what can happen, hence which columns exist.
+    """
+    start = {L.EV_WORLD: cs.W[None, :], L.EV_ACTOR: cs.AP, L.EV_CATEGORY: cs.CP}[table]
+    out = start[:, col].copy()
+    for _month, ev_table, row, ev_col, value in cs.EV:
+        if int(ev_table) == table and int(ev_col) == col:
+            out[int(row)] = max(out[int(row)], value)
+    return out
+
+
+def _can_escalate(cs: CompiledScenario) -> np.ndarray:
+    """Per actor: whether it can escalate during the run.
+
+    An escalation step above 0 at the start, or set by a scheduled event.
+    """
+    return _highest(cs, L.EV_ACTOR, L.A_ESC_STEP) > 0
+
+
 def _covert_routes(cs: CompiledScenario) -> list[int]:
-    """Routes of categories sanctioners react to (escalation weight above 0), not open aid."""
-    return [r for r in range(len(cs.route_ids))
-            if cs.CP[int(cs.RP[r, L.R_CATEGORY]), L.C_ESC_W] > 0]
+    """Routes of categories sanctioners react to, not open aid.
+
+    Their escalation weight is above 0 at the start or once a scheduled event sets it.
+    """
+    weight = _highest(cs, L.EV_CATEGORY, L.C_ESC_W)
+    return [r for r in range(len(cs.route_ids)) if weight[int(cs.RP[r, L.R_CATEGORY])] > 0]
 
 
 def _covert_suppliers(cs: CompiledScenario) -> set[str]:
@@ -199,8 +224,9 @@ def _focus(cs: CompiledScenario) -> set[str]:
 
 #: Named groups of members (ids), for a family's ``only``, ``headline`` and ``event_headline``.
 MEMBER_GROUPS: dict[str, Callable[[CompiledScenario], set[str]]] = {
-    "sanctioners": lambda cs: {a for i, a in enumerate(cs.actor_ids)
-                               if cs.AP[i, L.A_ESC_STEP] > 0},
+    # Actors that can escalate: at the start or once an event gives them an escalation step.
+    "sanctioners": lambda cs: {a for a, can in zip(cs.actor_ids, _can_escalate(cs), strict=True)
+                               if can},
     "suppliers": lambda cs: {cs.actor_ids[int(r[L.R_SUPPLIER])] for r in cs.RP},
     "built": lambda cs: {cs.category_ids[int(b)] for b in cs.CP[:, L.C_BUILDS] if b >= 0},
     "breakable": lambda cs: {t for t, kind in zip(cs.track_ids, cs.track_kinds, strict=True)
@@ -350,9 +376,9 @@ def outcome_layout(cs: CompiledScenario) -> tuple[list[str], np.ndarray]:
     """Names of the summary columns a user sees and their positions in the kernel's row.
 
     Columns that cannot vary are left out (their family's ``only``): credibility and
-    escalations of actors that never sanction, arms revenue of actors that supply no route,
-    breaking of a ceasefire (it cannot be broken in this model), localisation of a category
-    nothing builds.
+    escalations of actors that can never escalate (no escalation step at the start nor from a
+    scheduled event), arms revenue of actors that supply no route, breaking of a ceasefire (it
+    cannot be broken in this model), localisation of a category nothing builds.
     """
     decl = list(declare_outcomes(cs).values())
     keep = [k for k, d in enumerate(decl) if d.shown]
@@ -480,14 +506,47 @@ def monthly_names(cs: CompiledScenario, sanction_pairs: np.ndarray) -> list[str]
 
 
 def sanction_pairs(cs: CompiledScenario) -> np.ndarray:
-    """Sender-target pairs worth recording: sanctions at the start, or from any sanctioner."""
-    pairs = []
-    n = len(cs.actor_ids)
-    for i in range(n):
-        for j in range(n):
-            if i != j and (cs.SANC0[i, j] > 0 or (cs.AP[i, A_ESC_STEP] > 0 and cs.AFF0[i, j] < 0)):
-                pairs.append((i, j))
-    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    """Sender-target pairs the monthly record follows, ``(sender, target)`` rows in index order.
+
+    Every pair whose sanction is above 0 at the start or can become so during the run, whatever
+    the draws (parameters as the scenario and its events can set them):
+
+    * escalation: an actor that can escalate (:func:`_can_escalate`) on any actor it starts out
+      hostile to, and on every covert supplier (a supplier of a route sanctioners react to:
+      its exposures are what trigger escalation, and affinity moves during a run);
+    * snap-back: a counterpart of a relief track with a snapback above 0, on the track's party
+      (a broken deal snaps its sanctions back even if it never escalates);
+    * secondary sanctions: a sender with a secondary doctrine that can escalate, on each
+      facilitator of a covert supplier it may escalate on: an actor that busts sanctions and
+      trades with that supplier at the start or can come to (trade diversion moves a pressured
+      target's trade toward partners that bust).
+
+    A policy overlay changes doctrine before compilation, so the pairs of a scenario with a
+    policy are those the policy makes possible.
+    """
+    can = cs.SANC0 > 0
+    escalates = _can_escalate(cs)
+    covert = sorted({int(cs.RP[r, L.R_SUPPLIER]) for r in _covert_routes(cs)})
+    for i in np.flatnonzero(escalates):
+        can[i, cs.AFF0[i] < 0] = True
+        can[i, covert] = True
+    snapback = _highest(cs, L.EV_ACTOR, L.A_SNAPBACK) > 0
+    for t, kind in enumerate(cs.track_kinds):
+        if kind == "relief":
+            party = int(cs.TP[t, L.T_PARTY])
+            can[(cs.TM[t] > 0) & snapback, party] = True
+    secondary = escalates & (_highest(cs, L.EV_ACTOR, L.A_SECONDARY) > 0)
+    busting = _highest(cs, L.EV_ACTOR, L.A_BUSTING) > 0
+    diverts = _highest(cs, L.EV_WORLD, L.W_TRADE_DIV)[0] > 0
+    for i in np.flatnonzero(secondary):
+        for j in covert:
+            if j != i:
+                trades = (cs.TRADE0[j] > 0) | diverts
+                facilitators = busting & trades
+                facilitators[[i, j]] = False
+                can[i, facilitators] = True
+    np.fill_diagonal(can, False)
+    return np.argwhere(can).astype(np.int64).reshape(-1, 2)
 
 
 @njit

@@ -23,12 +23,14 @@ The 64-bit seed is the 2 x 32-bit key. The test-suite checks the Random123 known
 
 from __future__ import annotations
 
-import hashlib
 import math
 
 import numpy as np
 
+from sim.core.identity import identity_key
 from sim.core.jit import rule_njit as njit
+
+__all__ = ["identity_key", "uniform", "normal", "philox4x32", "seed_key"]
 
 _M0 = np.uint64(0xD2511F53)
 _M1 = np.uint64(0xCD9E8D57)
@@ -112,15 +114,6 @@ def normal(seed, run, month, actor, counterpart, purpose):
         9007199254740992.0
     )
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
-
-
-def identity_key(kind: str, ident: str) -> int:
-    """The stable 32-bit key of a scenario item (``kind``: actor, category, route or track).
-
-    The first four bytes of BLAKE2b over ``"kind:id"``; never 0 (0 keys "no counterpart").
-    """
-    digest = hashlib.blake2b(f"{kind}:{ident}".encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "little") or 1
 
 
 def seed_key(seed: int) -> int:

@@ -14,11 +14,18 @@ gives one or two rows, as its declaration says:
   (:func:`sim.results.stats.mean_interval`). NaN values (the month of an event that did not
   happen) are left out, so a month's mean is over the runs where it happened, ``n`` saying how
   many.
+
+A column with the same value in every run of the ensemble (sanction pressure on an actor nobody
+sanctions, the arms revenue of a supplier whose transfers are free, a deal no zone of agreement
+allows) is not a result: the table leaves it out and names it, with its value, in
+``table.attrs["constant"]``; :func:`constant_note` says so in one line, which the printed table
+and the report show under it.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -34,8 +41,20 @@ TABLE_COLUMNS = ["outcome", "column", "kind", "label", "estimate", "lo", "hi", "
 NOT_OUTCOMES = ("run",)
 
 
+def _same_in_every_run(x: np.ndarray) -> bool:
+    """Whether every run has the same value (NaN counting as one value: "never")."""
+    nan = np.isnan(x)
+    if nan.all():
+        return True
+    return not nan.any() and bool((x == x[0]).all())
+
+
+def _value_text(x: float) -> str:
+    return "never" if math.isnan(x) else f"{x:g}"
+
+
 def outcome_table(summary: pd.DataFrame, scenario: Scenario | CompiledScenario,
-                  confidence: float = 0.95) -> pd.DataFrame:
+                  confidence: float = 0.95, drop_constant: bool = True) -> pd.DataFrame:
     """Each outcome of an ensemble with its estimate and confidence interval.
 
     Args:
@@ -43,13 +62,17 @@ def outcome_table(summary: pd.DataFrame, scenario: Scenario | CompiledScenario,
             :func:`sim.core.outcomes.outcome_layout`, in any order and any subset).
         scenario: the scenario the runs were made of (its declarations name the columns).
         confidence: two-sided confidence level of every interval.
+        drop_constant: leave out the columns whose value is the same in every run (when there
+            are at least two runs); they are listed, column -> value as text, in
+            ``attrs["constant"]`` (see :func:`constant_note`).
 
     Returns:
         One row per figure, in the order of the summary's columns: ``outcome`` (the summary
         column, or the derived event ``shipped_X`` / ``any_X``), ``column`` (the summary
         column it is computed from), ``kind`` (``probability`` or ``mean``), ``label`` (plain
         words), ``estimate``, ``lo``, ``hi``, ``n`` (runs counted), ``unit`` and ``headline``
-        (shown first by the classroom app).
+        (shown first by the classroom app). ``attrs["runs"]`` is the number of runs and
+        ``attrs["constant"]`` the columns left out as constant.
 
     Raises:
         KeyError: if a column is not an outcome of ``scenario``.
@@ -58,6 +81,7 @@ def outcome_table(summary: pd.DataFrame, scenario: Scenario | CompiledScenario,
     declared = declare_outcomes(cs)
     n = len(summary)
     rows: list[tuple] = []
+    constant: dict[str, str] = {}
 
     def share(outcome: str, column: str, label: str, happened: np.ndarray,
               headline: bool) -> None:
@@ -73,6 +97,9 @@ def outcome_table(summary: pd.DataFrame, scenario: Scenario | CompiledScenario,
         if d is None:
             raise KeyError(f"summary column {col!r} is not an outcome of the scenario")
         x = summary[col].to_numpy(dtype=float)
+        if drop_constant and n >= 2 and _same_in_every_run(x):
+            constant[col] = _value_text(x[0])
+            continue
         if d.kind == "binary":
             share(col, col, d.label, x >= 0.5, d.headline)
             continue
@@ -82,7 +109,24 @@ def outcome_table(summary: pd.DataFrame, scenario: Scenario | CompiledScenario,
         m, lo, hi = mean_interval(x, confidence)
         rows.append((col, col, "mean", d.label, m, lo, hi, int(np.count_nonzero(~np.isnan(x))),
                      d.unit, d.headline))
-    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    table.attrs["runs"] = n
+    table.attrs["constant"] = constant
+    return table
+
+
+def constant_note(table: pd.DataFrame) -> str:
+    """The line that says which outcomes a table left out as constant, ``""`` if none.
+
+    ``"constant in all 2000 runs, so not a result of the ensemble (left out): peak_pressure_USA
+    = 0, arms_revenue_USA = 0"``.
+    """
+    constant = table.attrs.get("constant") or {}
+    if not constant:
+        return ""
+    values = ", ".join(f"{col} = {value}" for col, value in constant.items())
+    return (f"constant in all {table.attrs.get('runs', '?')} runs, so not a result of the "
+            f"ensemble (left out): {values}")
 
 
 def estimate_text(kind: str, estimate: float) -> str:
@@ -105,7 +149,8 @@ def interval_text(kind: str, lo: float, hi: float) -> str:
 def format_outcome_table(table: pd.DataFrame, confidence: float = 0.95) -> str:
     """The outcome table as aligned text (what ``diplosim run`` prints).
 
-    The figures of :func:`estimate_text` and :func:`interval_text`, padded into columns.
+    The figures of :func:`estimate_text` and :func:`interval_text`, padded into columns, and
+    under them the :func:`constant_note` of the outcomes left out, if any.
     """
     width = max(len("outcome"), *(len(o) for o in table["outcome"]))
     pct = round(100 * confidence)
@@ -121,4 +166,7 @@ def format_outcome_table(table: pd.DataFrame, confidence: float = 0.95) -> str:
             est = f"{row.estimate:9.3f}"
             ci = f"[{row.lo:8.3f}, {row.hi:8.3f}]"
         lines.append(f"{row.outcome:<{width}}  {est}  {ci:>19}  {row.n:>7}")
+    note = constant_note(table)
+    if note:
+        lines += ["", *textwrap.wrap(note, width=100, break_on_hyphens=False)]
     return "\n".join(lines)

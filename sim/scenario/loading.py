@@ -23,7 +23,7 @@ import tomli_w
 from pydantic import ValidationError
 
 from sim.core import layout as L
-from sim.core.rng import identity_key
+from sim.core.identity import identity_key
 from sim.errors import ScenarioError
 from sim.scenario.schema import DOCTRINE_KEYS, Actor, ScenarioSpec
 
