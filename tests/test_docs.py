@@ -472,7 +472,7 @@ def test_worked_supply_example_in_the_text(prose):
     text = " ".join(prose.split())
     assert f"Iran ships with probability {p:.2f}" in text
     cost = odd_threat_cost(model.state, drones)
-    assert f"= {cost:.3f}% of GDP a year" in text
+    assert f"= {cost:.3f}% of GDP over the seven years" in text
 
 
 def test_worked_pressure_numbers_in_the_text(prose):

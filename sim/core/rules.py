@@ -1046,9 +1046,10 @@ def grow_economies(key, p, s):
 def move_affinity(p, s, d):
     """Affinity moves.
 
-    Transfers draw partners together, co-targets drift together, exposure costs goodwill with non-aligned audiences (less if publicly denied), all
-    drift back. The pairwise changes from transfers collect in ``SCR`` first. The audiences'
-    goodwill sets how much they bust sanctions on the supplier (:func:`update_pressure`).
+    Transfers draw partners together, co-targets drift together, exposure costs goodwill with
+    non-aligned audiences (less if publicly denied), all drift back. The pairwise changes from
+    transfers collect in ``SCR`` first. The audiences' goodwill sets how much they bust sanctions
+    on the supplier (:func:`update_pressure`).
     """
     W, AP, CP, RP, RS, SANC, AFF, SCR = p.W, p.AP, p.CP, p.RP, s.RS, s.SANC, s.AFF, d.SCR
     n = AP.shape[0]
