@@ -525,7 +525,7 @@ def claim_output_file(path: str, flag: str, overwrite: bool, created: list[Path]
 
 #: A first run of the compiled kernel that takes longer than this (seconds) is compiling it
 #: (a cached kernel loads in well under a second), and says so on stderr.
-COMPILE_NOTICE_S = 2.0
+COMPILE_NOTICE_S = 8.0
 
 
 def warm_kernel(scn, *, single: bool) -> float | None:

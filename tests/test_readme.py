@@ -220,13 +220,18 @@ class Redirector:
         return None
 
     def path_arg(self, value: str) -> str:
-        """A positional or option value: redirected if it is a new path, kept otherwise."""
+        """A positional or option value: redirected unless it is a file of the repository.
+
+        "Of the repository" means tracked by git (``scenarios/baseline.toml``), not merely
+        present: a user's own ``out/`` or ``facts.csv`` from running the README by hand is
+        redirected too, so the tests never rewrite it.
+        """
         hit = self._under_redirected(value)
         if hit is not None:
             return str(hit)
         if "://" in value:  # an address (tcp://..., https://...), not a path
             return value
-        if PATH_LIKE.search(value) and "=" not in value and not (REPO / value).exists():
+        if PATH_LIKE.search(value) and "=" not in value and not in_repository(value):
             return str(self._target(value))
         return value
 
@@ -253,6 +258,34 @@ class Redirector:
                 out.append(self.path_arg(tok))
             previous = tok
         return out
+
+
+def _tracked() -> set[str]:
+    """Paths git tracks in the repository, and their folders (empty without git)."""
+    try:
+        proc = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                              timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    out: set[str] = set()
+    for line in proc.stdout.splitlines():
+        parts = line.split("/")
+        out.update("/".join(parts[:k]) for k in range(1, len(parts) + 1))
+    return out
+
+
+TRACKED = _tracked()
+
+
+def in_repository(value: str) -> bool:
+    """Whether ``value`` names a file or folder the repository ships (tracked by git).
+
+    Without git (an unpacked archive), whatever exists under the repository root counts.
+    """
+    rel = os.path.normpath(value.lstrip("./") if not value.startswith("/") else value)
+    if TRACKED:
+        return rel in TRACKED
+    return (REPO / value).exists()
 
 
 def _diplosim() -> list[str]:
@@ -336,9 +369,15 @@ def run_python(item: DocItem, sandbox: Path) -> subprocess.CompletedProcess:
 
 
 def _mirror(root: Path) -> Path:
-    """A folder whose top-level entries are symlinks to the repository's."""
+    """A folder whose top-level entries are symlinks to the repository's shipped ones.
+
+    Only entries the repository ships (and ``.venv``): a user's own ``out/`` or ``runs/``
+    is not linked, so an example writing there writes into the scratch folder.
+    """
     root.mkdir(parents=True, exist_ok=True)
     for entry in REPO.iterdir():
+        if not (in_repository(entry.name) or entry.name == ".venv"):
+            continue
         if entry.name != ".git" and not (root / entry.name).exists():
             (root / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
     return root
@@ -388,7 +427,8 @@ def test_readme_item_runs(item: DocItem, scratch: Path, redirector: Redirector):
         assert any(re.fullmatch(pattern, line.strip()) for line in proc.stderr.splitlines()), (
             f"README line {item.line}: documented error line not printed:\n  {documented}\n"
             + _report(proc))
-    leaked = [p for p in redirector.redirected if (REPO / p).exists() and p not in before]
+    leaked = [p for p in redirector.redirected
+              if (REPO / p).exists() and p not in before and not in_repository(p)]
     assert not leaked, f"README line {item.line} wrote into the repository: {leaked}"
 
 

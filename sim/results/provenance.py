@@ -272,6 +272,9 @@ def claim_output_folder(folder: str | Path, kind: str, *, flag: str = "--out",
                 how = f"it is not {_KIND_WORDS[kind]}; add --overwrite to replace it"
             if found == "files":
                 how = "add --overwrite to write into it anyway (no file of yours is deleted)"
+            elif found == "job":
+                how = ("add --resume to continue it (the same command), or --overwrite to "
+                       "replace it")
             raise UsageError(f"{flag} {folder}: holds {what}; {how}, or choose a new folder")
     created = not path.exists()
     try:
