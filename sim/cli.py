@@ -654,8 +654,27 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def _quiet_stderr() -> None:
+    """Send what is left of this process's stderr to /dev/null (after an interrupt).
+
+    Once the one line about the interrupt is printed, the process still closes a Dask cluster
+    and runs exit handlers that report the interrupted start-up or shutdown at length; the
+    user asked to stop, so those reports are not shown.
+    """
+    import os
+
+    try:
+        sys.stderr.flush()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+    except OSError:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``diplosim``; returns the exit status."""
+    as_script = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_chosen_verb(argv))
     args = parser.parse_args(argv)
@@ -674,7 +693,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _remove_if_empty(created)
         print("diplosim: interrupted; nothing half-written is left (with --out and --resume "
-              "the finished chunks are kept: rerun with --resume)", file=sys.stderr)
+              "the finished chunks are kept: rerun with --resume)", file=sys.stderr, flush=True)
+        if as_script:
+            _quiet_stderr()
         return EXIT_INTERRUPTED
     except MemoryError:
         print("diplosim: error: out of memory; use fewer runs", file=sys.stderr)
