@@ -236,9 +236,9 @@ class Redirector:
         return value
 
     def rewrite(self, tokens: list[str]) -> list[str]:
-        out: list[str] = []
-        previous = ""
-        for tok in tokens:
+        out: list[str] = tokens[:1]  # the program (``.venv/bin/diplosim``) is not an output
+        previous = tokens[0] if tokens else ""
+        for tok in tokens[1:]:
             if tok in SHELL_OPERATORS:
                 out.append(tok)
             elif previous in OUT_OPTIONS:
@@ -522,3 +522,36 @@ def test_outputs_are_redirected_consistently(tmp_path):
     assert third[2] == "scenarios/baseline.toml"
     fourth = r.rewrite(["diplosim", "sweep", "baseline", "--scheduler", "tcp://127.0.0.1:8786"])
     assert fourth[-1] == "tcp://127.0.0.1:8786"
+
+
+def test_commands_run_as_written_in_a_fresh_shell(tmp_path):
+    """Every command of a sh block calls ``.venv/bin/diplosim``, which a fresh shell (no
+    activated environment: ``.venv/bin`` not on PATH) runs from the repository root."""
+    commands = [i for i in ITEMS if i.kind == "sh"]
+    assert all(i.text.startswith(".venv/bin/diplosim") for i in commands), [
+        i.id for i in commands if not i.text.startswith(".venv/bin/diplosim")]
+    if not (REPO / ".venv" / "bin" / "diplosim").exists():
+        pytest.skip("no .venv in the repository (make install creates it)")
+    first = next(i for i in commands if i.skip is None)
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
+                           if ".venv" not in p)
+    env = {**_env(), "PATH": path or "/usr/bin:/bin", "HOME": os.environ.get("HOME", "")}
+    env.pop("VIRTUAL_ENV", None)
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-c", first.text], cwd=REPO,
+                          capture_output=True, text=True, timeout=TIMEOUT_S, env=env,
+                          check=False)
+    assert proc.returncode == 0, _report(proc)
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_users_own_outputs_in_the_repository_are_redirected_too(tmp_path):
+    """After a user ran the README by hand, ``out/`` and ``facts.csv`` exist in the repository:
+    the tests must still write elsewhere (git does not track them), never over the user's."""
+    r = Redirector(tmp_path)
+    assert not in_repository("out/report.html") and not in_repository("facts.csv")
+    assert in_repository("scenarios/baseline.toml") and in_repository("./scenarios")
+    got = r.rewrite(["diplosim", "facts", "--csv", "facts.csv", "--figures", "out/facts"])
+    assert got[3] == str(tmp_path / "facts.csv") and got[5] == str(tmp_path / "out/facts")
+    assert r.rewrite(["diplosim", "report", "out/"])[2] == str(tmp_path / "out")
+    assert r.rewrite(["diplosim", "validate", "scenarios/baseline.toml"])[2] == \
+        "scenarios/baseline.toml"
