@@ -302,6 +302,9 @@ MEMORY_SHARE = 0.5
 #: per second on 2 cores, so about n**2.7). An estimate for refusing jobs that would take days,
 #: not a benchmark.
 RUN_MONTHS_PER_CORE_S = 450_000.0
+#: The same for the Mesa engine (one Mesa model a run, on one core: about 70 run-months a second
+#: on the baseline here).
+MESA_RUN_MONTHS_S = 70.0
 REFERENCE_ACTORS = 6
 COST_EXPONENT = 2.7
 
@@ -318,6 +321,7 @@ class JobSize:
         memory_bytes: the largest tables it holds at once.
         write_bytes: what it writes into its output folder (0: nothing).
         cores: cores (threads or workers) it runs on.
+        rate: run-months per second per core on a scenario of :data:`REFERENCE_ACTORS` actors.
     """
 
     flag: str
@@ -327,12 +331,13 @@ class JobSize:
     memory_bytes: float
     write_bytes: float = 0.0
     cores: int = 1
+    rate: float = RUN_MONTHS_PER_CORE_S
 
     @property
     def seconds(self) -> float:
         """Estimated time on :attr:`cores` (see :data:`RUN_MONTHS_PER_CORE_S`)."""
         scale = max(1.0, self.actors / REFERENCE_ACTORS) ** COST_EXPONENT
-        return self.runs * self.months * scale / (RUN_MONTHS_PER_CORE_S * max(1, self.cores))
+        return self.runs * self.months * scale / (self.rate * max(1, self.cores))
 
 
 def available_memory() -> int:
@@ -388,11 +393,11 @@ def check_job_size(size: JobSize, value: int, *, long_job: bool = False) -> None
                          f"{100 * MEMORY_SHARE:.0f}% of the {_gb(limit / MEMORY_SHARE)} "
                          f"available; use {size.flag} {most:,} or fewer")
     if size.seconds > MAX_JOB_HOURS * 3600 and not long_job:
+        cores = f"{size.cores} core" + ("s" if size.cores != 1 else "")
         raise UsageError(f"{size.flag} {value:,}: the job is estimated at about "
                          f"{_duration(size.seconds)} ({size.runs:,} runs of {size.months} months, "
-                         f"{size.actors} actors, {size.cores} cores), above the "
-                         f"{MAX_JOB_HOURS:g}-hour limit; use fewer runs, or add --long-job to "
-                         "start it anyway")
+                         f"{size.actors} actors, {cores}), above the {MAX_JOB_HOURS:g}-hour "
+                         "limit; use fewer runs, or add --long-job to start it anyway")
 
 
 def _cores(args: argparse.Namespace) -> int:
@@ -442,8 +447,12 @@ def job_size(args: argparse.Namespace) -> tuple[JobSize, int, object] | None:
         # the rows of the finished chunks too
         memory = args.runs * (2 * row + 8) * (2 if chunked else 1)
         write = args.runs * row * (2 if chunked else 1) if args.out else 0
+        mesa = args.engine == "mesa" and not (getattr(args, "workers", None)
+                                              or getattr(args, "scheduler", None))
         return (JobSize("--runs", args.runs, months, len(scn.spec.actors), memory, write,
-                        _cores(args)), args.runs, scn)
+                        1 if mesa else _cores(args),
+                        MESA_RUN_MONTHS_S if args.engine == "mesa" else RUN_MONTHS_PER_CORE_S),
+                args.runs, scn)
     if name == "compare":
         scn = _job_scenario(args, None)
         months = args.months or scn.horizon
