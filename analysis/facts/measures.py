@@ -92,6 +92,21 @@ def band_reason(est: float, lo: float, hi: float, low: float, high: float, n: in
     return f"the figure {est:.3g} is {side} the band {low:g}-{high:g}"
 
 
+def unresolved(ci: tuple[float, float, float], claim: str, runs: int,
+               above: bool = False) -> str:
+    """Why a paired difference does not show ``claim``.
+
+    It must be below 0 (above if ``above``): either it has the wrong sign, or its 95% interval
+    includes 0 with ``runs`` runs (not resolved).
+    """
+    est, lo, hi = ci
+    right = est > 0 if above else est < 0
+    if right:
+        return (f"{claim}: {est:+.3g} has the right sign but its 95% CI [{lo:+.3g}, {hi:+.3g}] "
+                f"includes 0 with {runs} runs: not resolved; more runs (--runs) may settle it")
+    return f"{claim}: no, {est:+.3g} [{lo:+.3g}, {hi:+.3g}]"
+
+
 def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     """Mean of the per-run differences ``a - b`` (common random numbers) and its 95% CI."""
     return mean_interval(np.asarray(a, float) - np.asarray(b, float))
