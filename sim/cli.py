@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -349,8 +350,6 @@ def available_memory() -> int:
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    import os
-
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
     except (ValueError, OSError, AttributeError):
@@ -401,8 +400,6 @@ def check_job_size(size: JobSize, value: int, *, long_job: bool = False) -> None
 
 
 def _cores(args: argparse.Namespace) -> int:
-    import os
-
     if getattr(args, "workers", None):
         return int(args.workers)
     if getattr(args, "threads", None):
@@ -670,8 +667,6 @@ def _quiet_stderr() -> None:
     and runs exit handlers that report the interrupted start-up or shutdown at length; the
     user asked to stop, so those reports are not shown.
     """
-    import os
-
     try:
         sys.stderr.flush()
         null = os.open(os.devnull, os.O_WRONLY)
