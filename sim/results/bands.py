@@ -108,17 +108,18 @@ def exact_bands(traj: np.ndarray, names: list[str]) -> pd.DataFrame:
 def _accumulate(traj, lo, hi, counts, sums, mins, maxs, clipped):
     """Add trajectories ``runs x months x figures`` to the histograms.
 
-    Parallel over figures, runs in order, so the sums do not depend on the thread count. NaN
-    values count as clipped and enter neither a bin nor the sum.
+    Parallel over months; within a month, runs in order and figures innermost, so the reads
+    follow the trajectories' memory order (one pass over the chunk) and every (month, figure)
+    sum adds its runs in run order, whatever the thread count. NaN values count as clipped and
+    enter neither a bin nor the sum.
     """
     runs = traj.shape[0]
     nm = traj.shape[1]
     nf = traj.shape[2]
     bins = counts.shape[2] - 2  # counts[..., 0] underflow, counts[..., bins + 1] overflow
-    for f in numba.prange(nf):
-        width = (hi[f] - lo[f]) / bins
-        for m in range(nm):
-            for r in range(runs):
+    for m in numba.prange(nm):
+        for r in range(runs):
+            for f in range(nf):
                 x = traj[r, m, f]
                 if math.isnan(x):
                     clipped[m, f] += 1
@@ -135,7 +136,7 @@ def _accumulate(traj, lo, hi, counts, sums, mins, maxs, clipped):
                     clipped[m, f] += 1
                     counts[m, f, bins + 1] += 1
                 else:
-                    b = int(math.floor((x - lo[f]) / width))
+                    b = int(math.floor((x - lo[f]) / ((hi[f] - lo[f]) / bins)))
                     if b >= bins:  # x == hi
                         b = bins - 1
                     counts[m, f, b + 1] += 1
