@@ -74,9 +74,7 @@ def raw_outcomes(cs: CompiledScenario, seed: int, run_ids: np.ndarray, months: i
         (:func:`sim.core.outcomes.n_outcomes` columns), and ``items x (months + 1) x figures``
         if ``record`` (else None).
     """
-    import numba
-
-    from sim.core.kernel import GRAB, run_kernel
+    from sim.core.kernel import run_kernel
     from sim.core.rules import params_of
 
     run_ids = np.ascontiguousarray(run_ids, dtype=np.int64)
@@ -93,13 +91,9 @@ def raw_outcomes(cs: CompiledScenario, seed: int, run_ids: np.ndarray, months: i
     else:
         sp = np.zeros((0, 2), dtype=np.int64)
         traj = np.zeros((0, 0, 0))
-    before = numba.set_parallel_chunksize(GRAB)
-    try:
-        # As uint64: the kernel compiled for one seed type must take every seed in [0, 2**64).
-        run_kernel(np.uint64(seed), run_ids, item_points, months, params_of(cs), cells,
-                   point_values, _key_pairs(cs), sp, raw, traj)
-    finally:
-        numba.set_parallel_chunksize(before)
+    # As uint64: the kernel compiled for one seed type must take every seed in [0, 2**64).
+    run_kernel(np.uint64(seed), run_ids, item_points, months, params_of(cs), cells,
+               point_values, _key_pairs(cs), sp, raw, traj)
     return raw, (traj if record else None)
 
 

@@ -30,6 +30,7 @@ capacity; the GDP index gets [0, :data:`GDP_INDEX_MAX`].
 from __future__ import annotations
 
 import math
+import threading
 
 import numba
 import numpy as np
@@ -104,20 +105,19 @@ def exact_bands(traj: np.ndarray, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=BAND_COLUMNS)
 
 
-@njit(parallel=True)
-def _accumulate(traj, lo, hi, counts, sums, mins, maxs, clipped):
-    """Add trajectories ``runs x months x figures`` to the histograms.
+@njit(nogil=True)
+def _accumulate(traj, lo, hi, counts, sums, mins, maxs, clipped, m0, m1):
+    """Add months ``m0`` to ``m1`` (exclusive) of trajectories ``runs x months x figures``.
 
-    Parallel over months; within a month, runs in order and figures innermost, so the reads
-    follow the trajectories' memory order (one pass over the chunk) and every (month, figure)
-    sum adds its runs in run order, whatever the thread count. NaN values count as clipped and
-    enter neither a bin nor the sum.
+    Within a month, runs in order and figures innermost, so the reads follow the trajectories'
+    memory order and every (month, figure) sum adds its runs in run order, whatever the
+    threads. NaN values count as clipped and enter neither a bin nor the sum. Compiled without
+    the GIL: :meth:`HistogramBands.add` runs it on several threads, each on its own months.
     """
     runs = traj.shape[0]
-    nm = traj.shape[1]
     nf = traj.shape[2]
     bins = counts.shape[2] - 2  # counts[..., 0] underflow, counts[..., bins + 1] overflow
-    for m in numba.prange(nm):
+    for m in range(m0, m1):
         for r in range(runs):
             for f in range(nf):
                 x = traj[r, m, f]
@@ -182,8 +182,29 @@ class HistogramBands:
         if traj.shape[1:] != self.counts.shape[:2]:
             raise ValueError(f"trajectories of shape {traj.shape[1:]} do not fit bands of "
                              f"shape {self.counts.shape[:2]}")
-        _accumulate(np.ascontiguousarray(traj, dtype=np.float64), self.lo, self.hi, self.counts,
-                    self.sums, self.mins, self.maxs, self.clipped)
+        traj = np.ascontiguousarray(traj, dtype=np.float64)
+        args = (traj, self.lo, self.hi, self.counts, self.sums, self.mins, self.maxs,
+                self.clipped)
+        nm = traj.shape[1]
+        threads = max(1, min(numba.get_num_threads(), nm))
+        # Each thread its own months: no two write one (month, figure).
+        cuts = [nm * t // threads for t in range(threads + 1)]
+        errors: list[BaseException] = []
+
+        def months(t: int) -> None:
+            try:
+                _accumulate(*args, cuts[t], cuts[t + 1])
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+                errors.append(exc)
+
+        pool = [threading.Thread(target=months, args=(t,)) for t in range(1, threads)]
+        for t in pool:
+            t.start()
+        months(0)
+        for t in pool:
+            t.join()
+        if errors:
+            raise errors[0]
         self.runs += traj.shape[0]
 
     def frame(self) -> pd.DataFrame:
