@@ -419,6 +419,8 @@ def run_design(edits: PointEdits, runs: int | Sequence[int] | np.ndarray, seed: 
         # In memory: each chunk's rows go straight into the array, no frame per chunk.
         on_chunk = options.pop("on_chunk", None)
         bar = _progress_bar(bool(options.pop("progress", False)), len(job.chunks()), 0)
+        for unused in ("out", "resume", "collect"):
+            options.pop(unused, None)
         values = np.empty((n * r, len(columns)))
         chunks = job.chunks()
         try:
