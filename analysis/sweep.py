@@ -402,8 +402,10 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
         progress: show a progress bar with time left (default: when stderr is a terminal).
         **backend: ``backend``, ``scheduler``, ``workers``, ``out``, ``resume``,
             ``chunk_size`` of :func:`sim.jobs.backends.run_job`. Every design point is one point
-            of one job (:mod:`sim.jobs.job`), run in this process by default (a chunk a point),
-            on Dask, or durably into ``out`` and resumable; the numbers are the same.
+            of one job (:mod:`sim.jobs.job`), run in this process by default, on Dask, or
+            durably into ``out`` and resumable; the numbers are the same. A design of cell
+            keys runs a chunk (a block of points x runs) in one call of the kernel; otherwise
+            a chunk is a point's runs.
 
     Returns:
         A :class:`SweepResult`; ``result.save(dir)`` writes Parquet and a manifest.
