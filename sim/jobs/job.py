@@ -427,7 +427,8 @@ class Job:
         hashes = self._content_hashes()
         points = [[hashes[i], {k: _label_value(k, v) for k, v in p.labels.items()}]
                   for i, p in enumerate(self.points)]
-        extra = {} if self.edits is None else {"edits": self.edits.digest()}
+        # A design of cell edits: its cells and values are part of the points' identity.
+        edits = b"" if self.edits is None else self.edits.digest().encode()
         return {
             "kind": "diplosim.backends.Job",
             "model_source": code_digest(),
@@ -438,10 +439,9 @@ class Job:
                      "last": int(self.run_ids[-1]),
                      "sha256": hashlib.sha256(self.run_ids.tobytes()).hexdigest()},
             "points": len(self.points),
-            "points_sha256": hashlib.sha256(json.dumps(points).encode()).hexdigest(),
+            "points_sha256": hashlib.sha256(json.dumps(points).encode() + edits).hexdigest(),
             "scenario": self.points[0].scenario.name,
             "chunk_size": int(self.chunk_size),
-            **extra,
         }
 
     def _content_hashes(self) -> list[str]:
