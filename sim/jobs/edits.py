@@ -39,7 +39,7 @@ from sim.core.kernel import EDIT_AFFINITY, EDIT_SANCTION, EDIT_TRADE
 from sim.core.outcomes import outcome_layout
 from sim.errors import ScenarioError
 from sim.scenario import CompiledScenario, Scenario
-from sim.scenario.loading import _event_target
+from sim.scenario.loading import _event_target, canonical_order
 
 #: Editable columns of each table (those a scenario file sets directly); any cell of CAP, DEM,
 #: AFF0, SANC0, TRADE0. Index columns (an actor, a category, a kind) are structural.
@@ -92,7 +92,7 @@ def cell_targets(base: Scenario, key: str) -> list[tuple[int, int, int]] | None:
         current = 0.0  # a category the actor does not list yet: its units are 0
     if isinstance(current, bool) or not isinstance(current, (int, float)):
         return None
-    idx = {a: k for k, a in enumerate(spec.actors)}
+    idx = {a: k for k, a in enumerate(canonical_order(spec.actors))}
     if parts[0] in ("relations", "sanctions", "trade") and len(parts) == 3 and parts[1].isdigit():
         entries = getattr(spec, parts[0])
         k = int(parts[1])
