@@ -26,7 +26,7 @@ SOBOL_VARY = {
     "actors.IRN.relief_priority": (0.0, 1.0),
     "categories.missiles.detection": (0.05, 0.6),
     "actors.NATO.cohesion": (0.2, 1.0),
-    "actors.BRICS.openness": (0.0, 1.0),  # read by no rule: its indices must be 0
+    "actors.BRICS.milex": (0.0, 1000.0),  # descriptive, read by no rule: its indices must be 0
 }
 SURFACE_VARY = {"actors.USA.relief_offer": (0.0, 0.9),
                 "categories.missiles.detection": (0.05, 0.6)}
