@@ -1300,6 +1300,8 @@ def _deal_branches(before: RunState, after: RunState) -> set[str]:
                 taken.add("implementation day")
             elif a[L.TS_CLEAN] > b[L.TS_CLEAN]:
                 taken.add("clean month")
+            elif b[L.TS_CLEAN] > 0:
+                taken.add("clean count restarted")
             else:
                 taken.add("unverified month")
         elif b[L.TS_ACTIVE] >= 0.5 and a[L.TS_BROKEN] >= 0.5 and a[L.TS_ACTIVE] < 0.5:
@@ -1398,3 +1400,100 @@ def test_threat_stage_and_relief_in_sequence_follow_the_odd(scenario, policy, br
 def test_the_phase_runs_take_every_branch():
     assert set().union(*(c[2] for c in PHASE_RUNS)) == _THREAT_BRANCHES | _DEAL_BRANCHES
     assert {c[1] for c in PHASE_RUNS if c[0] == "baseline"} == {None, *sim.list_policies()}
+
+
+def test_advance_deals_follows_the_odd_in_every_situation():
+    """Stage 5 (advance_deals) against ODD 7.11 in every combination of phase, what the party did
+    this month, clean months so far, implementation months and the snap-back's levels, including
+    those the seeded runs rarely reach (a clean count restarted, a snap-back the cap does not
+    bind)."""
+    import itertools
+
+    from sim.core.rules import advance_deals
+
+    model = sim.DiplomacyModel("baseline", seed=0).run(2)
+    ids = model.compiled.actor_ids
+    t = model.compiled.track_ids.index("relief")
+    drones = model.compiled.route_ids.index("iran_russia_drones")
+    p = int(model.state.TP[t, L.T_PARTY])
+    usa, nato = ids.index("USA"), ids.index("NATO")
+    taken: set[str] = set()
+    for (phase, did, clean, months, now, pre, snap) in itertools.product(
+            ("talks", "implementing", "in force"), ("nothing", "shipped", "exposed"),
+            (0, 2, 5), (0, 1, 3, 6), (0.3, 0.9), (0.5, 0.99), (0.05, 0.5)):
+        if phase != "in force" and (now, pre, snap) != (0.3, 0.5, 0.05):
+            continue  # the levels matter only to a snap-back
+        engine = _copy_state(model.state)
+        engine.TS[t, L.TS_ACTIVE] = float(phase == "in force")
+        engine.TS[t, L.TS_IMPLEMENTING] = float(phase == "implementing")
+        engine.TS[t, L.TS_CLEAN] = clean
+        engine.TP[t, L.T_IMPL_MONTHS] = months
+        engine.RS[:, L.RS_SHIPPED] = 0.0
+        engine.RS[drones, L.RS_SHIPPED] = 0.0 if did == "nothing" else 300.0
+        engine.SA[:, L.S_EXPOSED] = 0.0
+        engine.SA[p, L.S_EXPOSED] = float(did == "exposed")
+        engine.SANC[usa, p], engine.SANC[nato, p] = now, 0.5 * now
+        engine.TPRE[t, usa], engine.TPRE[t, nato] = pre, 0.5 * pre
+        engine.AP[[usa, nato], L.A_SNAPBACK] = snap
+        staged, odd = _copy_state(engine), _copy_state(engine)
+        advance_deals(DrawKey(model.rng_key, 0, 3), engine.params, engine.state)
+        odd_relief_in_sequence(odd, 3, odd.RS[:, L.RS_SHIPPED], odd.SA[:, L.S_EXPOSED])
+        case = (phase, did, clean, months, now, pre, snap)
+        np.testing.assert_array_equal(odd.TS, engine.TS, err_msg=str(case))
+        np.testing.assert_array_equal(odd.TPRE, engine.TPRE, err_msg=str(case))
+        np.testing.assert_array_equal(odd.SANC, engine.SANC, err_msg=str(case))
+        branches = _deal_branches(staged, odd)
+        if "broken" in branches and "snap-back capped" not in branches:
+            branches.add("snap-back within the cap")
+        taken |= branches
+    assert taken == _DEAL_BRANCHES | {"clean count restarted", "unverified month",
+                                      "snap-back within the cap"}, taken
+
+
+def test_threat_stage_weighs_the_cost_of_imposing_against_the_audience_cost():
+    """ODD 7.2, draw by draw: a violated threat's package is imposed only if it costs the sender
+    no more than its audience cost and, for a bloc, its members act together; otherwise the
+    sender backs down. (In the bundled scenarios no package costs its sender that much.)"""
+    from sim.core.rules import clear_decisions, decide_sanctions
+
+    model = sim.DiplomacyModel("baseline", seed=1).run(2)
+    s = model.state
+    ids = model.compiled.actor_ids
+    irn = ids.index("IRN")
+    drones = model.compiled.route_ids.index("iran_russia_drones")
+    c = int(s.RP[drones, L.R_CATEGORY])
+    s.TS[:, L.TS_ACTIVE] = s.TS[:, L.TS_IMPLEMENTING] = 0.0
+    s.RS[:, L.RS_DETECTED] = 0.0
+    s.RS[drones, L.RS_DETECTED] = 1.0
+    s.SA[irn, L.S_TRIG] = 10.0
+    month = 3
+    for sender in ("USA", "NATO"):
+        i = ids.index(sender)
+        s.THR[i, drones], s.TDL[i, drones] = 1.0, 12.0
+        s.TRADE[irn, i] = 0.2
+        now = s.SANC[i, irn]
+        level = odd_after_package(now, odd_package(s, i, c), s.AP[i, L.A_ESC_CAP])
+        cost = odd_sender_cost(s, i, irn, level - now)
+        assert cost > 0
+        for audience, imposing in ((0.5 * cost, False), (2.0 * cost, True)):
+            s.AP[i, L.A_AUDIENCE] = audience
+            imposed = 0
+            for seed in range(200):
+                key = np.uint64(seed)
+                clear_decisions(s.state, s.decisions)
+                decide_sanctions(i, DrawKey(key, 0, month), s.params, s.state, s.decisions)
+                want = odd_threat_stage(s, key, 0, month)
+                where = (sender, audience, seed)
+                np.testing.assert_array_equal(s.DTH[i], want.codes[i], err_msg=str(where))
+                np.testing.assert_allclose(s.DS[i], want.sanctions[i], rtol=1e-12,
+                                           err_msg=str(where))
+                assert s.DA[i, L.DA_CRED] == pytest.approx(want.cred[i], rel=1e-12), where
+                imposed += want.codes[i, drones] == L.TH_IMPOSE
+            cohesion = s.AP[i, L.A_COHESION]
+            if not imposing:
+                assert imposed == 0, (sender, imposed)
+            elif cohesion >= 1:
+                assert imposed == 200, (sender, imposed)
+            else:
+                se = math.sqrt(cohesion * (1 - cohesion) / 200)
+                assert abs(imposed / 200 - cohesion) < 4 * se, (sender, imposed)
