@@ -35,7 +35,7 @@ import sim.core.outcomes
 import sim.engines.model
 from sim.core import layout as L
 from sim.core.rng import SHIP, uniform
-from sim.core.rules import DrawKey, decide_supply
+from sim.core.rules import DrawKey, clear_decisions, decide_supply
 from sim.engines.state import RunState
 from sim.scenario.schema import ScenarioSpec, parameter_table
 
@@ -350,28 +350,42 @@ def odd_threat_cost(st_: RunState, r: int) -> float:
     return 100 * st_.W[L.W_DAMAGE] * (1 - SA[s, L.S_ADAPT]) * total
 
 
-def odd_supply_terms(st_: RunState, r: int) -> tuple[float, float, bool]:
-    """ODD 7.1 without the halt: P = logistic(U), the units, and whether the supplier is
-    committed (its government then orders a halt of its covert routes)."""
+class SupplyTerms(NamedTuple):
+    """The supply decision on a route by ODD 7.1, before the government's halt."""
+
+    p: float
+    """``P = logistic(U)``, 0 for a route that ships nothing."""
+    units: float
+    """The units it would ship."""
+    committed: bool
+    """Whether the route is covert and its supplier committed (a halt is then ordered)."""
+    reasons: dict[int, float]
+    """The terms of ``U`` kept as the decision's reasons (``L.DW_*`` columns)."""
+
+
+def odd_supply_terms(st_: RunState, r: int) -> SupplyTerms:
+    """ODD 7.1 without the halt: P = logistic(U), the units, whether the supplier is committed
+    (its government then orders a halt of its covert routes) and the terms of U."""
     W, AP, CP, RP, TP, SA, AFF, TS, G = (st_.W, st_.AP, st_.CP, st_.RP, st_.TP, st_.SA,
                                          st_.AFF, st_.TS, st_.G)
+    nothing = SupplyTerms(0.0, 0.0, False, {})
     if RP[r, L.R_OPEN] < 0.5:
-        return 0.0, 0.0, False
+        return nothing
     s, q, c = (int(RP[r, L.R_SUPPLIER]), int(RP[r, L.R_RECIPIENT]), int(RP[r, L.R_CATEGORY]))
     b = int(CP[c, L.C_BUILDS])
     g = b if b >= 0 else c
     if st_.DEM[q, c] <= 0 or st_.DEM[q, g] <= 0:
-        return 0.0, 0.0, False
+        return nothing
     unmet = max(0.0, st_.DEM[q, g] - st_.BUILT[q, g]) / st_.DEM[q, g]
     at_war = q in (int(W[L.W_ATTACKER]), int(W[L.W_DEFENDER]))
     need = unmet * (G[L.G_INTENSITY] if at_war else 1.0)
     units = (st_.DEM[q, c] if unmet > 0 else 0.0) if b >= 0 else st_.DEM[q, c] * need
     units = math.floor(min(units, st_.CAP[s, c]) + 0.5)
     if units <= 0:
-        return 0.0, 0.0, False
+        return nothing
     revenue_pct = 100 * units * CP[c, L.C_PRICE] / (1000 * AP[s, L.A_GDP] * SA[s, L.S_GDP])
-    u = (W[L.W_SUPPLY_BASE] + RP[r, L.R_PROPENSITY] + W[L.W_W_AFF] * AFF[s, q]
-         + W[L.W_W_NEED] * need + W[L.W_W_PRICE] * revenue_pct)
+    reasons = {L.DW_NEED: W[L.W_W_NEED] * need, L.DW_AFFINITY: W[L.W_W_AFF] * AFF[s, q],
+               L.DW_PRICE: W[L.W_W_PRICE] * revenue_pct, L.DW_RISK: 0.0, L.DW_RELIEF: 0.0}
     committed = False
     if odd_covert(st_, r):
         d = odd_detection(st_, r)
@@ -380,10 +394,12 @@ def odd_supply_terms(st_: RunState, r: int) -> tuple[float, float, bool]:
             if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == s:
                 on = TS[t, L.TS_ACTIVE] >= 0.5 or TS[t, L.TS_IMPLEMENTING] >= 0.5
                 relief += SA[s, L.S_PRIO] if on else d * SA[s, L.S_PRIO] * TS[t, L.TS_TRUST]
-        u -= W[L.W_W_RISK] * d * odd_threat_cost(st_, r)
-        u -= AP[s, L.A_CONTROL] * W[L.W_W_RELIEF] * relief
+        reasons[L.DW_RISK] = -W[L.W_W_RISK] * d * odd_threat_cost(st_, r)
+        reasons[L.DW_RELIEF] = -AP[s, L.A_CONTROL] * W[L.W_W_RELIEF] * relief
         committed = odd_committed(st_, s) >= 0
-    return 1.0 / (1.0 + math.exp(-u)), float(units), committed
+    u = W[L.W_SUPPLY_BASE] + RP[r, L.R_PROPENSITY] + sum(reasons.values())
+    reasons[L.DW_UTILITY] = u
+    return SupplyTerms(1.0 / (1.0 + math.exp(-u)), float(units), committed, reasons)
 
 
 def odd_defies(st_: RunState, s: int, key, run: int, month: int) -> bool:
@@ -406,7 +422,7 @@ def odd_defies(st_: RunState, s: int, key, run: int, month: int) -> bool:
 
 def odd_supply(st_: RunState, r: int, key, run: int, month: int) -> tuple[float, float]:
     """P(ship) and units on route r by ODD section 7.1, the government's halt included."""
-    p, units, committed = odd_supply_terms(st_, r)
+    p, units, committed, _ = odd_supply_terms(st_, r)
     if committed and not odd_defies(st_, int(st_.RP[r, L.R_SUPPLIER]), key, run, month):
         p = 0.0
     return p, units
@@ -423,15 +439,20 @@ def test_supply_equation_matches_decide_supply(months):
     for r in range(s.RP.shape[0]):
         supplier = int(s.RP[r, L.R_SUPPLIER])
         ships = 0
-        p_free, units_doc, committed = odd_supply_terms(s, r)
+        p_free, units_doc, committed, reasons = odd_supply_terms(s, r)
         for seed in range(seeds):
             key = np.uint64(seed)
-            s.DR[:] = 0.0
+            clear_decisions(s.state, s.decisions)
             decide_supply(r, DrawKey(key, 0, month), s.params, s.state, s.decisions)
             p_doc, _ = odd_supply(s, r, key, 0, month)
             u = uniform(key, 0, month, s.AP[supplier, L.A_ID], s.RP[r, L.R_ID], SHIP)
             expected = units_doc if u < p_doc else 0.0
             assert s.DR[r] == expected, (model.compiled.route_ids[r], seed, u, p_doc)
+            if units_doc > 0:  # the decision's reasons (7.1), as the story tells them
+                for col, value in reasons.items():
+                    assert s.DW[r, col] == pytest.approx(value, rel=1e-12, abs=1e-15), (r, col)
+                assert s.DW[r, L.DW_PROBABILITY] == pytest.approx(p_doc, rel=1e-12, abs=1e-15)
+                assert s.DW[r, L.DW_HALT] == float(committed), r
             ships += expected > 0
             branches.add(expected > 0)
         if units_doc > 0 and not committed:
@@ -452,10 +473,14 @@ def test_supply_halt_follows_control():
     defied = shipped = 0
     for seed in range(200):
         key = np.uint64(seed)
+        clear_decisions(s.state, s.decisions)
         decide_supply(drones, DrawKey(key, 0, 4), s.params, s.state, s.decisions)
         p_doc, units = odd_supply(s, drones, key, 0, 4)
         u = uniform(key, 0, 4, s.AP[irn, L.A_ID], s.RP[drones, L.R_ID], SHIP)
         assert s.DR[drones] == (units if u < p_doc else 0.0), seed
+        assert s.DW[drones, L.DW_HALT] == 1.0
+        assert s.DW[drones, L.DW_DEFIED] == float(odd_defies(s, irn, key, 0, 4)), seed
+        assert s.DW[drones, L.DW_PROBABILITY] == pytest.approx(p_doc, rel=1e-12), seed
         defied += odd_defies(s, irn, key, 0, 4)
         shipped += s.DR[drones] > 0
     control = s.AP[irn, L.A_CONTROL]
@@ -466,7 +491,7 @@ def test_supply_halt_follows_control():
 def test_worked_supply_example_in_the_text(prose):
     model = sim.DiplomacyModel("baseline", seed=0)
     drones = model.compiled.route_ids.index("iran_russia_drones")
-    p, units, committed = odd_supply_terms(model.state, drones)
+    p, units, committed, _ = odd_supply_terms(model.state, drones)
     assert units == 300 and not committed
     text = " ".join(prose.split())
     assert f"Iran ships with probability {p:.2f}" in text
@@ -673,6 +698,45 @@ def test_adaptation_starts_from_the_episode_age():
     np.testing.assert_allclose(s.SA[:, L.S_ADAPT], want, atol=1e-15)
     damage0 = cs.W[L.W_DAMAGE] * s.SA[:, L.S_PRESSURE] * (1 - want)
     np.testing.assert_allclose(s.SA[:, L.S_DAMAGE0], damage0, atol=1e-15)
+
+
+def odd_initial_threats(st_: RunState) -> tuple[np.ndarray, np.ndarray]:
+    """The standing threats of month 0 by ODD section 5 and 7.2 (public warnings): every actor
+    with ``warning = 1`` and ``escalation_step > 0`` threatens every hostile supplier over each of
+    its covert routes where it has headroom, from month 1 to month ``deadline``."""
+    AP, RP = st_.AP, st_.RP
+    first, last = np.zeros((AP.shape[0], RP.shape[0])), np.zeros((AP.shape[0], RP.shape[0]))
+    for i in range(AP.shape[0]):
+        if AP[i, L.A_WARNING] < 0.5 or AP[i, L.A_ESC_STEP] <= 0:
+            continue
+        for r in range(RP.shape[0]):
+            j = int(RP[r, L.R_SUPPLIER])
+            if (j != i and odd_covert(st_, r) and st_.AFF0[i, j] < 0
+                    and st_.SANC0[i, j] < AP[i, L.A_ESC_CAP] - 1e-12):
+                first[i, r], last[i, r] = 1.0, AP[i, L.A_DEADLINE]
+    return first, last
+
+
+@pytest.mark.parametrize("scenario", sim.list_scenarios())
+def test_initial_threats_follow_section_5(scenario, prose):
+    for policy in (None, *sim.list_policies()):
+        st_ = sim.DiplomacyModel(scenario, seed=0, policy=policy).state
+        first, last = odd_initial_threats(st_)
+        np.testing.assert_array_equal(st_.THR, first, err_msg=f"{scenario} {policy}")
+        np.testing.assert_array_equal(st_.TDL, last, err_msg=f"{scenario} {policy}")
+        warned = (st_.AP[:, L.A_WARNING] >= 0.5) & (st_.AP[:, L.A_ESC_STEP] > 0)
+        np.testing.assert_array_equal(st_.SA[:, L.S_WARNED] >= 0.5, warned,
+                                      err_msg=f"{scenario} {policy}")
+    if scenario == "baseline":
+        model = sim.DiplomacyModel(scenario, seed=0)
+        ids, routes = model.compiled.actor_ids, model.compiled.route_ids
+        first, last = odd_initial_threats(model.state)
+        threats = {(ids[i], routes[r]) for i, r in zip(*np.nonzero(first), strict=True)}
+        assert threats == {("USA", r) for r in ("iran_russia_drones", "iran_russia_missiles",
+                                                 "iran_russia_production")}, threats
+        text = " ".join(prose.split())
+        assert ("the USA threatens Iran over its drones, missiles and production assistance "
+                f"until month {int(last.max())}.") in text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -910,6 +974,8 @@ class OddMonth:
         self.tables = {L.EV_WORLD: st_.W, L.EV_ACTOR: st_.AP, L.EV_CATEGORY: st_.CP,
                        L.EV_ROUTE: st_.RP, L.EV_TRACK: st_.TP, L.EV_CAPACITY: st_.CAP,
                        L.EV_DEMAND: st_.DEM}
+        self.reasons = np.zeros((st_.RP.shape[0], L.NDW))
+        """The reasons of the month's supply decisions (7.1), ``reasons[r, L.DW_*]``."""
 
     def u(self, month, actor, counterpart, purpose):
         """The uniform draw keyed by identities (ODD 7.14)."""
@@ -1004,15 +1070,19 @@ class OddMonth:
         # decisions, all on last month's state
         shipped = np.zeros(nr)
         halted, defied = np.zeros(n), np.zeros(n)
+        self.reasons = np.zeros((nr, L.NDW))
         for r in range(nr):
             sup = int(RP[r, L.R_SUPPLIER])
-            p_ship, units, committed = odd_supply_terms(s, r)
+            p_ship, units, committed, reasons = odd_supply_terms(s, r)
+            for col, value in reasons.items():
+                self.reasons[r, col] = value
             if committed:
-                halted[sup] = 1.0
+                halted[sup] = self.reasons[r, L.DW_HALT] = 1.0
                 if odd_defies(s, sup, self.key, self.run, m):
-                    defied[sup] = 1.0
+                    defied[sup] = self.reasons[r, L.DW_DEFIED] = 1.0
                 else:
                     p_ship = 0.0
+            self.reasons[r, L.DW_PROBABILITY] = p_ship if units > 0 else 0.0
             if units > 0 and odd_chance(p_ship, lambda sup=sup, r=r: self.u(
                     m, self.aid(sup), self.rid(r), SHIP)):
                 shipped[r] = units
@@ -1224,6 +1294,8 @@ def test_odd_month_by_month_equals_the_engine(scenario, policy, seed, branches):
                      "TP"):
             np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-9,
                                        atol=1e-12, err_msg=f"{scenario} month {month}: {name}")
+        np.testing.assert_allclose(odd.reasons, a.DW, rtol=1e-9, atol=1e-12,
+                                   err_msg=f"{scenario} month {month}: reasons of supply")
         for name, cols in _DOCUMENTED_STATE.items():
             got, want = getattr(b, name), getattr(a, name)
             for col in cols:
@@ -1454,7 +1526,7 @@ def test_threat_stage_weighs_the_cost_of_imposing_against_the_audience_cost():
     """ODD 7.2, draw by draw: a violated threat's package is imposed only if it costs the sender
     no more than its audience cost and, for a bloc, its members act together; otherwise the
     sender backs down. (In the bundled scenarios no package costs its sender that much.)"""
-    from sim.core.rules import clear_decisions, decide_sanctions
+    from sim.core.rules import decide_sanctions
 
     model = sim.DiplomacyModel("baseline", seed=1).run(2)
     s = model.state
