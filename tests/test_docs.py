@@ -5,13 +5,22 @@
 - Every actor, category, route and track of the baseline is explained in the prose.
 - Every reference key cited in the baseline (in its ``[sources]`` table and its comments) is a row
   of ``shared/reference/figures.csv`` (skipped, with the reason, when that folder is absent).
-- The equations of section 7 are checked against the compiled rules they describe: the supply
-  logit (against ``decide_supply``'s ship/no-ship decisions, draw by draw), the pressure
-  composition with leakage (against ``update_pressure``), the deal equations (``decide_track``),
-  the economy, and the worked numbers in the text.
+- The equations of section 7 are restated here from the text (``odd_*``, never imported from
+  sim/core/rules.py) and checked against the compiled rules they describe: the supply decision
+  of the two levels with its reasons (``decide_supply``, draw by draw), the threat stage
+  (``decide_sanctions``: issue, impose when the cost is within the audience cost and the members
+  act together, back down, complied with, exhausted, held under a relief agreement, easing,
+  secondary sanctions, credibility from the month's counts), relief in sequence (``take_deals``
+  and ``advance_deals``: breach, clean months, Implementation Day, breaking and snap-back within
+  the cap), the pressure with reach, coalition and leakage (``update_pressure``), the deal
+  equations (``decide_track``), the economy and adaptation from the episode's age, the threats
+  of month 0, and the worked numbers in the text.
+- The threat stage and relief in sequence are checked phase by phase, month by month, over
+  seeded runs of the baseline under every bundled policy and of the other scenarios.
 - ``OddMonth`` is the whole month of sections 3 and 7 written from the text in plain Python; it
-  must follow the engine month by month to 1e-9 over whole runs that take every branch (deal,
-  easing, breaking and snap-back, escalation, failed follow-through, secondary sanctions,
+  must follow the engine month by month to 1e-9 over whole runs that take every branch (threats
+  issued, imposed, backed down from and complied with; relief agreed, breached in implementation,
+  in force, eased toward, broken and snapped back; a halt defied; secondary sanctions;
   ceasefire). A change to the rules without a change to ODD.md fails here, naming the array.
 """
 
@@ -201,7 +210,8 @@ def test_every_submodel_named_in_the_brief_has_a_section(prose):
                  "Negotiation tracks", "Trust, stalemate, breaking and snap-back",
                  "Denial and domestic pressure", "Scheduled events", "Random numbers"]:
         assert re.search(rf"^### 7\.\d+ {re.escape(name)}", prose, re.M), name
-    for purpose in ["SHIP", "DETECT", "COHESION", "DENY", "DEAL", "SHOCK", "WAR", "SECONDARY"]:
+    for purpose in ["SHIP", "DETECT", "COHESION", "DENY", "DEAL", "SHOCK", "WAR", "SECONDARY",
+                    "COMPLY"]:
         code = getattr(sim.core.rng, purpose)
         assert re.search(rf"^\| `{purpose}` \| {code} \|", prose, re.M), purpose
 
@@ -489,14 +499,79 @@ def test_supply_halt_follows_control():
 
 
 def test_worked_supply_example_in_the_text(prose):
+    """Every figure of ODD 7.1's example (month 1 of the baseline, drones) as the oracle has it."""
     model = sim.DiplomacyModel("baseline", seed=0)
+    s, ids = model.state, model.compiled.actor_ids
     drones = model.compiled.route_ids.index("iran_russia_drones")
-    p, units, committed, _ = odd_supply_terms(model.state, drones)
+    relief = model.compiled.track_ids.index("relief")
+    irn, usa, rus = ids.index("IRN"), ids.index("USA"), ids.index("RUS")
+    c = int(s.RP[drones, L.R_CATEGORY])
+    W = s.W
+    p, units, committed, reasons = odd_supply_terms(s, drones)
     assert units == 300 and not committed
+    need = reasons[L.DW_NEED] / W[L.W_W_NEED]
+    revenue = reasons[L.DW_PRICE] / W[L.W_W_PRICE]
+    package = odd_package(s, usa, c)
+    level = odd_after_package(s.SANC[usa, irn], package, s.AP[usa, L.A_ESC_CAP])
+    sanc = s.SANC.copy()
+    sanc[usa, irn] = level
+    gain = odd_raw(s.AP, sanc, s.TRADE, irn) - s.SA[irn, L.S_RAW]
+    left = gain * (1 - s.SA[irn, L.S_LEAK])
+    cost = odd_threat_cost(s, drones)
+    det = odd_detection(s, drones)
+    at_risk = det * s.SA[irn, L.S_PRIO] * s.TS[relief, L.TS_TRUST]
+    assert np.count_nonzero(s.THR[:, drones]) == 1 and s.THR[usa, drones] > 0  # only the USA
+    assert cost == pytest.approx(100 * W[L.W_DAMAGE] * (1 - s.SA[irn, L.S_ADAPT])
+                                 * s.SA[usa, L.S_CRED] * left, rel=1e-12)
     text = " ".join(prose.split())
-    assert f"Iran ships with probability {p:.2f}" in text
-    cost = odd_threat_cost(model.state, drones)
-    assert f"= {cost:.3f}% of GDP a year" in text
+    for figure in (
+            f"need = 1 x {s.G[L.G_INTENSITY]:g}, units = min({s.DEM[rus, c]:g} x "
+            f"{s.G[L.G_INTENSITY]:g}, {s.CAP[irn, c]:g}) = {units:g}",
+            f"revenue {revenue:.3f}% of Iran's GDP",
+            f"its drone package ({package:g}) would raise its sanctions from "
+            f"{s.SANC[usa, irn]:.2f} to {level:.2f} and the raw pressure on Iran by {gain:.3f}, "
+            f"of which {left:.3f} is left after leakage",
+            f"so the threat cost is 100 x {W[L.W_DAMAGE]:.2f} x (1 - {s.SA[irn, L.S_ADAPT]:.3f}) x "
+            f"{s.SA[usa, L.S_CRED]:g} x {left:.3f} = {cost:.3f}% of GDP a year",
+            f"Relief at risk {det:g} x {s.SA[irn, L.S_PRIO]:g} x {s.TS[relief, L.TS_TRUST]:g} = "
+            f"{at_risk:.3f}",
+            f"So U = {W[L.W_W_AFF]:g} x {s.AFF[irn, rus]:g} + {W[L.W_W_NEED]:g} x {need:g} + "
+            f"{revenue:.3f} - {W[L.W_W_RISK]:g} x {det:g} x {cost:.3f} - "
+            f"{s.AP[irn, L.A_CONTROL]:g} x {W[L.W_W_RELIEF]:g} x {at_risk:.3f} = "
+            f"{reasons[L.DW_UTILITY]:.2f} and Iran ships with probability {p:.2f}"):
+        assert figure in text, figure
+    # the base utility and the route's propensity are 0 in the baseline: the example omits them
+    assert W[L.W_SUPPLY_BASE] == 0 and s.RP[drones, L.R_PROPENSITY] == 0
+
+
+def test_worked_threat_stage_numbers_in_the_text(prose):
+    """The packages and the costs of imposing ODD 7.2 quotes for the baseline."""
+    model = sim.DiplomacyModel("baseline", seed=0)
+    s, ids, routes = model.state, model.compiled.actor_ids, model.compiled.route_ids
+    irn, usa, nato = ids.index("IRN"), ids.index("USA"), ids.index("NATO")
+    text = " ".join(prose.split())
+
+    def level(i, route):
+        c = int(s.RP[routes.index(route), L.R_CATEGORY])
+        return (odd_package(s, i, c),
+                odd_after_package(s.SANC[i, irn], odd_package(s, i, c), s.AP[i, L.A_ESC_CAP]))
+
+    (drone, to_drone), (missile, to_missile) = (level(usa, "iran_russia_drones"),
+                                                level(usa, "iran_russia_missiles"))
+    assert (f"the USA's drone package ({drone:g}) raises its sanctions on Iran from "
+            f"{s.SANC[usa, irn]:.2f} to {to_drone:.2f}, its missile package ({missile:g}) to "
+            f"{to_missile:g}.") in text
+    costs = {i: max(odd_sender_cost(s, i, irn, level(i, r)[1] - s.SANC[i, irn])
+                    for r in routes if int(s.RP[routes.index(r), L.R_SUPPLIER]) == irn)
+             for i in (usa, nato)}
+    assert costs[usa] == 0 and s.TRADE[irn, usa] == 0
+    assert 0 < costs[nato] < 0.01
+    assert ("the USA's cost of imposing is 0 (Iran has no trade left with it) and NATO's under "
+            f"0.01% of its GDP, far below their audience costs ({s.AP[usa, L.A_AUDIENCE]:g} and "
+            f"{s.AP[nato, L.A_AUDIENCE]:g}% of GDP)") in text
+    assert s.AP[usa, L.A_COHESION] == 1 and (
+        f"NATO only when its members fail to act together (cohesion {s.AP[nato, L.A_COHESION]:g})"
+        in text)
 
 
 def test_worked_pressure_numbers_in_the_text(prose):
@@ -516,6 +591,11 @@ def test_worked_pressure_numbers_in_the_text(prose):
     damage = cs.W[L.W_DAMAGE] * s.SA[irn, L.S_PRESSURE] * 100
     assert f"({s.SA[irn, L.S_PRESSURE]:.3f}) into {damage:.1f} points of growth" in text
     assert f"adaptation it is {damage * (1 - s.SA[irn, L.S_ADAPT]):.1f} points" in text
+    # damage fades with adaptation (7.6): half-life and what is left after seven years
+    rate = cs.W[L.W_ADAPT]
+    half = math.log(0.5) / math.log(1 - rate)
+    assert (f"with {rate:g} a month, by half in about {half:.0f} months and to "
+            f"{100 * (1 - rate) ** 84:.0f}% after seven years") in text
 
 
 def odd_pressure(W, AP, SA, SANC, TRADE, AFF):
