@@ -131,18 +131,27 @@ def Teaching(room: Classroom, version: int):
 
 @solara.component
 def Story(room: Classroom, version: int):
-    """The story of the run in plain words, newest month first."""
+    """The story of the run in plain words, newest month first.
+
+    Under each decision, in grey, its reasons: the terms that weighed most in it.
+    """
     with solara.Card("Story of the run", classes=["story"]):
-        months = room.story_by_month(newest_first=True)
+        months = room.story_events_by_month(newest_first=True)
         with solara.Column(gap="2px", style={"max-height": "440px", "overflow-y": "auto"}):
             if not months:
                 _small("Nothing has happened yet: press Step or Play.")
-            for month, lines in months:
+            else:
+                _small("Under a decision, why: the terms that weighed most in it (for a "
+                       "shipment, its utility's terms: positive for shipping, negative against).")
+            for month, events in months:
                 solara.Text(f"Month {month} ({room.calendar(month)})",
                             style={"font-weight": "600", "margin-top": "6px"})
-                for line in lines:
-                    v.Html(tag="div", class_="story-line", children=[f"Month {month}: {line}"],
+                for ev in events:
+                    v.Html(tag="div", class_="story-line", children=[f"Month {month}: {ev.text}"],
                            style_="font-size: 13px;")
+                    if ev.why:
+                        v.Html(tag="div", class_="story-why", children=[f"why: {ev.why}"],
+                               style_="font-size: 12px; color: #666; margin: 0 0 3px 14px;")
 
 
 def _table_rows(rows: list[dict[str, Any]]) -> list[Any]:

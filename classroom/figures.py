@@ -35,7 +35,8 @@ def run_charts(monthly: pd.DataFrame, labels: dict[str, str], horizon: int) -> F
     """Six panels that grow month by month, up to the run's current month.
 
     GDP index, sanction pressure, deliveries per route, war intensity and balance, affinity of
-    key pairs, trust on the negotiation tracks; the x axis spans the whole horizon.
+    key pairs, trust on the negotiation tracks (shaded while a deal is in force, hatched while
+    an agreement is being implemented); the x axis spans the whole horizon.
     """
     # A fixed layout: the constrained layout engine would cost more than a third of the
     # drawing time, paid on every month of a run.
@@ -97,8 +98,14 @@ def run_charts(monthly: pd.DataFrame, labels: dict[str, str], horizon: int) -> F
         if active is not None and active.to_numpy().any():
             ax.fill_between(x, 0, 1, where=active.to_numpy() >= 0.5, step="mid", alpha=0.12,
                             color=colour, label=labels.get(active.name, active.name))
+        implementing = monthly.get("implementing_" + col[len("trust_"):])
+        if implementing is not None and implementing.to_numpy().any():
+            ax.fill_between(x, 0, 1, where=implementing.to_numpy() >= 0.5, step="mid",
+                            facecolor="none", edgecolor=colour, hatch="//", linewidth=0.0,
+                            alpha=0.5, label=labels.get(implementing.name, implementing.name))
     if trust:
         ax.legend(fontsize=7, loc="upper right", framealpha=0.7)
     ax.set_ylim(0, 1)
-    _frame(ax, "Negotiation tracks", horizon, month, "trust (shaded: deal in force)")
+    _frame(ax, "Negotiation tracks", horizon, month,
+           "trust (shaded: in force; hatched: being implemented)")
     return fig

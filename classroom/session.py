@@ -39,7 +39,7 @@ from classroom.controls import (
 )
 from sim.core import layout as L
 from sim.core.outcomes import sanction_pairs
-from sim.engines.model import DiplomacyModel
+from sim.engines.model import DiplomacyModel, StoryEvent
 from sim.jobs.ensemble import run_ensemble
 from sim.results.table import estimate_text, interval_text
 from sim.scenario import (
@@ -397,14 +397,24 @@ class Classroom:
         k = year * 12 + (mon - 1) + max(month, 1) - 1
         return f"{k // 12:04d}-{k % 12 + 1:02d}"
 
-    def story_by_month(self, newest_first: bool = True) -> list[tuple[int, list[str]]]:
-        """The story so far grouped by month: ``[(month, [sentences])]``."""
+    def story_events_by_month(self, newest_first: bool = True
+                              ) -> list[tuple[int, list[StoryEvent]]]:
+        """The story so far grouped by month: ``[(month, [events])]``.
+
+        Each :class:`sim.StoryEvent` has its sentence (``text``) and, for a decision, its
+        reasons (``why``: ``"need 1.60, affinity 0.75, threat cost -0.06"``; '' for none),
+        which the page shows under the sentence.
+        """
         with self._lock:
-            groups: dict[int, list[str]] = {}
+            groups: dict[int, list[StoryEvent]] = {}
             for ev in self.model.story:
-                groups.setdefault(ev.month, []).append(ev.text)
-        items = sorted(groups.items(), reverse=newest_first)
-        return items
+                groups.setdefault(ev.month, []).append(ev)
+        return sorted(groups.items(), key=lambda item: item[0], reverse=newest_first)
+
+    def story_by_month(self, newest_first: bool = True) -> list[tuple[int, list[str]]]:
+        """The story's sentences so far grouped by month: ``[(month, [sentences])]``."""
+        return [(month, [ev.text for ev in events])
+                for month, events in self.story_events_by_month(newest_first)]
 
     def monthly(self) -> pd.DataFrame:
         """The run's monthly record so far (month 0 is the start)."""
@@ -477,7 +487,7 @@ class Classroom:
         return _csv(self.monthly())
 
     def story_csv(self) -> str:
-        """The run's story so far as CSV (month, kind, text)."""
+        """The run's story so far as CSV (month, kind, text, reasons)."""
         with self._lock:
             return _csv(self.model.story_frame())
 
@@ -524,4 +534,5 @@ def monthly_labels(scn: Scenario) -> dict[str, str]:
     for t in cs.track_ids:
         out[f"trust_{t}"] = f"Trust on the {t} track"
         out[f"active_{t}"] = f"{t.capitalize()} in force"
+        out[f"implementing_{t}"] = f"{t.capitalize()} agreed, being implemented"
     return out

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import EXIT_USAGE, DiplosimError, UsageError
+
+#: Exit status after Ctrl-C (128 + SIGINT, as a shell reports it).
+EXIT_INTERRUPTED = 130
 
 #: The longest run a scenario may ask for (the schema's bound on ``meta.horizon``), in months.
 MAX_MONTHS = 600
@@ -178,9 +182,16 @@ def add_seed_argument(p: argparse.ArgumentParser) -> None:
 
 def add_runs_argument(p: argparse.ArgumentParser, default: int, help: str, *,
                       minimum: int = 1, flag: str = "--runs") -> None:
-    """``--runs`` (or ``flag``): a count of Monte Carlo runs, at least ``minimum``."""
+    """``--runs`` (or ``flag``): a count of Monte Carlo runs, at least ``minimum``.
+
+    Also ``--long-job``: a job whose estimated time is above :data:`MAX_JOB_HOURS` is refused
+    before it starts (see :func:`check_job_size`) unless it is given.
+    """
     p.add_argument(flag, type=count_argument(minimum), default=default,
                    help=f"{help} (default {default}, at least {minimum})")
+    p.add_argument("--long-job", action="store_true",
+                   help=f"run a job estimated to take more than {MAX_JOB_HOURS:g} hours "
+                   "(refused otherwise, before it starts)")
 
 
 def add_months_argument(p: argparse.ArgumentParser) -> None:
@@ -190,8 +201,22 @@ def add_months_argument(p: argparse.ArgumentParser) -> None:
 
 
 def add_out_argument(p: argparse.ArgumentParser, what: str) -> None:
-    """``--out DIR``: the folder a verb writes ``what`` into (created if missing)."""
-    p.add_argument("--out", metavar="DIR", help=f"write {what} here")
+    """``--out DIR``: the folder a verb writes ``what`` into (created if missing).
+
+    Also ``--overwrite``: a folder that already holds a result is refused unless it is given
+    (see :func:`sim.results.provenance.claim_output_folder`).
+    """
+    p.add_argument("--out", metavar="DIR", help=f"write {what} here (a new or empty folder, "
+                   "or see --overwrite)")
+    add_overwrite_argument(p)
+
+
+def add_overwrite_argument(p: argparse.ArgumentParser) -> None:
+    """``--overwrite``: replace an earlier result in an output folder (refused otherwise)."""
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the result already in the output folder (its files are "
+                   "deleted before the job starts; other files stay); without it such a "
+                   "folder is refused")
 
 
 def add_backend_arguments(p: argparse.ArgumentParser) -> None:
@@ -266,6 +291,320 @@ def ensure_out_dir(path: str | None) -> Path | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Before a job: its size, its output folder, the compiled kernel
+
+#: The longest job the command line starts without ``--long-job``, in estimated hours.
+MAX_JOB_HOURS = 2.0
+#: Share of the memory available when a job starts that its tables may take.
+MEMORY_SHARE = 0.5
+#: Run-months per second per core of the compiled kernel on a scenario of
+#: :data:`REFERENCE_ACTORS` actors (the baseline: about 900,000 on 2 cores, README), and the
+#: exponent of the actor count its cost grows with (a 200-actor scenario: about 80 run-months
+#: per second on 2 cores, so about n**2.7). An estimate for refusing jobs that would take days,
+#: not a benchmark.
+RUN_MONTHS_PER_CORE_S = 450_000.0
+#: The same for the Mesa engine (one Mesa model a run, on one core: about 70 run-months a second
+#: on the baseline here).
+MESA_RUN_MONTHS_S = 70.0
+REFERENCE_ACTORS = 6
+COST_EXPONENT = 2.7
+
+
+@dataclass(frozen=True)
+class JobSize:
+    """What a job will compute and hold, estimated before it starts.
+
+    Attributes:
+        flag: the option that sets its size (``--runs``, ``--runs-per-point``), for messages.
+        runs: Monte Carlo runs in all (every policy, point or variant).
+        months: months per run.
+        actors: actors of the scenario.
+        memory_bytes: the largest tables it holds at once.
+        write_bytes: what it writes into its output folder (0: nothing).
+        cores: cores (threads or workers) it runs on.
+        rate: run-months per second per core on a scenario of :data:`REFERENCE_ACTORS` actors.
+    """
+
+    flag: str
+    runs: int
+    months: int
+    actors: int
+    memory_bytes: float
+    write_bytes: float = 0.0
+    cores: int = 1
+    rate: float = RUN_MONTHS_PER_CORE_S
+
+    @property
+    def seconds(self) -> float:
+        """Estimated time on :attr:`cores` (see :data:`RUN_MONTHS_PER_CORE_S`)."""
+        scale = max(1.0, self.actors / REFERENCE_ACTORS) ** COST_EXPONENT
+        return self.runs * self.months * scale / (self.rate * max(1, self.cores))
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new job (``MemAvailable`` on Linux; physical elsewhere)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.0f} MB"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 3 * 86400:
+        return f"{seconds / 3600:.0f} hours"
+    return f"{seconds / 86400:,.0f} days"
+
+
+def check_job_size(size: JobSize, value: int, *, long_job: bool = False) -> None:
+    """Refuse, before anything is allocated, a job this machine cannot hold or should not start.
+
+    Memory: the job's tables may take at most :data:`MEMORY_SHARE` of the memory available now
+    (no flag lifts this: the job would fail with a MemoryError). Time: a job estimated above
+    :data:`MAX_JOB_HOURS` needs ``--long-job``.
+
+    Args:
+        size: the job's estimate.
+        value: the value of ``size.flag`` as given, for the message.
+        long_job: ``--long-job`` was given.
+
+    Raises:
+        UsageError: one line saying what the job needs, the limit, and what to do.
+    """
+    limit = MEMORY_SHARE * available_memory()
+    if size.memory_bytes > limit:
+        most = int(value * limit / size.memory_bytes)
+        raise UsageError(f"{size.flag} {value:,}: the job would hold about "
+                         f"{_gb(size.memory_bytes)} of tables in memory (about "
+                         f"{size.memory_bytes / value:,.0f} bytes per run), above the limit of "
+                         f"{100 * MEMORY_SHARE:.0f}% of the {_gb(limit / MEMORY_SHARE)} "
+                         f"available; use {size.flag} {most:,} or fewer")
+    if size.seconds > MAX_JOB_HOURS * 3600 and not long_job:
+        cores = f"{size.cores} core" + ("s" if size.cores != 1 else "")
+        raise UsageError(f"{size.flag} {value:,}: the job is estimated at about "
+                         f"{_duration(size.seconds)} ({size.runs:,} runs of {size.months} months, "
+                         f"{size.actors} actors, {cores}), above the {MAX_JOB_HOURS:g}-hour "
+                         "limit; use fewer runs, or add --long-job to start it anyway")
+
+
+def _cores(args: argparse.Namespace) -> int:
+    if getattr(args, "workers", None):
+        return int(args.workers)
+    if getattr(args, "threads", None):
+        return int(args.threads)
+    return os.cpu_count() or 1
+
+
+def _job_scenario(args: argparse.Namespace, policy: str | None):
+    from sim.scenario import load_scenario
+
+    scn = load_scenario(args.scenario, policy=policy)
+    return scn.with_overrides(parse_sets(args.sets)) if getattr(args, "sets", None) else scn
+
+
+def _row_bytes(scn) -> int:
+    """Bytes of one run's row of outcomes (8 bytes a column, the run index included)."""
+    from sim.core.outcomes import n_outcomes
+
+    return 8 * (n_outcomes(scn.compile()) + 1)
+
+
+def _design_points(design: str, samples: int, factors: int) -> int:
+    """Points of a sweep design (see :data:`analysis.sweep.DESIGNS`)."""
+    return {"grid": samples ** factors, "sobol": samples * (factors + 2),
+            "morris": samples * (factors + 1)}.get(design, samples)
+
+
+def job_size(args: argparse.Namespace) -> tuple[JobSize, int, object] | None:
+    """The estimate of the job a verb's arguments ask for, the flag's value and the scenario.
+
+    None for a verb or an invocation that runs no Monte Carlo job (``run --runs 1``, ``list``,
+    ``report``, ...). ``facts`` estimates its own job (it knows its variants).
+    """
+    name = getattr(args, "verb", None)
+    chunked = getattr(args, "workers", None) or getattr(args, "scheduler", None) \
+        or getattr(args, "resume", False)
+    if name == "run" and args.runs > 1:
+        scn = _job_scenario(args, args.policy)
+        months = args.months or scn.horizon
+        row = _row_bytes(scn)
+        # the outcome array and its DataFrame (2 copies), the run indices; on the chunked path
+        # the rows of the finished chunks too
+        memory = args.runs * (2 * row + 8) * (2 if chunked else 1)
+        write = args.runs * row * (2 if chunked else 1) if args.out else 0
+        mesa = args.engine == "mesa" and not (getattr(args, "workers", None)
+                                              or getattr(args, "scheduler", None))
+        return (JobSize("--runs", args.runs, months, len(scn.spec.actors), memory, write,
+                        1 if mesa else _cores(args),
+                        MESA_RUN_MONTHS_S if args.engine == "mesa" else RUN_MONTHS_PER_CORE_S),
+                args.runs, scn)
+    if name == "compare":
+        scn = _job_scenario(args, None)
+        months = args.months or scn.horizon
+        runs = args.runs * len(args.policies)
+        row = _row_bytes(scn)
+        memory = runs * (3 * row + 8)  # every policy's runs, the paired table and a copy
+        write = runs * row * (2 if chunked else 1) if args.out else 0
+        return (JobSize("--runs", runs, months, len(scn.spec.actors), memory, write,
+                        _cores(args)), args.runs, scn)
+    if name == "sweep":
+        scn = _job_scenario(args, args.policy)
+        months = args.months or scn.horizon
+        points = _design_points(args.design, max(1, args.samples), len(args.vary))
+        runs = points * args.runs_per_point
+        row = _row_bytes(scn)
+        # one point's runs at a time, and the table of points; every run's row when chunked
+        memory = (runs if chunked else args.runs_per_point + points) * (2 * row + 8)
+        write = (runs if chunked else points) * row if args.out else 0
+        return (JobSize("--runs-per-point", runs, months, len(scn.spec.actors), memory, write,
+                        _cores(args)), args.runs_per_point, scn)
+    return None
+
+
+#: The kind of result each verb writes into ``--out`` (``run``: by ``--runs``).
+OUT_KINDS = {"compare": "comparison", "sweep": "sweep"}
+
+
+def _claim(path: str, kind: str, flag: str, args: argparse.Namespace, need: float,
+           created: list[Path]) -> None:
+    from sim.results.provenance import claim_output_folder
+
+    folder, new = claim_output_folder(path, kind, flag=flag,
+                                      overwrite=bool(getattr(args, "overwrite", False)),
+                                      resume=bool(getattr(args, "resume", False)),
+                                      need_bytes=int(need))
+    if new:
+        created.append(folder)
+
+
+def claim_outputs(args: argparse.Namespace, size: JobSize | None) -> list[Path]:
+    """Check every output of the verb before it computes; return the folders this created.
+
+    See :func:`sim.results.provenance.claim_output_folder`.
+    """
+    created: list[Path] = []
+    name = getattr(args, "verb", None)
+    need = size.write_bytes if size is not None else 0
+    if name in ("run", "compare", "sweep") and getattr(args, "out", None):
+        kind = OUT_KINDS.get(name) or ("single" if args.runs == 1 else "ensemble")
+        _claim(args.out, kind, "--out", args, need, created)
+    if name == "facts":
+        if args.figures:
+            _claim(args.figures, "facts", "--figures", args, 0, created)
+        if args.csv:
+            claim_output_file(args.csv, "--csv", bool(args.overwrite), created)
+    return created
+
+
+def claim_output_file(path: str, flag: str, overwrite: bool, created: list[Path]) -> None:
+    """An output file: refused if it exists (unless ``overwrite``); its folder made writable."""
+    from sim.results.provenance import probe_folder
+
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{flag} {path}: is a folder")
+    if target.exists() and not overwrite:
+        raise UsageError(f"{flag} {path}: exists; add --overwrite to replace it, or choose a "
+                         "new file")
+    folder = target.parent
+    if not folder.exists():
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:
+            raise UsageError(f"{flag} {path}: cannot create its folder ({exc.strerror})"
+                             ) from None
+        created.append(folder)
+    probe_folder(folder, flag)
+
+
+#: A first run of the compiled kernel that takes longer than this (seconds) is compiling it
+#: (a cached kernel loads in well under a second), and says so on stderr.
+COMPILE_NOTICE_S = 8.0
+
+
+def warm_kernel(scn, *, single: bool) -> float | None:
+    """Compile (or load from the cache) what the job runs, saying so if it is compiling.
+
+    Runs two runs of one month (or, for ``single``, one Mesa run of one month). If that takes
+    more than :data:`COMPILE_NOTICE_S`, "compiling the kernel (first use, up to ~90 s) ..."
+    appears on stderr, and a line with the time when it is done; quiet when the kernel is
+    cached. Returns the seconds it took when it compiled, else None.
+    """
+    import threading
+    import time
+
+    said = threading.Event()
+
+    def notice() -> None:
+        said.set()
+        print("diplosim: compiling the kernel (first use, up to ~90 s) ...", file=sys.stderr,
+              flush=True)
+
+    timer = threading.Timer(COMPILE_NOTICE_S, notice)
+    timer.daemon = True
+    start = time.perf_counter()
+    timer.start()
+    try:
+        if single:
+            from sim.engines.model import DiplomacyModel
+
+            DiplomacyModel(scn, seed=0).run(1)
+        else:
+            from sim.jobs.ensemble import run_ensemble
+
+            run_ensemble(scn, runs=2, seed=0, months=1, progress=False)
+    finally:
+        timer.cancel()
+    seconds = time.perf_counter() - start
+    if said.is_set():
+        print(f"diplosim: kernel compiled in {seconds:.0f} s (cached for the next runs)",
+              file=sys.stderr, flush=True)
+        return seconds
+    return None
+
+
+def preflight(args: argparse.Namespace, created: list[Path]) -> None:
+    """Everything a job checks before it computes: size, output folders, the kernel.
+
+    Appends to ``created`` the output folders it creates (removed again if the job then fails
+    before writing anything in them).
+    """
+    found = job_size(args)
+    size = None
+    if found is not None:
+        size, value, scn = found
+        check_job_size(size, value, long_job=bool(getattr(args, "long_job", False)))
+    created.extend(claim_outputs(args, size))
+    name = getattr(args, "verb", None)
+    if name == "run" and args.runs > 1 and args.engine == "mesa":
+        return
+    if name == "run" and args.runs == 1:
+        warm_kernel(_job_scenario(args, args.policy), single=True)
+    elif found is not None:
+        warm_kernel(scn, single=False)
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    for folder in reversed(folders):
+        try:
+            folder.rmdir()  # only succeeds on an empty folder
+        except OSError:
+            pass
+
+
+# ---------------------------------------------------------------------------------------------
 # The parser and the entry point
 
 
@@ -321,25 +660,56 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def _quiet_stderr() -> None:
+    """Send what is left of this process's stderr to /dev/null (after an interrupt).
+
+    Once the one line about the interrupt is printed, the process still closes a Dask cluster
+    and runs exit handlers that report the interrupted start-up or shutdown at length; the
+    user asked to stop, so those reports are not shown.
+    """
+    try:
+        sys.stderr.flush()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+    except OSError:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``diplosim``; returns the exit status."""
+    as_script = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_chosen_verb(argv))
     args = parser.parse_args(argv)
+    created: list[Path] = []
     try:
         from sim.results.provenance import recording_command_line
 
         # Manifests record this command line, also when ``main`` is called from Python.
         with recording_command_line(["diplosim", *argv]):
+            preflight(args, created)
             return int(args._run(args) or 0)
     except DiplosimError as exc:
+        _remove_if_empty(created)
         print(f"diplosim: error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("diplosim: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+        _remove_if_empty(created)
+        print("diplosim: interrupted; nothing half-written is left (with --out and --resume "
+              "the finished chunks are kept: rerun with --resume)", file=sys.stderr, flush=True)
+        if as_script:
+            _quiet_stderr()
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        print("diplosim: error: out of memory; use fewer runs", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            return 0
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"diplosim: error: {where}{exc.strerror or _one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 
 from sim.cli import (
     add_backend_arguments,
@@ -48,12 +49,20 @@ def _validate_args(p: argparse.ArgumentParser) -> None:
 
 @verb("validate", _validate_args)
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Validate a file; exit 0 and say so, or raise ScenarioError (printed, exit 2)."""
+    """Validate a file; exit 0 and say so, or raise ScenarioError (printed, exit 2).
+
+    A valid file may still hold a silent trap (an actor no relation names, a supplier no
+    sanctioner is hostile to): each is one warning line on stderr, exit status still 0.
+    """
+    from sim.scenario.loading import scenario_warnings
+
     scn = load_scenario(args.file, policy=args.policy)
     scn.compile()
     print(f"{scn.source}: valid ({len(scn.spec.actors)} actors, {len(scn.spec.routes)} routes, "
           f"{len(scn.spec.tracks)} tracks, {scn.horizon} months; content hash "
           f"{scn.content_hash()[:12]})")
+    for line in scenario_warnings(scn.spec):
+        print(f"diplosim: warning: {scn.source}: {line}", file=sys.stderr)
     return 0
 
 

@@ -118,6 +118,13 @@ def test_page_loads_with_the_baseline(page: Page) -> None:
 def test_stepping_advances_the_month_and_the_story(page: Page) -> None:
     _step(page, 1, 0)
     expect(_story_line(page, 1, "Iran ships")).to_have_count(2)  # drones and assistance
+    # Under each decision, its reasons: the largest terms of Iran's utility for a shipment.
+    first = sim.DiplomacyModel("baseline", seed=7).run(1).story
+    whys = [f"why: {e.why}" for e in first if e.why]
+    assert any(w.startswith("why: need ") for w in whys)
+    expect(page.locator(".story-why")).to_have_count(len(whys))
+    for why in whys:
+        expect(page.locator(".story-why", has_text=why).first).to_be_visible()
     expect(page.get_by_text("Month 1 of 36 (2024-01)")).to_be_visible()
     _step(page, 2, 1)
     expect(page.get_by_text("Month 3 of 36 (2024-03)")).to_be_visible()
@@ -139,22 +146,40 @@ def test_stepping_advances_the_month_and_the_story(page: Page) -> None:
     expect(page.get_by_text("Nothing has happened yet", exact=False)).to_be_visible()
 
 
+def _drone_lines(detection: float, months: int = 2) -> list[str]:
+    """The drone lines of the page's run (baseline, seed 7) with that drone detection."""
+    scn = sim.load_scenario("baseline").with_overrides({"categories.drones.detection": detection})
+    model = sim.DiplomacyModel(scn, seed=7).run(months)
+    return [f"Month {e.month}: {e.text}" for e in model.story
+            if e.kind in ("transfer", "restraint") and "Shahed drone" in e.text]
+
+
+def _expect_story(page: Page, lines: list[str]) -> None:
+    for line in lines:
+        expect(page.locator(".story-line", has_text=line)).to_have_count(1)
+
+
 def test_slider_change_changes_the_run(page: Page) -> None:
     _step(page, 2, 0)
-    month1 = page.locator(".story-line", has_text=re.compile(r"^Month 1: Iran ships \d+ Shahed"))
-    expect(month1).to_have_count(1)
-    expect(month1).not_to_contain_text("detected")
+    default, exposed, hidden = _drone_lines(0.25), _drone_lines(1.0), _drone_lines(0.0)
+    # The three settings tell different stories: every drone shipment exposed, or none.
+    assert default != exposed and default != hidden
+    assert any("detected and made public" in line for line in exposed)
+    assert all("detected" not in line for line in hidden)
+    _expect_story(page, default)
 
     drones = page.locator(".control-categories-drones-detection")
     drones.get_by_role("slider").focus()
     page.keyboard.press("End")  # the slider's maximum: every drone shipment is exposed
     expect(drones.locator("input[type=text]")).to_have_value("1")
-    expect(month1).to_contain_text("the transfer is detected and made public")
+    _expect_story(page, exposed)
     expect(page.get_by_text("Step: 2", exact=True)).to_be_visible()  # replayed to month 2
 
     page.keyboard.press("Home")
     expect(drones.locator("input[type=text]")).to_have_value("0")
-    expect(month1).not_to_contain_text("detected")
+    _expect_story(page, hidden)
+    expect(page.locator(".story-line", has_text=re.compile(r"Shahed drones?.* detected"))
+           ).to_have_count(0)
 
 
 def test_run_1000_futures_shows_probabilities(page: Page, numba_kernel) -> None:
@@ -166,10 +191,11 @@ def test_run_1000_futures_shows_probabilities(page: Page, numba_kernel) -> None:
     page.get_by_role("button", name="Run 1,000 futures").click()
     expect(page.get_by_text(re.compile(r"^1,000 futures, seed 7, in [0-9.]+ s$"))).to_be_visible()
     shown = page.locator(".futures-table")
-    expect(shown.locator("tr", has_text="Relief deal reached")).to_contain_text(relief)
-    expect(shown.locator("tr", has_text="Ceasefire agreed")).to_contain_text(ceasefire)
-    expect(shown.locator("tr", has_text="Relief deal reached")).to_contain_text(
-        re.compile(r"\[\d+\.\d%, \d+\.\d%\]"))
+    relief_row = shown.locator("tr", has_text=table.loc["relief_reached", "label"])
+    expect(relief_row).to_contain_text(relief)
+    expect(shown.locator("tr", has_text=table.loc["ceasefire_reached", "label"])
+           ).to_contain_text(ceasefire)
+    expect(relief_row).to_contain_text(re.compile(r"\[\d+\.\d%, \d+\.\d%\]"))
     # Every other row of the outcome table (as ``diplosim run`` prints it) is one click away.
     more = page.locator(".futures-table-more")
     page.get_by_text(re.compile(r"^Other outcomes \(\d+\)$")).click()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import socket
 import threading
 
@@ -104,11 +105,14 @@ def test_valid_change_replays_the_run_to_the_same_month(room: Classroom) -> None
     assert room.set_value("categories.drones.detection", 1.0)
     assert room.month == 10 and room.model.steps == 10
     expected = _fresh(sim.load_scenario("baseline").with_overrides(
-        {"categories.drones.detection": 1.0}), DEFAULT_SEED, 10).monthly()
-    pd.testing.assert_frame_equal(room.monthly(), expected)
+        {"categories.drones.detection": 1.0}), DEFAULT_SEED, 10)
+    pd.testing.assert_frame_equal(room.monthly(), expected.monthly())
     assert not room.monthly().equals(before)
-    month1 = dict(room.story_by_month(newest_first=False))[1]
-    assert any("detected and made public" in line for line in month1)
+    assert room.model.story_text() == expected.story_text()
+    # Every drone shipment is now exposed.
+    drones = [line for _, lines in room.story_by_month() for line in lines
+              if re.match(r"Iran ships \d+ Shahed drones", line)]
+    assert drones and all("detected and made public" in line for line in drones)
 
 
 def test_text_entry_is_read_as_a_number(room: Classroom) -> None:
@@ -193,6 +197,30 @@ def test_policy_and_scenario_changes_reset_the_controls(room: Classroom) -> None
 
 
 # ---- the run ---------------------------------------------------------------------------------
+
+def test_the_story_shows_each_decision_with_its_reasons(room: Classroom) -> None:
+    for _ in range(4):
+        room.step()
+    grouped = room.story_events_by_month(newest_first=False)
+    assert [m for m, _ in grouped] == sorted({e.month for e in room.model.story})
+    assert [e for _, events in grouped for e in events] == room.model.story
+    assert room.story_by_month(newest_first=False) == [
+        (m, [e.text for e in events]) for m, events in grouped]
+    assert [m for m, _ in room.story_events_by_month()] == [m for m, _ in grouped][::-1]
+    # A shipment's reasons are the largest terms of Iran's utility for it, in plain words with
+    # their values ("need 1.60, affinity 0.75, ..."); an event gives none.
+    month1 = dict(grouped)[1]
+    ships = [e for e in month1 if e.text.startswith("Iran ships")]
+    assert ships and all(re.fullmatch(r"(need|affinity|revenue|threat cost|relief at risk|"
+                                      r"propensity) -?\d+\.\d\d(, .+)?", e.why) for e in ships)
+    assert any(e.why.startswith("need ") for e in ships)
+    events = [e for _, evs in grouped for e in evs if e.kind == "event"]
+    assert all(e.why == "" for e in events)
+    # Replayed with a new setting, the reasons are those of the new run.
+    assert room.set_value("actors.IRN.relief_priority", 1.0)
+    assert [e.why for _, evs in room.story_events_by_month(False) for e in evs] == [
+        e.why for e in _fresh(room.scenario, DEFAULT_SEED, 4).story]
+
 
 def test_step_reset_and_horizon(room: Classroom) -> None:
     assert room.month == 0 and room.model.steps == 0 and room.story_by_month() == []
@@ -283,7 +311,7 @@ def test_futures_table_is_the_ensembles_outcome_table(numba_kernel,
     k = int((res.summary["relief_reached"] >= 0.5).sum())
     assert row["estimate"] == k / 300
     assert (row["lo"], row["hi"]) == wilson_interval(k, 300)
-    assert row["label"] == "Relief deal reached"
+    assert row["label"] == "Relief deal in force"
     # The headline rows are what the page shows first: the deals, the covert transfers, the
     # pressure on their supplier, the economies of the supplier and of the two sides at war.
     headline = set(f.table.loc[f.table["headline"], "outcome"])
@@ -358,8 +386,10 @@ def test_csv_downloads(numba_kernel, room: Classroom) -> None:
     monthly = pd.read_csv(io.StringIO(room.monthly_csv()))
     assert list(monthly["month"]) == [0, 1, 2, 3]
     np.testing.assert_allclose(monthly.to_numpy(), room.monthly().to_numpy())
-    story = pd.read_csv(io.StringIO(room.story_csv()))
-    assert list(story.columns) == ["month", "kind", "text"] and len(story) == len(room.model.story)
+    story = pd.read_csv(io.StringIO(room.story_csv()), keep_default_na=False)
+    assert list(story.columns) == ["month", "kind", "text", "reasons"]
+    assert len(story) == len(room.model.story)
+    assert list(story["reasons"]) == [e.why for e in room.model.story]
     assert room.futures_csv() == "" and room.futures_table_csv() == ""
     room.run_futures(runs=50)
     runs = pd.read_csv(io.StringIO(room.futures_csv()))
@@ -439,6 +469,24 @@ def test_figures_draw_what_the_run_holds(numba_kernel, room: Classroom) -> None:
         buf = io.BytesIO()
         figure.savefig(buf, format="png")
         assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_tracks_panel_marks_deals_in_force_and_being_implemented(baseline) -> None:
+    from classroom.figures import run_charts
+
+    # A run whose relief agreement is implemented, then in force (looked for, not assumed).
+    for seed in range(40):
+        monthly = sim.DiplomacyModel(baseline, seed=seed).run().monthly()
+        if monthly["implementing_relief"].any() and monthly["active_relief"].any():
+            break
+    else:
+        pytest.fail("no run of 40 has a relief deal implemented and in force")
+    fig = run_charts(monthly, monthly_labels(baseline), baseline.horizon)
+    tracks = fig.get_axes()[5]
+    legend = [t.get_text() for t in tracks.get_legend().get_texts()]
+    assert {"Relief in force", "Relief agreed, being implemented"} <= set(legend)
+    hatched = [c for c in tracks.collections if c.get_hatch()]
+    assert [c.get_label() for c in hatched] == ["Relief agreed, being implemented"]
 
 
 def test_typed_scenario_text(room: Classroom) -> None:

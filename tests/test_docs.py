@@ -345,7 +345,8 @@ def odd_raw(AP, SANC, TRADE, j: int) -> float:
 
 
 def odd_threat_cost(st_: RunState, r: int) -> float:
-    """ODD 7.1: expected yearly growth lost (% of GDP) if the shipment on ``r`` were seen."""
+    """ODD 7.1: expected growth lost (% of GDP) over the years a package hurts, if the shipment
+    on ``r`` were seen."""
     AP, SA = st_.AP, st_.SA
     s, c = int(st_.RP[r, L.R_SUPPLIER]), int(st_.RP[r, L.R_CATEGORY])
     total = 0.0
@@ -357,7 +358,8 @@ def odd_threat_cost(st_: RunState, r: int) -> float:
         sanc[i, s] = odd_after_package(st_.SANC[i, s], odd_package(st_, i, c), cap)
         gain = (odd_raw(AP, sanc, st_.TRADE, s) - SA[s, L.S_RAW]) * (1 - SA[s, L.S_LEAK])
         total += SA[i, L.S_CRED] * max(0.0, gain)
-    return 100 * st_.W[L.W_DAMAGE] * (1 - SA[s, L.S_ADAPT]) * total
+    return (100 * st_.W[L.W_DAMAGE] * st_.W[L.W_SANC_YEARS] * (1 - SA[s, L.S_ADAPT])
+            * total)
 
 
 class SupplyTerms(NamedTuple):
@@ -521,8 +523,10 @@ def test_worked_supply_example_in_the_text(prose):
     det = odd_detection(s, drones)
     at_risk = det * s.SA[irn, L.S_PRIO] * s.TS[relief, L.TS_TRUST]
     assert np.count_nonzero(s.THR[:, drones]) == 1 and s.THR[usa, drones] > 0  # only the USA
-    assert cost == pytest.approx(100 * W[L.W_DAMAGE] * (1 - s.SA[irn, L.S_ADAPT])
-                                 * s.SA[usa, L.S_CRED] * left, rel=1e-12)
+    assert cost == pytest.approx(100 * W[L.W_DAMAGE] * W[L.W_SANC_YEARS]
+                                 * (1 - s.SA[irn, L.S_ADAPT]) * s.SA[usa, L.S_CRED] * left,
+                                 rel=1e-12)
+    assert W[L.W_SANC_YEARS] == 7  # the text says "seven years"
     text = " ".join(prose.split())
     for figure in (
             f"need = 1 x {s.G[L.G_INTENSITY]:g}, units = min({s.DEM[rus, c]:g} x "
@@ -531,8 +535,9 @@ def test_worked_supply_example_in_the_text(prose):
             f"its drone package ({package:g}) would raise its sanctions from "
             f"{s.SANC[usa, irn]:.2f} to {level:.2f} and the raw pressure on Iran by {gain:.3f}, "
             f"of which {left:.3f} is left after leakage",
-            f"so the threat cost is 100 x {W[L.W_DAMAGE]:.2f} x (1 - {s.SA[irn, L.S_ADAPT]:.3f}) x "
-            f"{s.SA[usa, L.S_CRED]:g} x {left:.3f} = {cost:.3f}% of GDP a year",
+            f"so the threat cost is 100 x {W[L.W_DAMAGE]:.2f} x {W[L.W_SANC_YEARS]:g} x (1 - "
+            f"{s.SA[irn, L.S_ADAPT]:.3f}) x {s.SA[usa, L.S_CRED]:g} x {left:.3f} = {cost:.3f}% "
+            "of GDP over the seven years a package hurts",
             f"Relief at risk {det:g} x {s.SA[irn, L.S_PRIO]:g} x {s.TS[relief, L.TS_TRUST]:g} = "
             f"{at_risk:.3f}",
             f"So U = {W[L.W_W_AFF]:g} x {s.AFF[irn, rus]:g} + {W[L.W_W_NEED]:g} x {need:g} + "
@@ -986,7 +991,7 @@ def odd_take_deals(st_: RunState, m: int, deals) -> None:
             continue
         TS[t, L.TS_TERMS] = terms
         if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
-            TS[t, L.TS_IMPLEMENTING], TS[t, L.TS_CLEAN], TS[t, L.TS_SINCE] = 1.0, 0.0, m
+            TS[t, L.TS_SINCE] = m  # its implementation starts at the end of the month (7.11)
             if TS[t, L.TS_AGREED] < 0.5:
                 TS[t, L.TS_AGREED], TS[t, L.TS_AGREED_MONTH] = 1.0, m
         else:
@@ -996,10 +1001,11 @@ def odd_take_deals(st_: RunState, m: int, deals) -> None:
             st_.G[L.G_CEASEFIRE] = 1.0
 
 
-def odd_relief_in_sequence(st_: RunState, m: int, shipped: np.ndarray,
-                           exposed: np.ndarray) -> None:
+def odd_relief_in_sequence(st_: RunState, m: int, shipped: np.ndarray, exposed: np.ndarray,
+                           agreed) -> None:
     """ODD 7.11, stage 5: relief deals move on what their party shipped this month and what of
-    it was exposed (``exposed[p]`` covert transfers detected), after the month's sanctions."""
+    it was exposed (``exposed[p]`` covert transfers detected), after the month's sanctions; an
+    agreement struck this month (``agreed[t]``) starts its implementation (7.10, taking effect)."""
     TP, TS, AP, RP, SANC = st_.TP, st_.TS, st_.AP, st_.RP, st_.SANC
     n = AP.shape[0]
     for t in range(TP.shape[0]):
@@ -1032,6 +1038,8 @@ def odd_relief_in_sequence(st_: RunState, m: int, shipped: np.ndarray,
                     pre = st_.TPRE[t, i]
                     SANC[i, p] = max(SANC[i, p], min(max(AP[i, L.A_ESC_CAP], pre),
                                                      max(SANC[i, p], pre) + AP[i, L.A_SNAPBACK]))
+        if agreed[t]:  # this month's shipments were decided before it: neither breach nor count
+            TS[t, L.TS_IMPLEMENTING], TS[t, L.TS_CLEAN] = 1.0, 0.0
 
 
 
@@ -1227,7 +1235,7 @@ class OddMonth:
                 elif codes[i, r] != L.TH_NONE:
                     s.THR[i, r] = s.TDL[i, r] = 0.0
         # 5. relief in sequence
-        odd_relief_in_sequence(s, m, shipped, SA[:, L.S_EXPOSED])
+        odd_relief_in_sequence(s, m, shipped, SA[:, L.S_EXPOSED], [d for d, _ in deals])
         # 6. halts ordered and defied
         SA[:, L.S_HALTS] += halted
         SA[:, L.S_DEFIED] += defied
@@ -1262,7 +1270,6 @@ class OddMonth:
             for j in range(i + 1, n):
                 co = sum(min(s.SANC[k, i], s.SANC[k, j]) for k in range(n))
                 a = s.AFF[i, j] + (W[L.W_AFF_DRIFT] * (s.AFF0[i, j] - s.AFF[i, j])
-                                   - W[L.W_SANCTION_PUSH] * (s.SANC[i, j] + s.SANC[j, i])
                                    + W[L.W_CO_PULL] * co + D[i, j])
                 s.AFF[i, j] = s.AFF[j, i] = min(1.0, max(-1.0, a))
         # 11. trade diversion
@@ -1445,6 +1452,8 @@ def _deal_branches(before: RunState, after: RunState) -> set[str]:
         if int(TP[t, L.T_KIND]) != L.TRACK_RELIEF:
             continue
         b, a = before.TS[t], after.TS[t]
+        if b[L.TS_IMPLEMENTING] < 0.5 and b[L.TS_ACTIVE] < 0.5 and a[L.TS_IMPLEMENTING] >= 0.5:
+            taken.add("implementation starts")
         if b[L.TS_IMPLEMENTING] >= 0.5:
             if a[L.TS_BREACHES] > b[L.TS_BREACHES]:
                 taken.add("breach in implementation")
@@ -1496,11 +1505,12 @@ def _follow_the_phases(scenario: str, policy: str | None, seed: int) -> set[str]
                                        err_msg=f"{where}: DA column {col}")
         taken |= _threat_branches(st_, want)
 
-        odd_take_deals(st_, month, [(s.DT[t, L.DT_DEAL] >= 0.5, s.DT[t, L.DT_TERMS])
-                                    for t in range(s.TP.shape[0])])
+        deals = [(s.DT[t, L.DT_DEAL] >= 0.5, s.DT[t, L.DT_TERMS]) for t in range(s.TP.shape[0])]
+        odd_take_deals(st_, month, deals)
         st_.SANC[:] = np.clip(want.sanctions, 0, 1)
         staged = _copy_state(st_)
-        odd_relief_in_sequence(st_, month, s.RS[:, L.RS_SHIPPED], s.SA[:, L.S_EXPOSED])
+        odd_relief_in_sequence(st_, month, s.RS[:, L.RS_SHIPPED], s.SA[:, L.S_EXPOSED],
+                               [deal for deal, _ in deals])
         np.testing.assert_array_equal(st_.TS[:, _DEAL_COLUMNS], s.TS[:, _DEAL_COLUMNS],
                                       err_msg=f"{where}: relief phases")
         np.testing.assert_array_equal(st_.TPRE, s.TPRE, err_msg=f"{where}: s_pre")
@@ -1512,29 +1522,28 @@ def _follow_the_phases(scenario: str, policy: str | None, seed: int) -> set[str]
 
 _THREAT_BRANCHES = {"issued", "imposed", "backed down", "complied", "exhausted", "held",
                     "eased", "secondary", "credibility up", "credibility down"}
-_DEAL_BRANCHES = {"clean month", "unverified month", "breach in implementation",
-                  "implementation day", "broken", "snap-back capped"}
+_DEAL_BRANCHES = {"implementation starts", "clean month", "unverified month",
+                  "breach in implementation", "implementation day", "broken", "snap-back capped"}
 _STAGE = {"issued", "imposed", "backed down", "complied", "credibility up", "credibility down"}
 _IN_FORCE = (_THREAT_BRANCHES | _DEAL_BRANCHES) - {"secondary"}
-# Seeds of run 3 of the baseline: 0-3 as they come, 6 for relief that comes into force and is
-# eased toward, 81 for a deal broken with snap-back (both rare: in 150 seeds of the baseline
-# relief came into force in 15 runs and was broken in one). If the rules change, pick seeds
-# again so that every branch stays taken (test_the_phase_runs_take_every_branch says which).
-_PHASE_SEEDS = (0, 1, 2, 3, 6, 81)
+# Seeds of run 3: 0-3 as they come; 31, 60 and 81 for the rare branches (in 80 seeds of the
+# baseline under conditional relief a deal in force was broken in one run, seed 31; a covert
+# shipment went unseen while an agreement was being implemented in six; seed 81 breaks the
+# baseline's deal). If the rules change, pick seeds again so that every branch stays taken (the
+# assertion names the branches missing).
+_PHASE_SEEDS = (0, 1, 2, 3, 31, 60, 81)
 PHASE_RUNS = [
     ("baseline", None, _IN_FORCE),
     ("baseline", "status_quo", _IN_FORCE),
     ("baseline", "conditional_relief", _IN_FORCE),
-    ("baseline", "engagement", _IN_FORCE),
+    # senders at their cap, or a deal in force broken, in none of 80 runs under engagement
+    ("baseline", "engagement", _IN_FORCE - {"exhausted", "broken", "snap-back capped"}),
     ("baseline", "secondary_sanctions", _IN_FORCE | {"secondary"}),
-    # no agreement under maximum pressure in these runs: the threat stage only
+    # no agreement under maximum pressure in 80 runs: the threat stage only
     ("baseline", "maximum_pressure", _STAGE | {"exhausted"}),
-    ("drones_only", None, _STAGE | {"held", "eased", "clean month", "implementation day",
-                                    "breach in implementation"}),
+    ("drones_only", None, _IN_FORCE - {"unverified month"}),
     ("relief_first", None, _IN_FORCE),
-    ("split_nato_leaky_brics", None, _STAGE | {"exhausted", "held", "eased", "clean month",
-                                               "unverified month", "implementation day",
-                                               "breach in implementation"}),
+    ("split_nato_leaky_brics", None, _IN_FORCE - {"broken", "snap-back capped"}),
 ]
 
 
@@ -1571,7 +1580,7 @@ def test_advance_deals_follows_the_odd_in_every_situation():
     usa, nato = ids.index("USA"), ids.index("NATO")
     taken: set[str] = set()
     for (phase, did, clean, months, now, pre, snap) in itertools.product(
-            ("talks", "implementing", "in force"), ("nothing", "shipped", "exposed"),
+            ("talks", "agreed", "implementing", "in force"), ("nothing", "shipped", "exposed"),
             (0, 2, 5), (0, 1, 3, 6), (0.3, 0.9), (0.5, 0.99), (0.05, 0.5)):
         if phase != "in force" and (now, pre, snap) != (0.3, 0.5, 0.05):
             continue  # the levels matter only to a snap-back
@@ -1579,6 +1588,8 @@ def test_advance_deals_follows_the_odd_in_every_situation():
         engine.TS[t, L.TS_ACTIVE] = float(phase == "in force")
         engine.TS[t, L.TS_IMPLEMENTING] = float(phase == "implementing")
         engine.TS[t, L.TS_CLEAN] = clean
+        engine.DT[:, L.DT_DEAL] = 0.0
+        engine.DT[t, L.DT_DEAL] = float(phase == "agreed")  # struck this month, in talks
         engine.TP[t, L.T_IMPL_MONTHS] = months
         engine.RS[:, L.RS_SHIPPED] = 0.0
         engine.RS[drones, L.RS_SHIPPED] = 0.0 if did == "nothing" else 300.0
@@ -1588,8 +1599,10 @@ def test_advance_deals_follows_the_odd_in_every_situation():
         engine.TPRE[t, usa], engine.TPRE[t, nato] = pre, 0.5 * pre
         engine.AP[[usa, nato], L.A_SNAPBACK] = snap
         staged, odd = _copy_state(engine), _copy_state(engine)
-        advance_deals(DrawKey(model.rng_key, 0, 3), engine.params, engine.state)
-        odd_relief_in_sequence(odd, 3, odd.RS[:, L.RS_SHIPPED], odd.SA[:, L.S_EXPOSED])
+        advance_deals(DrawKey(model.rng_key, 0, 3), engine.params, engine.state,
+                      engine.decisions)
+        odd_relief_in_sequence(odd, 3, odd.RS[:, L.RS_SHIPPED], odd.SA[:, L.S_EXPOSED],
+                               odd.DT[:, L.DT_DEAL] >= 0.5)
         case = (phase, did, clean, months, now, pre, snap)
         np.testing.assert_array_equal(odd.TS, engine.TS, err_msg=str(case))
         np.testing.assert_array_equal(odd.TPRE, engine.TPRE, err_msg=str(case))
@@ -1598,8 +1611,7 @@ def test_advance_deals_follows_the_odd_in_every_situation():
         if "broken" in branches and "snap-back capped" not in branches:
             branches.add("snap-back within the cap")
         taken |= branches
-    assert taken == _DEAL_BRANCHES | {"clean count restarted", "unverified month",
-                                      "snap-back within the cap"}, taken
+    assert taken == _DEAL_BRANCHES | {"clean count restarted", "snap-back within the cap"}, taken
 
 
 def test_threat_stage_weighs_the_cost_of_imposing_against_the_audience_cost():

@@ -188,7 +188,7 @@ def test_every_numeric_field_is_covered():
     # A field added to the schema is checked here without editing this file; this guards the
     # discovery itself (sections, bounds) against silently finding nothing.
     names = {str(f) for f in FIELDS}
-    assert {"world.coalition_share", "actors.gdp", "actors.milex", "actors.capacity",
+    assert {"world.world_gdp", "actors.gdp", "actors.milex", "actors.capacity",
             "categories.detection", "routes.propensity", "tracks.halt_cost",
             "theatre.supply_ref"} <= names
     assert DESCRIPTIVE and READ

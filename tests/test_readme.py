@@ -220,20 +220,25 @@ class Redirector:
         return None
 
     def path_arg(self, value: str) -> str:
-        """A positional or option value: redirected if it is a new path, kept otherwise."""
+        """A positional or option value: redirected unless it is a file of the repository.
+
+        "Of the repository" means tracked by git (``scenarios/baseline.toml``), not merely
+        present: a user's own ``out/`` or ``facts.csv`` from running the README by hand is
+        redirected too, so the tests never rewrite it.
+        """
         hit = self._under_redirected(value)
         if hit is not None:
             return str(hit)
         if "://" in value:  # an address (tcp://..., https://...), not a path
             return value
-        if PATH_LIKE.search(value) and "=" not in value and not (REPO / value).exists():
+        if PATH_LIKE.search(value) and "=" not in value and not in_repository(value):
             return str(self._target(value))
         return value
 
     def rewrite(self, tokens: list[str]) -> list[str]:
-        out: list[str] = []
-        previous = ""
-        for tok in tokens:
+        out: list[str] = tokens[:1]  # the program (``.venv/bin/diplosim``) is not an output
+        previous = tokens[0] if tokens else ""
+        for tok in tokens[1:]:
             if tok in SHELL_OPERATORS:
                 out.append(tok)
             elif previous in OUT_OPTIONS:
@@ -253,6 +258,34 @@ class Redirector:
                 out.append(self.path_arg(tok))
             previous = tok
         return out
+
+
+def _tracked() -> set[str]:
+    """Paths git tracks in the repository, and their folders (empty without git)."""
+    try:
+        proc = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                              timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    out: set[str] = set()
+    for line in proc.stdout.splitlines():
+        parts = line.split("/")
+        out.update("/".join(parts[:k]) for k in range(1, len(parts) + 1))
+    return out
+
+
+TRACKED = _tracked()
+
+
+def in_repository(value: str) -> bool:
+    """Whether ``value`` names a file or folder the repository ships (tracked by git).
+
+    Without git (an unpacked archive), whatever exists under the repository root counts.
+    """
+    rel = os.path.normpath(value.lstrip("./") if not value.startswith("/") else value)
+    if TRACKED:
+        return rel in TRACKED
+    return (REPO / value).exists()
 
 
 def _diplosim() -> list[str]:
@@ -336,9 +369,15 @@ def run_python(item: DocItem, sandbox: Path) -> subprocess.CompletedProcess:
 
 
 def _mirror(root: Path) -> Path:
-    """A folder whose top-level entries are symlinks to the repository's."""
+    """A folder whose top-level entries are symlinks to the repository's shipped ones.
+
+    Only entries the repository ships (and ``.venv``): a user's own ``out/`` or ``runs/``
+    is not linked, so an example writing there writes into the scratch folder.
+    """
     root.mkdir(parents=True, exist_ok=True)
     for entry in REPO.iterdir():
+        if not (in_repository(entry.name) or entry.name == ".venv"):
+            continue
         if entry.name != ".git" and not (root / entry.name).exists():
             (root / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
     return root
@@ -388,7 +427,8 @@ def test_readme_item_runs(item: DocItem, scratch: Path, redirector: Redirector):
         assert any(re.fullmatch(pattern, line.strip()) for line in proc.stderr.splitlines()), (
             f"README line {item.line}: documented error line not printed:\n  {documented}\n"
             + _report(proc))
-    leaked = [p for p in redirector.redirected if (REPO / p).exists() and p not in before]
+    leaked = [p for p in redirector.redirected
+              if (REPO / p).exists() and p not in before and not in_repository(p)]
     assert not leaked, f"README line {item.line} wrote into the repository: {leaked}"
 
 
@@ -482,3 +522,36 @@ def test_outputs_are_redirected_consistently(tmp_path):
     assert third[2] == "scenarios/baseline.toml"
     fourth = r.rewrite(["diplosim", "sweep", "baseline", "--scheduler", "tcp://127.0.0.1:8786"])
     assert fourth[-1] == "tcp://127.0.0.1:8786"
+
+
+def test_commands_run_as_written_in_a_fresh_shell(tmp_path):
+    """Every command of a sh block calls ``.venv/bin/diplosim``, which a fresh shell (no
+    activated environment: ``.venv/bin`` not on PATH) runs from the repository root."""
+    commands = [i for i in ITEMS if i.kind == "sh"]
+    assert all(i.text.startswith(".venv/bin/diplosim") for i in commands), [
+        i.id for i in commands if not i.text.startswith(".venv/bin/diplosim")]
+    if not (REPO / ".venv" / "bin" / "diplosim").exists():
+        pytest.skip("no .venv in the repository (make install creates it)")
+    first = next(i for i in commands if i.skip is None)
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
+                           if ".venv" not in p)
+    env = {**_env(), "PATH": path or "/usr/bin:/bin", "HOME": os.environ.get("HOME", "")}
+    env.pop("VIRTUAL_ENV", None)
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-c", first.text], cwd=REPO,
+                          capture_output=True, text=True, timeout=TIMEOUT_S, env=env,
+                          check=False)
+    assert proc.returncode == 0, _report(proc)
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_users_own_outputs_in_the_repository_are_redirected_too(tmp_path):
+    """After a user ran the README by hand, ``out/`` and ``facts.csv`` exist in the repository:
+    the tests must still write elsewhere (git does not track them), never over the user's."""
+    r = Redirector(tmp_path)
+    assert not in_repository("out/report.html") and not in_repository("facts.csv")
+    assert in_repository("scenarios/baseline.toml") and in_repository("./scenarios")
+    got = r.rewrite(["diplosim", "facts", "--csv", "facts.csv", "--figures", "out/facts"])
+    assert got[3] == str(tmp_path / "facts.csv") and got[5] == str(tmp_path / "out/facts")
+    assert r.rewrite(["diplosim", "report", "out/"])[2] == str(tmp_path / "out")
+    assert r.rewrite(["diplosim", "validate", "scenarios/baseline.toml"])[2] == \
+        "scenarios/baseline.toml"

@@ -8,12 +8,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.facts.coalitions import fact_3_damage, fact_4_leakage, fact_5_multilateral
+from analysis.facts.coalitions import (
+    COALITION_SWEEP,
+    fact_3_damage,
+    fact_4_leakage,
+    fact_5_multilateral,
+)
 from analysis.facts.episodes import fact_1_success, fact_2_threat
 from analysis.facts.events import fact_6_relief, fact_7_government, fact_8_localisation
 from analysis.facts.measures import Fact
 from analysis.facts.roles import Roles
-from analysis.facts.sensitivity import sensitivity_sweep
+from analysis.facts.sensitivity import ASSUMPTIONS, SENSITIVITY_FACTORS, sensitivity_sweep
 from analysis.facts.variants import Context
 from sim.core.rng import seed_key
 from sim.errors import UsageError
@@ -23,6 +28,28 @@ FACTS: tuple[Callable[[Context], Fact], ...] = (
     fact_1_success, fact_2_threat, fact_3_damage, fact_4_leakage, fact_5_multilateral,
     fact_6_relief, fact_7_government, fact_8_localisation,
 )
+
+
+#: Variants the eight experiments keep in memory together (the baseline; fact 3's three; fact
+#: 4's coalition sweep; facts 5, 7 and 8's one each), and those of one step of the
+#: sensitivity sweep (facts 1-3's four, fact 4's two ends), which runs at half the runs.
+MAIN_VARIANTS = 1 + 3 + len(COALITION_SWEEP) + 3
+SENSITIVITY_VARIANTS = 6
+
+
+def facts_job(scn: Scenario, runs: int, sensitivity: bool) -> tuple[int, float]:
+    """Runs in all and bytes held per run of ``runs``, for checking a job's size before it starts.
+
+    Every variant keeps its runs' monthly figures (8 bytes x months+1 x figures) and outcomes.
+    """
+    from sim.core.outcomes import monthly_names, n_outcomes, sanction_pairs
+
+    cs = scn.compile()
+    per_run = 8.0 * (len(monthly_names(cs, sanction_pairs(cs))) * (cs.horizon + 1)
+                     + n_outcomes(cs) + 1)
+    steps = len(ASSUMPTIONS) * (1 + len(SENSITIVITY_FACTORS)) if sensitivity else 0
+    total = runs * MAIN_VARIANTS + max(100, runs // 2) * SENSITIVITY_VARIANTS * steps
+    return total, per_run * MAIN_VARIANTS
 
 
 @dataclass
@@ -67,6 +94,8 @@ def check_facts(runs: int = 4000, seed: int = 0, scenario: Scenario | str = "bas
     t0 = time.perf_counter()
     ctx = Context(scn, roles, runs, seed)
     facts = [f(ctx) for f in FACTS]
+    for f in facts:
+        f.runs = runs
     sens = (sensitivity_sweep(scn, roles, max(100, runs // 2), seed) if sensitivity
             else pd.DataFrame())
     return FactCheck(facts, sens, runs, seed, scn.name, time.perf_counter() - t0)

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from analysis.facts.measures import Fact, fmt_ci, paired, proportion
+from analysis.facts.measures import Fact, fmt_ci, paired, proportion, unresolved
 from analysis.facts.roles import durable_compliance, unilateral, without_target_sanctions
 from analysis.facts.variants import Context, Ensemble
 from sim.results.stats import mean_interval
@@ -82,6 +82,7 @@ def fact_3_damage(ctx: Context) -> Fact:
         f"{fmt_ci(*dm[-1])} (multi), {fmt_ci(*du[-1])} (uni); fall from year 1 to year {years}: "
         f"{fmt_ci(*fm)} and {fmt_ci(*fu)} points" + ("" if ok else "; " + "; ".join(why)),
         data={"multi": dm, "uni": du, "lead": lead},
+        reason="; ".join(why),
     )
 
 
@@ -114,6 +115,13 @@ def fact_4_leakage(ctx: Context) -> Fact:
     if ok:
         note += ("; the effect on success is small: pressure feeds the target's wish for "
                  "relief only through its pain sensitivity")
+    why = []
+    if not all(hi < 0 for _, _, hi in step_p):
+        why.append("a step down of the coalition share does not lower the pressure")
+    if not all(lo <= 0 for _, lo, _ in step_s):
+        why.append("a step down of the coalition share raises the success rate")
+    if not total[2] < 0:
+        why.append(unresolved(total, "success falls from 0.8 to 0.6", ctx.runs))
     return Fact(
         4, "Leakage grows as the coalition shrinks",
         "busting is the main cause of failure; coalition share fell from about 80% to 60%",
@@ -123,6 +131,7 @@ def fact_4_leakage(ctx: Context) -> Fact:
         data={"rows": pd.DataFrame(rows, columns=[
             "coalition_share", "pressure", "pressure_lo", "pressure_hi", "success",
             "success_lo", "success_hi"])},
+        reason="; ".join(why),
     )
 
 
@@ -151,6 +160,9 @@ def fact_5_multilateral(ctx: Context) -> Fact:
     dd = paired(100 * dmulti, 100 * duni)
     ratio = dmulti.mean() / duni.mean() if duni.mean() > 0 else math.inf
     ok = diff[1] > 0 and dd[1] > 0
+    why = [unresolved(v, what, ctx.runs, above=True) for v, what, fails in (
+        (diff, "multilateral succeeds more", diff[1] <= 0),
+        (dd, "multilateral damages more", dd[1] <= 0)) if fails]
     note = (f"success {sm.mean():.3f} (multilateral) vs {su.mean():.3f} ({lead} alone); "
             f"first-year damage higher by {fmt_ci(*dd)} points, ratio {ratio:.1f} "
             "(the literature's 3-4 for UN vs US-only is larger)")
@@ -163,4 +175,5 @@ def fact_5_multilateral(ctx: Context) -> Fact:
         data={"success": (proportion(sm), proportion(su)), "damage": (mean_interval(100 * dmulti),
                                                             mean_interval(100 * duni)),
               "lead": lead},
+        reason="; ".join(why),
     )

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
-from analysis.facts.check import check_facts
+from analysis.facts.check import check_facts, facts_job
 from analysis.facts.report import facts_table, format_report
-from sim.cli import add_runs_argument, add_scenario_arguments, add_seed_argument, parse_sets, verb
+from sim.cli import (
+    JobSize,
+    add_overwrite_argument,
+    add_runs_argument,
+    add_scenario_arguments,
+    add_seed_argument,
+    check_job_size,
+    parse_sets,
+    verb,
+    warm_kernel,
+)
 from sim.errors import UsageError
 
 
@@ -19,6 +30,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", metavar="FILE", help="write the table as CSV here")
     p.add_argument("--no-sensitivity", action="store_true",
                    help="skip the sweep of unsourced assumptions")
+    add_overwrite_argument(p)
 
 
 @verb("facts", _add_arguments)
@@ -32,6 +44,11 @@ def facts_command(args: argparse.Namespace) -> int:
 
     scn = load_scenario(args.scenario, policy=args.policy)
     scn = scn.with_overrides(parse_sets(args.sets)) if args.sets else scn
+    runs, per_run = facts_job(scn, args.runs, not args.no_sensitivity)
+    check_job_size(JobSize("--runs", runs, scn.horizon, len(scn.spec.actors),
+                           args.runs * per_run, 0, os.cpu_count() or 1), args.runs,
+                   long_job=args.long_job)
+    warm_kernel(scn, single=False)
     check = check_facts(runs=args.runs, seed=args.seed, scenario=scn,
                         sensitivity=not args.no_sensitivity)
     print(format_report(check))

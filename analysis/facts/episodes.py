@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from analysis.facts.measures import Fact, fmt_ci, proportion
+from analysis.facts.measures import Fact, band_reason, fmt_ci, proportion
 from analysis.facts.roles import IMPOSITION, durable_compliance
 from analysis.facts.variants import Context
 
@@ -33,13 +33,13 @@ def fact_1_success(ctx: Context) -> Fact:
         "force at the horizon)",
         est, lo, hi, "0.20-0.50", ok,
         f"{int(episode.sum())} episodes in {ctx.runs} runs; a looser coding (deal in force at "
-        f"the horizon, broken or not) gives {fmt_ci(alt, alo, ahi)}"
-        + ("" if ok else "; outside the band"),
+        f"the horizon, broken or not) gives {fmt_ci(alt, alo, ahi)}",
         data={"success_by_month": np.array([
             np.mean(success[episode] & (base.summary[f"{ctx.roles.track}_month"]
                                          .to_numpy()[episode] <= m)) for m in
             range(base.scenario.horizon + 1)]),
             "in_force_share": base.series(f"active_{ctx.roles.track}")[episode].mean(axis=0)},
+        reason=band_reason(est, lo, hi, 0.2, 0.5, int(episode.sum()), "episodes"),
     )
 
 
@@ -55,14 +55,20 @@ def fact_2_threat(ctx: Context) -> Fact:
     spec = ctx.scn.spec
     ended = []
     per_sender = {}
+    imposed_by_month = {}
     for s in ctx.roles.senders:
         warned_by_event = any(e.key == f"actors.{s}.warning" and e.value for e in spec.events)
         threatened = np.full(ctx.runs, bool(spec.actors[s].warning) or warned_by_event)
         x = base.series(f"sanctions_{s}_{ctx.roles.target}")
-        imposed = ((x - x[:, :1]) >= IMPOSITION - 1e-12).any(axis=1)
+        # imposed by month m: an imposition in some month up to m (sanctions may decay after)
+        by_month = np.maximum.accumulate((x - x[:, :1]) >= IMPOSITION - 1e-12, axis=1)
+        imposed = by_month[:, -1]
         threatened = threatened | imposed
         ended.append(~imposed[threatened])
         per_sender[s] = proportion(~imposed[threatened])
+        # the figure's curves are over the same threats as the table, so they end at its figure
+        imposed_by_month[s] = (by_month[threatened].mean(axis=0) if threatened.any()
+                               else np.zeros(x.shape[1]))
     est, lo, hi = proportion(np.concatenate(ended))
     ok = 0.35 <= lo and hi <= 0.65
     # Months with no relief deal in force in which the target ships on some route.
@@ -71,7 +77,7 @@ def fact_2_threat(ctx: Context) -> Fact:
     free = base.series(f"active_{ctx.roles.track}")[:, 1:] < 0.5
     ship = any_ship[free].mean() if free.any() else math.nan
     parts = "; ".join(f"{s}: {fmt_ci(*v)}" for s, v in per_sender.items())
-    reason = ("" if ok else
+    mechanism = ("" if ok else
               f"; the target keeps shipping under the threat (in {100 * ship:.0f}% of the "
               "months with no deal in force): the expected cost of a shipment "
               "(detection x escalation weight x credibility x leverage x headroom to the cap) "
@@ -83,10 +89,8 @@ def fact_2_threat(ctx: Context) -> Fact:
         "Morgan, Bapat & Kobayashi 2014 (TIES)",
         "share of sender-target threats (warning in force) with no new imposition within the "
         "horizon",
-        est, lo, hi, "0.35-0.65", ok, parts + reason,
-        data={"per_sender": per_sender,
-              "imposed_by_month": {s: ((base.series(f"sanctions_{s}_{ctx.roles.target}")
-                                        - base.series(f"sanctions_{s}_{ctx.roles.target}")[:, :1])
-                                       >= IMPOSITION - 1e-12).mean(axis=0)
-                                   for s in ctx.roles.senders}},
+        est, lo, hi, "0.35-0.65", ok, parts + mechanism,
+        data={"per_sender": per_sender, "imposed_by_month": imposed_by_month},
+        reason=band_reason(est, lo, hi, 0.35, 0.65, int(np.concatenate(ended).size), "threats")
+        + mechanism,
     )

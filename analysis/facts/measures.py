@@ -38,8 +38,12 @@ class Fact:
         low, high: its 95% confidence interval.
         band: the band the figure must fall in, in words.
         reproduced: whether the model reproduces the fact (every stated condition holds).
-        note: the further figures the verdict rests on, and the reason when not reproduced.
+        note: the further figures the verdict rests on.
         data: arrays the figure of this fact is drawn from.
+        reason: why the fact is not reproduced (empty when it is): which condition fails, or
+            that the figure lies inside its band but its interval is not resolved at this run
+            count.
+        runs: Monte Carlo runs per variant behind the figure (set by ``check_facts``).
     """
 
     number: int
@@ -54,11 +58,53 @@ class Fact:
     reproduced: bool
     note: str = ""
     data: dict[str, Any] = field(default_factory=dict, repr=False)
+    reason: str = ""
+    runs: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.reproduced and not self.reason:
+            self.reason = f"a condition of the band ({self.band}) fails; see the note"
+        if self.reproduced:
+            self.reason = ""
 
     @property
     def verdict(self) -> str:
         """``"reproduced"`` or ``"not reproduced"``."""
         return "reproduced" if self.reproduced else "not reproduced"
+
+
+def band_reason(est: float, lo: float, hi: float, low: float, high: float, n: int,
+                units: str) -> str:
+    """Why a figure whose interval must lie within [low, high] is not reproduced ("" if it is).
+
+    Either the figure itself lies outside the band, or it lies inside but its 95% interval
+    reaches past an edge: not resolved with ``n`` ``units`` (more runs may settle it).
+    """
+    if low <= lo and hi <= high:
+        return ""
+    if not (math.isfinite(est) and math.isfinite(lo) and math.isfinite(hi)):
+        return f"no interval with {n} {units}"
+    if low <= est <= high:
+        return (f"the figure {est:.3g} is inside the band {low:g}-{high:g} but its 95% CI "
+                f"[{lo:.3g}, {hi:.3g}] reaches past it with {n} {units}: not resolved; more "
+                "runs (--runs) may settle it")
+    side = "above" if est > high else "below"
+    return f"the figure {est:.3g} is {side} the band {low:g}-{high:g}"
+
+
+def unresolved(ci: tuple[float, float, float], claim: str, runs: int,
+               above: bool = False) -> str:
+    """Why a paired difference does not show ``claim``.
+
+    It must be below 0 (above if ``above``): either it has the wrong sign, or its 95% interval
+    includes 0 with ``runs`` runs (not resolved).
+    """
+    est, lo, hi = ci
+    right = est > 0 if above else est < 0
+    if right:
+        return (f"{claim}: {est:+.3g} has the right sign but its 95% CI [{lo:+.3g}, {hi:+.3g}] "
+                f"includes 0 with {runs} runs: not resolved; more runs (--runs) may settle it")
+    return f"{claim}: no, {est:+.3g} [{lo:+.3g}, {hi:+.3g}]"
 
 
 def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:

@@ -13,12 +13,14 @@ def facts_table(check: FactCheck) -> pd.DataFrame:
     """The facts as a table, one row per fact.
 
     One row per fact: the fact, literature and source, the model's figure with its 95% CI,
-    the band, the verdict and the note.
+    the band, the verdict, the note, the runs per variant behind the figure and, for a fact not
+    reproduced, the reason.
     """
     return pd.DataFrame([{
         "fact": f.number, "title": f.title, "literature": f.literature, "source": f.source,
         "model_measure": f.measure, "model": f.estimate, "ci_low": f.low, "ci_high": f.high,
-        "band": f.band, "verdict": f.verdict, "note": f.note,
+        "band": f.band, "verdict": f.verdict, "note": f.note, "runs": f.runs,
+        "reason": f.reason,
     } for f in check.facts])
 
 
@@ -58,12 +60,17 @@ def format_report(check: FactCheck) -> str:
     for f in check.facts:
         lines.append(f"{f.number}. {f.title}: {f.verdict.upper()}")
         lines.append(f"   literature: {f.literature} ({f.source})")
-        lines.append(f"   model:      {_ci_text(f)}  band {f.band}")
+        lines.append(f"   model:      {_ci_text(f)}  band {f.band}  ({f.runs} runs per "
+                     "variant)")
         lines.append(f"   measure:    {f.measure}")
         if f.note:
             lines.append(f"   note:       {f.note}")
+        if f.reason:
+            lines.append(f"   reason:     {f.reason}")
         lines.append("")
-    lines.append(f"{check.reproduced} of {len(check.facts)} facts reproduced.")
+    lines.append(f"{check.reproduced} of {len(check.facts)} facts reproduced at {check.runs} runs "
+                 f"per variant (seed {check.seed}); verdicts are statistical: with fewer runs "
+                 "small effects are not resolved (see each reason).")
     if not check.sensitivity.empty:
         lines += ["", "Sensitivity to unsourced assumptions (x0.5, x1, x2):",
                   check.sensitivity.to_string(index=False, float_format=lambda v: f"{v:.3f}")]

@@ -15,13 +15,13 @@ W_WORLD_GDP = 0  # world.world_gdp (USD bn)
 W_LEAK_GAIN = 1  # world.leak_gain (1)
 W_MAX_LEAK = 2  # world.max_leak (fraction)
 W_DAMAGE = 3  # world.damage_rate (1/year)
-W_ADAPT = 4  # world.adaptation_rate (1/month)
-W_SHOCK = 5  # world.shock_sd (1/year)
-W_WAR_COST = 6  # world.war_cost (1/year)
-W_RELIEF_BOOST = 7  # world.relief_boost (1/year)
-W_AFF_DRIFT = 8  # world.affinity_drift (1/month)
-W_TRANSFER_PULL = 9  # world.transfer_pull (1/month)
-W_SANCTION_PUSH = 10  # world.sanction_push (1/month)
+W_SANC_YEARS = 4  # world.sanction_years (years)
+W_ADAPT = 5  # world.adaptation_rate (1/month)
+W_SHOCK = 6  # world.shock_sd (1/year)
+W_WAR_COST = 7  # world.war_cost (1/year)
+W_RELIEF_BOOST = 8  # world.relief_boost (1/year)
+W_AFF_DRIFT = 9  # world.affinity_drift (1/month)
+W_TRANSFER_PULL = 10  # world.transfer_pull (1/month)
 W_CO_PULL = 11  # world.co_sanction_pull (1/month)
 W_EXPOSURE = 12  # world.exposure_penalty (affinity)
 W_DENIAL_SOFT = 13  # world.denial_softening (fraction)
@@ -31,7 +31,7 @@ W_SUPPLY_BASE = 16  # world.supply_base (utility)
 W_W_AFF = 17  # world.w_affinity (utility)
 W_W_NEED = 18  # world.w_need (utility)
 W_W_PRICE = 19  # world.w_price (utility per % of GDP)
-W_W_RISK = 20  # world.w_risk (utility per % of GDP a year)
+W_W_RISK = 20  # world.w_risk (utility per % of GDP)
 W_W_RELIEF = 21  # world.w_relief (utility)
 W_ATTACKER = 22  # theatre.attacker (index)
 W_DEFENDER = 23  # theatre.defender (index)
@@ -52,13 +52,13 @@ WORLD_FIELDS = {
     "leak_gain": W_LEAK_GAIN,
     "max_leak": W_MAX_LEAK,
     "damage_rate": W_DAMAGE,
+    "sanction_years": W_SANC_YEARS,
     "adaptation_rate": W_ADAPT,
     "shock_sd": W_SHOCK,
     "war_cost": W_WAR_COST,
     "relief_boost": W_RELIEF_BOOST,
     "affinity_drift": W_AFF_DRIFT,
     "transfer_pull": W_TRANSFER_PULL,
-    "sanction_push": W_SANCTION_PUSH,
     "co_sanction_pull": W_CO_PULL,
     "exposure_penalty": W_EXPOSURE,
     "denial_softening": W_DENIAL_SOFT,

@@ -11,9 +11,13 @@ on the same seed see the same shocks (common random numbers).
 Counter layout (four 32-bit words)::
 
     c0 = run
-    c1 = month | purpose << 12 | index << 20      (month < 4096, purpose < 256, index < 4096)
+    c1 = month | purpose << 12 | kind << 20       (month < 4096, purpose < 256; kind 0 for a
+                                                   uniform draw, 1 for a normal one)
     c2 = key of the actor (a stable 32-bit hash of its id)
     c3 = key of the counterpart (an actor, route or track: the hash of its id; 0 for none)
+
+The month slot holds the month of the draw, except for a stance taken once per agreement (the
+``COMPLY`` draw of :func:`sim.core.rules.halt_defied`), keyed by the agreement's month.
 
 A draw is keyed by the identities of who decides and about what, never by their position in the
 scenario file: listing actors, routes or tracks in another order, or adding an actor, changes no

@@ -467,9 +467,10 @@ def route_need(r, p, s):
 
 @njit
 def threat_cost(r, p, s):
-    """Expected yearly GDP loss (% of GDP) from the packages threatened over route ``r``.
+    """Expected GDP loss (% of GDP) from the packages threatened over route ``r``.
 
-    What the supplier would lose if the shipment were seen.
+    What the supplier would lose if the shipment were seen, over the ``sanction_years`` a package
+    is expected to hurt (Neuenkirch & Neumeier 2015: about seven years for US sanctions).
 
     Sum over the senders with a standing threat over the route: credibility x the pressure the
     package would add (what is left to cut, after leakage) x damage rate x (1 - adaptation).
@@ -488,7 +489,7 @@ def threat_cost(r, p, s):
         level = after_package(now, package_of(i, c, p), cap)
         gain = (raw_pressure_with(j, i, level, p, s) - SA[j, L.S_RAW]) * (1.0 - SA[j, L.S_LEAK])
         total += SA[i, L.S_CRED] * max(0.0, gain)
-    return 100.0 * p.W[L.W_DAMAGE] * (1.0 - SA[j, L.S_ADAPT]) * total
+    return 100.0 * p.W[L.W_DAMAGE] * p.W[L.W_SANC_YEARS] * (1.0 - SA[j, L.S_ADAPT]) * total
 
 
 @njit
@@ -775,7 +776,8 @@ def update_pressure(p, s):
                  * sum_k trade_jk * busting_k * (1 + aff_kj) / 2 * Y_k / (Y_k + Y_j)
                          * (1 - max_i s_ik) * (1 - s_kj))
     pressure_j = raw_j * (1 - leak_j)
-    A partner busts in proportion to its goodwill toward the target ((1 + affinity) / 2) and can
+    (Y: GDP now, USD bn: the starting GDP times the GDP index.) A partner busts in proportion to
+    its goodwill toward the target ((1 + affinity) / 2) and can
     absorb trade in proportion to its economic size; a partner under sanctions itself busts that
     much less (its firms keep their access to the senders' markets).
     """
@@ -814,8 +816,8 @@ def update_pressure(p, s):
 def take_deals(key, p, s, d):
     """Deals agreed this month take effect.
 
-    A relief agreement starts its implementation (the party has agreed to halt its covert
-    transfers; relief waits for the halt to be verified); a ceasefire stops the war at once.
+    A relief agreement is recorded (its implementation starts next month: this month's shipments
+    were decided before it, see :func:`advance_deals`); a ceasefire stops the war at once.
     """
     TP, TS = p.TP, s.TS
     for t in range(TP.shape[0]):
@@ -823,8 +825,6 @@ def take_deals(key, p, s, d):
             continue
         TS[t, L.TS_TERMS] = d.DT[t, L.DT_TERMS]
         if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
-            TS[t, L.TS_IMPLEMENTING] = 1.0
-            TS[t, L.TS_CLEAN] = 0.0
             TS[t, L.TS_SINCE] = key.month
             if TS[t, L.TS_AGREED] < 0.5:
                 TS[t, L.TS_AGREED] = 1.0
@@ -945,7 +945,7 @@ def apply_sanctions(key, p, s, d):
 
 
 @njit
-def advance_deals(key, p, s):
+def advance_deals(key, p, s, d):
     """Relief deals move through their phases on what the party did this month.
 
     Being implemented: an exposed covert transfer is a breach (the agreement collapses back to
@@ -954,7 +954,8 @@ def advance_deals(key, p, s):
     (at least one) the relief comes into force (Implementation Day): each counterpart's sanctions
     on the party at that moment are the level a broken deal snaps back from. In force: an exposed
     covert transfer breaks the deal with snap-back, never above a sender's cap (or the level it
-    held at signing, if higher).
+    held on Implementation Day, if higher). An agreement of this month starts its implementation
+    next month: the party's shipments of this month were decided before it.
     """
     TP, TS, SA, SANC, AP, RP, RS = p.TP, s.TS, s.SA, s.SANC, p.AP, p.RP, s.RS
     for t in range(TP.shape[0]):
@@ -995,6 +996,9 @@ def advance_deals(key, p, s):
                     ceiling = max(AP[i, L.A_ESC_CAP], s.TPRE[t, i])
                     back = max(SANC[i, party], s.TPRE[t, i]) + AP[i, L.A_SNAPBACK]
                     SANC[i, party] = max(SANC[i, party], min(ceiling, back))
+        if d.DT[t, L.DT_DEAL] >= 0.5:
+            TS[t, L.TS_IMPLEMENTING] = 1.0
+            TS[t, L.TS_CLEAN] = 0.0
 
 
 @njit
@@ -1042,10 +1046,10 @@ def grow_economies(key, p, s):
 def move_affinity(p, s, d):
     """Affinity moves.
 
-    Transfers draw partners together, sanctions push sender and target apart, co-targets drift
-    together, exposure costs goodwill with non-aligned audiences (less if publicly denied), all
-    drift back. The pairwise changes from transfers collect in ``SCR`` first. The audiences'
-    goodwill sets how much they bust sanctions on the supplier (:func:`update_pressure`).
+    Transfers draw partners together, co-targets drift together, exposure costs goodwill with
+    non-aligned audiences (less if publicly denied), all drift back. The pairwise changes from
+    transfers collect in ``SCR`` first. The audiences' goodwill sets how much they bust sanctions
+    on the supplier (:func:`update_pressure`).
     """
     W, AP, CP, RP, RS, SANC, AFF, SCR = p.W, p.AP, p.CP, p.RP, s.RS, s.SANC, s.AFF, d.SCR
     n = AP.shape[0]
@@ -1075,7 +1079,6 @@ def move_affinity(p, s, d):
             for k in range(n):
                 co += min(SANC[k, i], SANC[k, j])
             change = (W[L.W_AFF_DRIFT] * (p.AFF0[i, j] - AFF[i, j])
-                      - W[L.W_SANCTION_PUSH] * (SANC[i, j] + SANC[j, i])
                       + W[L.W_CO_PULL] * co + SCR[i, j])
             a = clip(AFF[i, j] + change, -1.0, 1.0)
             AFF[i, j] = a
@@ -1201,7 +1204,7 @@ def resolve_month(key, p, s, d):
     deliver(key, p, s, d)
     detect(key, p, s, d)
     apply_sanctions(key, p, s, d)
-    advance_deals(key, p, s)
+    advance_deals(key, p, s, d)
     count_halts(s, d, p)
     update_trigger(p, s, d)
     update_pressure(p, s)

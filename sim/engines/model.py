@@ -3,7 +3,10 @@
 A step is simultaneous: :func:`sim.core.month.begin_month` fires the month's events, every agent
 decides on last month's state (``agent.decide()`` calls the same compiled decision functions the
 ensemble kernel calls), then :func:`sim.core.month.end_month` resolves all decisions at once. A
-``DataCollector`` records the month and the story of the run is kept in plain words.
+``DataCollector`` records the month and the story of the run is kept in plain words: each month's
+decisions (threats, packages, back-downs, shipments, halts, deals) and what they changed, each
+decision with its reasons, the terms that weighed most in it (:class:`StoryEvent`,
+:func:`narrate`).
 
 Subclass :class:`ActorAgent` and override ``decide`` to try a new behaviour in plain Python; set
 ``DiplomacyModel.agent_classes`` to use it.
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import mesa
 import numpy as np
@@ -30,21 +33,62 @@ from sim.core.outcomes import (
     summarize,
 )
 from sim.core.rng import seed_key
-from sim.core.rules import Decisions, DrawKey, Params, State
+from sim.core.rules import (
+    Decisions,
+    DrawKey,
+    Params,
+    State,
+    after_package,
+    package_of,
+    sender_cost,
+)
 from sim.engines.state import RunState
 from sim.scenario import Scenario, load_scenario
 
 
+class Reason(NamedTuple):
+    """One reason of a decision: a term that weighed in it, its value and unit.
+
+    For a shipment, the terms of the supplier's utility (``DW``), in utility units; for a
+    sanctions package, costs in % of the sender's GDP; elsewhere a probability or a count.
+    """
+
+    term: str
+    value: float
+    unit: str = ""
+
+    def __str__(self) -> str:
+        if self.unit == "months":
+            return f"{self.term} {self.value:.0f} months"
+        if self.unit == "%":
+            # A sender's cost may be a few thousandths of a percent: two significant digits.
+            small = 0 < abs(self.value) < 0.1
+            size = f"{self.value:.2g}" if small else f"{self.value:.2f}"
+            return f"{self.term} {size}% of GDP"
+        return f"{self.term} {self.value:.2f}{self.unit}"
+
+
 @dataclass(frozen=True)
 class StoryEvent:
-    """One line of the story: what happened in a month, in plain words."""
+    """One line of the story: what happened in a month, in plain words, and why.
+
+    ``reasons`` are the terms that weighed most in the decision the line tells (empty for lines
+    that tell no decision: events, the war, production).
+    """
 
     month: int
     kind: str
     text: str
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def why(self) -> str:
+        """The reasons as text: ``"need 1.60, affinity 0.75, threat cost -0.06"`` ('' if none)."""
+        return ", ".join(str(r) for r in self.reasons)
 
     def __str__(self) -> str:
-        return f"Month {self.month}: {self.text}"
+        why = f" (why: {self.why})" if self.reasons else ""
+        return f"Month {self.month}: {self.text}{why}"
 
 
 class ActorAgent(mesa.Agent):
@@ -174,6 +218,7 @@ class DiplomacyModel(mesa.Model):
         self._arrays: tuple[DrawKey, Params, State, Decisions] | None = None
         self._arrays_of = (-1, 0)
         self.story: list[StoryEvent] = []
+        self._memory = _StoryMemory.new(self.state)
         self._spairs = sanction_pairs(self.compiled)
         self._kp = np.array(self.compiled.key_pairs, dtype=np.int64).reshape(-1, 2)
         self.monthly_columns = monthly_names(self.compiled, self._spairs)
@@ -209,12 +254,12 @@ class DiplomacyModel(mesa.Model):
         self.month += 1
         begin_month(*self.month_arrays())
         self._tell_events()
-        # After the events: the story tells what the month's decisions changed; the events
-        # (a scheduled warning, say) have been told in their own words.
-        before = _Snapshot.of(self.state)
+        # After the events: the state every decision of the month reads. The story compares
+        # the state after the month with it, and reads the month's decisions.
+        before = State(*(a.copy() for a in self.state.state))
         self.agents.do("decide")
         end_month(*self.month_arrays())
-        self.story.extend(narrate(self, before))
+        self.story.extend(narrate(self, before, self._memory))
         self._record()
         if self.month >= self.horizon:
             self.running = False
@@ -265,106 +310,346 @@ class DiplomacyModel(mesa.Model):
         df = self.datacollector.get_model_vars_dataframe()
         return df.reset_index(drop=True)
 
-    def story_text(self) -> str:
-        """The story of the run so far, one line per event."""
-        return "\n".join(str(e) for e in self.story)
+    def story_text(self, reasons: bool = True) -> str:
+        """The story of the run so far, one line per event.
+
+        With ``reasons`` (the default) a decision's line ends with its reasons,
+        ``(why: need 1.60, affinity 0.75)``.
+        """
+        if reasons:
+            return "\n".join(str(e) for e in self.story)
+        return "\n".join(f"Month {e.month}: {e.text}" for e in self.story)
 
     def story_frame(self) -> pd.DataFrame:
-        """The story as a table: month, kind, text."""
-        return pd.DataFrame([(e.month, e.kind, e.text) for e in self.story],
-                            columns=["month", "kind", "text"])
+        """The story as a table: month, kind, text, reasons (text, '' for no decision)."""
+        return pd.DataFrame([(e.month, e.kind, e.text, e.why) for e in self.story],
+                            columns=["month", "kind", "text", "reasons"])
+
+
+# ------------------------------------------------------------------------------------------
+# The story: each month's decisions and what they changed, in plain words, with their reasons
+# ------------------------------------------------------------------------------------------
+
+_SUPPLY_TERMS = (("need", L.DW_NEED), ("affinity", L.DW_AFFINITY), ("revenue", L.DW_PRICE),
+                 ("threat cost", L.DW_RISK), ("relief at risk", L.DW_RELIEF))
+"""The weighed terms of a supply decision's utility, in plain words, and their ``DW`` columns."""
+
+
+def supply_terms(dw: np.ndarray) -> list[Reason]:
+    """Every term of a supply decision's utility, from its row of ``DW`` (utility units).
+
+    The five weighed terms (need, affinity, revenue, threat cost, relief at risk) and the
+    route's ``propensity``: the utility minus those five, that is the world's supply base plus
+    the route's own propensity. They sum to the utility ``DW_UTILITY``.
+    """
+    row = dw.tolist()
+    terms = [Reason(name, row[col]) for name, col in _SUPPLY_TERMS]
+    rest = row[L.DW_UTILITY] - sum(t.value for t in terms)
+    return [*terms, Reason("propensity", rest)]
+
+
+def supply_reasons(dw: np.ndarray, most: int = 3) -> tuple[Reason, ...]:
+    """The ``most`` terms of :func:`supply_terms` largest in absolute value, largest first.
+
+    Terms under 0.005 in absolute value are left out (they round to 0.00); ties keep the order
+    of :func:`supply_terms`.
+    """
+    terms = sorted(supply_terms(dw), key=lambda t: -abs(t.value))
+    return tuple(t for t in terms[:most] if abs(t.value) >= 0.005)
 
 
 @dataclass
-class _Snapshot:
-    SANC: np.ndarray
-    SA: np.ndarray
-    TS: np.ndarray
-    BUILT: np.ndarray
-    G: np.ndarray
-    AFF: np.ndarray
+class _StoryMemory:
+    """What the story has told up to last month, where the state alone cannot say it.
+
+    ``threats``: the standing threats as last told (``THR``), so that a threat born of a public
+    warning (at the start or by an event) is told once; ``halting``: the suppliers whose
+    government ordered a halt last month, so that a halt is told when it is first ordered.
+    """
+
+    threats: np.ndarray
+    halting: set[int]
 
     @classmethod
-    def of(cls, s: RunState) -> _Snapshot:
-        return cls(s.SANC.copy(), s.SA.copy(), s.TS.copy(), s.BUILT.copy(), s.G.copy(),
-                   s.AFF.copy())
+    def new(cls, s: RunState) -> _StoryMemory:
+        return cls(np.zeros_like(s.THR), set())
 
 
 def _who(model: DiplomacyModel, i: int) -> str:
     return model.diplo_scenario.spec.actors[model.compiled.actor_ids[i]].name
 
 
-def narrate(model: DiplomacyModel, before: _Snapshot) -> list[StoryEvent]:
-    """What changed this month, in plain words (compares the state with ``before``)."""
-    cs = model.compiled
+def _flow(model: DiplomacyModel, r: int, its: bool = False) -> str:
+    """``"Iran's shipments of Shahed drones to Russia"``: the transfers on route ``r``.
+
+    With ``its``: ``"its shipments of ..."`` (the supplier was just named).
+    """
+    RP = model.state.RP
+    whose = "its" if its else f"{_who(model, int(RP[r, L.R_SUPPLIER]))}'s"
+    return (f"{whose} shipments of "
+            f"{model.compiled.category_units[int(RP[r, L.R_CATEGORY])]} to "
+            f"{_who(model, int(RP[r, L.R_RECIPIENT]))}")
+
+
+def _rise(old: float, new: float) -> str:
+    """``"from 0.80 to 0.83"``, with three decimals where two would not show the change."""
+    digits = 3 if f"{old:.2f}" == f"{new:.2f}" and old != new else 2
+    return f"from {old:.{digits}f} to {new:.{digits}f}"
+
+
+def _package(model: DiplomacyModel, before: State, i: int, r: int) -> tuple[float, float]:
+    """Sanctions of ``i`` on the supplier of route ``r`` now, and after the threatened package."""
     s = model.state
-    m = model.month
+    j = int(s.RP[r, L.R_SUPPLIER])
+    now = float(before.SANC[i, j])
+    package = package_of(i, int(s.RP[r, L.R_CATEGORY]), s.params)
+    return now, float(after_package(now, package, s.AP[i, L.A_ESC_CAP]))
+
+
+def narrate(model: DiplomacyModel, before: State, memory: _StoryMemory) -> list[StoryEvent]:
+    """What the month's decisions were and what they changed, in plain words, with reasons.
+
+    ``before`` is the state every decision of the month read (after the month's events);
+    the decisions are in the model's decision arrays (``DW``, ``DTH``, ``DT``), the results in
+    its state. ``memory`` is updated for next month.
+    """
+    out = _tell_warnings(model, before, memory)
+    out += _tell_supply(model, before, memory)
+    out += _tell_threats(model, before)
+    out += _tell_sanctions(model, before)
+    out += _tell_tracks(model, before)
+    out += _tell_war(model, before)
+    memory.threats = model.state.THR.copy()
+    return out
+
+
+def _tell_warnings(model: DiplomacyModel, before: State,
+                   memory: _StoryMemory) -> list[StoryEvent]:
+    """Threats born of a public warning (the scenario's, told in month 1, or an event's)."""
+    s, m = model.state, model.month
     out: list[StoryEvent] = []
-    n = len(cs.actor_ids)
+    if np.array_equal(before.THR, memory.threats):
+        return out
+    for i, r in zip(*np.nonzero((before.THR > 0) & (before.THR != memory.threats)), strict=True):
+        j = int(s.RP[r, L.R_SUPPLIER])
+        now, level = _package(model, before, i, r)
+        out.append(StoryEvent(m, "threat", f"{_who(model, i)} publicly warns {_who(model, j)} "
+                   f"over {_flow(model, r, its=True)}: a shipment seen from month "
+                   f"{before.THR[i, r]:.0f} to month {before.TDL[i, r]:.0f} will bring a package "
+                   f"raising sanctions on {_who(model, j)} {_rise(now, level)}",
+                   (Reason("credibility", float(before.SA[i, L.S_CRED])),)))
+    return out
+
+
+def _tell_supply(model: DiplomacyModel, before: State, memory: _StoryMemory) -> list[StoryEvent]:
+    """Halts ordered by governments, shipments (and their defiance of a halt), restraint."""
+    cs, s, m = model.compiled, model.state, model.month
+    out = []
+    halting = {int(s.RP[r, L.R_SUPPLIER]) for r in range(len(cs.route_ids))
+               if s.DW[r, L.DW_HALT] >= 0.5}
+    for sup in sorted(halting - memory.halting):
+        defied = any(s.DW[r, L.DW_DEFIED] >= 0.5 for r in range(len(cs.route_ids))
+                     if int(s.RP[r, L.R_SUPPLIER]) == sup)
+        answer = ("its security apparatus defies the order" if defied
+                  else "its security apparatus obeys")
+        out.append(StoryEvent(m, "halt", f"{_who(model, sup)}'s government orders a halt of its "
+                   f"covert arms transfers, as its relief agreement requires; {answer}",
+                   (Reason("government's control", float(s.AP[sup, L.A_CONTROL])),)))
+    memory.halting = halting
     for r in range(len(cs.route_ids)):
-        units = s.RS[r, L.RS_SHIPPED]
         sup, rec, c = (int(s.RP[r, L.R_SUPPLIER]), int(s.RP[r, L.R_RECIPIENT]),
                        int(s.RP[r, L.R_CATEGORY]))
         if s.CP[c, L.C_ESC_W] <= 0:
             continue  # open aid is reported as news only through its effect on the war
+        dw = s.DW[r]
+        threats = [i for i in range(len(cs.actor_ids))
+                   if 0 < before.THR[i, r] <= m <= before.TDL[i, r]]
+        senders = _and([_who(model, i) for i in threats]) if threats else ""
+        units = s.RS[r, L.RS_SHIPPED]
+        what = cs.category_units[c]
         if units > 0:
-            text = (f"{_who(model, sup)} ships {units:.0f} {_units(cs.category_units[c], units)} "
-                    f"to {_who(model, rec)}")
+            if dw[L.DW_DEFIED] >= 0.5:
+                text = (f"{_who(model, sup)}'s security apparatus defies the government's halt "
+                        f"and ships {units:.0f} {_units(what, units)} to {_who(model, rec)}")
+            else:
+                text = (f"{_who(model, sup)} ships {units:.0f} {_units(what, units)} to "
+                        f"{_who(model, rec)}")
+            if threats:
+                text += f" despite the threat{'s' if len(threats) > 1 else ''} of {senders}"
             if s.RS[r, L.RS_DETECTED] >= 0.5:
                 text += "; the transfer is detected and made public"
                 if s.RS[r, L.RS_DENIED] >= 0.5:
                     text += f", and {_who(model, sup)} publicly denies it"
-            out.append(StoryEvent(m, "transfer", text))
-    for t, tid in enumerate(cs.track_ids):
-        kind = cs.track_kinds[t]
-        p = int(s.TP[t, L.T_PARTY])
-        others = _and([_who(model, i) for i in range(n) if s.TM[t, i] > 0])
-        # This month's decision, not the state: a deal struck and broken in the same month is
-        # told twice, and every deal and every break is told, not only the first.
-        struck = s.DT[t, L.DT_DEAL] >= 0.5
-        if struck:
-            if kind == "relief":
-                out.append(StoryEvent(m, "deal", f"{_who(model, p)} strikes a relief deal with "
-                           f"{others}: {100 * s.DT[t, L.DT_TERMS]:.0f}% of sanctions to be lifted "
-                           "for a verifiable halt of arms transfers"))
+            out.append(StoryEvent(m, "transfer", text, supply_reasons(dw)))
+        elif (before.RS[r, L.RS_SHIPPED] > 0 or m == 1) and dw[L.DW_PROBABILITY] > 0:
+            # It shipped last month (or this is the first) and was free to ship (no halt
+            # obeyed): it chose not to.
+            under = f" under the threat{'s' if len(threats) > 1 else ''} of {senders}" \
+                if threats else ""
+            out.append(StoryEvent(m, "restraint", f"{_who(model, sup)} holds back its {what} "
+                       f"to {_who(model, rec)} this month{under}, though its chance of shipping "
+                       f"was {dw[L.DW_PROBABILITY]:.2f}", supply_reasons(dw)))
+    return out
+
+
+def _tell_threats(model: DiplomacyModel, before: State) -> list[StoryEvent]:
+    """The senders' threat decisions: issued, package imposed, backed down, complied, lapsed."""
+    cs, s, m = model.compiled, model.state, model.month
+    out = []
+    for i, r in zip(*np.nonzero(s.DTH), strict=True):
+        code = int(s.DTH[i, r])
+        j = int(s.RP[r, L.R_SUPPLIER])
+        who, whom, flow = _who(model, i), _who(model, j), _flow(model, r)
+        now, level = _package(model, before, i, r)
+        cred = float(s.SA[i, L.S_CRED])
+        if code == L.TH_ISSUE:
+            out.append(StoryEvent(m, "threat", f"{who} threatens {whom} over "
+                       f"{_flow(model, r, its=True)} after a detected shipment: a shipment seen "
+                       f"from month {s.THR[i, r]:.0f} to month {s.TDL[i, r]:.0f} will bring a "
+                       f"package raising sanctions on {whom} {_rise(now, level)}",
+                       (Reason(f"affinity with {whom}", float(before.AFF[i, j])),
+                        Reason("credibility", float(before.SA[i, L.S_CRED])))))
+            continue
+        if code == L.TH_EXHAUSTED:
+            out.append(StoryEvent(m, "threat", f"{who} has nothing left to impose on {whom}: its "
+                       f"sanctions are at its cap ({s.AP[i, L.A_ESC_CAP]:.2f}), so its threat "
+                       f"over {flow} lapses"))
+            continue
+        if code == L.TH_COMPLIED:
+            out.append(StoryEvent(m, "compliance", f"The threat of {who} over {flow} reaches "
+                       f"its deadline (month {before.TDL[i, r]:.0f}) with no shipment seen: it "
+                       f"counts as complied with, and the credibility of {who} rises to "
+                       f"{cred:.2f}"))
+            continue
+        cost = float(sender_cost(i, j, level - now, s.params, before))
+        audience = float(s.AP[i, L.A_AUDIENCE])
+        reasons = [Reason(f"cost to {who}", cost, "%"),
+                   Reason("audience cost of backing down", audience, "%")]
+        if model.diplo_scenario.spec.actors[cs.actor_ids[i]].kind == "bloc":
+            reasons.append(Reason("cohesion", float(s.AP[i, L.A_COHESION])))
+        if code == L.TH_IMPOSE:
+            out.append(StoryEvent(m, "sanctions", f"{who} imposes the package it threatened over "
+                       f"{flow}: sanctions on {whom} rise {_rise(now, level)}, and the "
+                       f"threat stands again until month {s.TDL[i, r]:.0f}", tuple(reasons)))
+        elif code == L.TH_BACK_DOWN:
+            if cost > audience:
+                because = (f"the package would cost it more ({cost:.2f}% of GDP) than backing "
+                           f"down ({audience:.2f}%)")
             else:
+                because = "its members fail to agree on the package"
+            out.append(StoryEvent(m, "back-down", f"{who} backs down from its threat over {flow}: "
+                       f"{because}; its credibility falls to {cred:.2f}", tuple(reasons)))
+    return out
+
+
+def _tell_sanctions(model: DiplomacyModel, before: State) -> list[StoryEvent]:
+    """Sanctions that moved for another reason than a package: secondary sanctions, easing.
+
+    Packages are told by :func:`_tell_threats`, snap-back by :func:`_tell_tracks`.
+    """
+    cs, s, m = model.compiled, model.state, model.month
+    n = len(cs.actor_ids)
+    told = {(int(i), int(s.RP[r, L.R_SUPPLIER])) for i, r in zip(*np.nonzero(
+        s.DTH == L.TH_IMPOSE), strict=True)}
+    for t in range(len(cs.track_ids)):
+        if _broken_in_force(s, before, t):
+            party = int(s.TP[t, L.T_PARTY])
+            told |= {(i, party) for i in range(n) if s.TM[t, i] > 0}
+    out: list[StoryEvent] = []
+    for i, j in zip(*np.nonzero(np.abs(s.SANC - before.SANC) > 1e-9), strict=True):
+        i, j = int(i), int(j)
+        targets = sorted({k for (h, k) in told if h == i})
+        new, old = float(s.SANC[i, j]), float(before.SANC[i, j])
+        if (i, j) in told:
+            continue
+        if new > old and targets and s.AP[i, L.A_SECONDARY] > 0:
+            names = _and([_who(model, k) for k in targets])
+            out.append(StoryEvent(m, "sanctions", f"{_who(model, i)} imposes secondary sanctions "
+                       f"on {_who(model, j)} for keeping up trade with {names}: sanctions "
+                       f"rise {_rise(old, new)}",
+                       (Reason(f"trade share with {names}",
+                               float(sum(before.TRADE[k, j] for k in targets))),
+                        Reason("busting", float(s.AP[j, L.A_BUSTING])))))
+        elif new > old:
+            out.append(StoryEvent(m, "sanctions", f"{_who(model, i)} raises sanctions on "
+                       f"{_who(model, j)} to {new:.2f}"))
+        elif new < old - 0.04 or _eased_by_deal(s, i, j):
+            out.append(StoryEvent(m, "sanctions", f"{_who(model, i)} eases sanctions on "
+                       f"{_who(model, j)} to {new:.2f}"))
+    return out
+
+
+def _broken_in_force(s: RunState, before: State, t: int) -> bool:
+    """Whether relief deal ``t``, in force at the start of the month, broke this month."""
+    return (int(s.TP[t, L.T_KIND]) == L.TRACK_RELIEF and before.TS[t, L.TS_ACTIVE] >= 0.5
+            and s.TS[t, L.TS_ACTIVE] < 0.5)
+
+
+def _tell_tracks(model: DiplomacyModel, before: State) -> list[StoryEvent]:
+    """Relief deals (agreement, implementation, Implementation Day, breaches) and ceasefires."""
+    cs, s, m = model.compiled, model.state, model.month
+    n = len(cs.actor_ids)
+    out = []
+    for t in range(len(cs.track_ids)):
+        p = int(s.TP[t, L.T_PARTY])
+        party = _who(model, p)
+        members = [i for i in range(n) if s.TM[t, i] > 0]
+        others = _and([_who(model, i) for i in members])
+        agreed = s.DT[t, L.DT_DEAL] >= 0.5
+        trust = Reason("trust", float(before.TS[t, L.TS_TRUST]))
+        if cs.track_kinds[t] != "relief":
+            if agreed:
                 med = int(s.TP[t, L.T_MEDIATOR])
                 by = f", mediated by {_who(model, med)}" if med >= 0 else ""
-                out.append(StoryEvent(m, "ceasefire", f"{_who(model, p)} and {others} agree a "
-                           f"ceasefire{by}"))
-        was_active = before.TS[t, L.TS_ACTIVE] >= 0.5 or struck
-        if kind == "relief" and was_active and s.TS[t, L.TS_ACTIVE] < 0.5:
-            out.append(StoryEvent(m, "deal", f"An exposed transfer breaks the {tid} deal; "
-                       f"sanctions on {_who(model, p)} snap back"))
-        if (kind == "ceasefire" and s.TS[t, L.TS_STALEMATE] >= s.TP[t, L.T_STALE_MONTHS]
-                and before.TS[t, L.TS_STALEMATE] < s.TP[t, L.T_STALE_MONTHS]
-                and s.G[L.G_CEASEFIRE] < 0.5):
-            out.append(StoryEvent(m, "war", "The war has reached a mutually hurting stalemate; "
-                       "a ceasefire becomes possible"))
-    for i in range(n):
-        if s.SA[i, L.S_WARNED] >= 0.5 and before.SA[i, L.S_WARNED] < 0.5:
-            # It warns the hostile actor whose exposed transfers pulled its trigger.
-            trig = before.SA[:, L.S_TRIG] * (before.AFF[i] < 0)
-            j = int(np.argmax(trig))
-            whom = f" {_who(model, j)}" if trig[j] > 0 else ""
-            out.append(StoryEvent(m, "warning", f"{_who(model, i)} publicly warns{whom} "
-                       "of a response to further transfers"))
-        if s.SA[i, L.S_FAILED] > before.SA[i, L.S_FAILED]:
-            out.append(StoryEvent(m, "credibility", f"{_who(model, i)} fails to agree on new "
-                       f"sanctions; its credibility falls to {s.SA[i, L.S_CRED]:.2f}"))
-        for j in range(n):
-            new, old = s.SANC[i, j], before.SANC[i, j]
-            if new > old + 1e-9:
-                out.append(StoryEvent(m, "sanctions", f"{_who(model, i)} raises sanctions on "
-                           f"{_who(model, j)} to {new:.2f}"))
-            elif new < old - 0.04 or (new < old - 1e-9 and _eased_by_deal(s, i, j)):
-                out.append(StoryEvent(m, "sanctions", f"{_who(model, i)} eases sanctions on "
-                           f"{_who(model, j)} to {new:.2f}"))
-    for q in range(n):
-        for c in range(len(cs.category_ids)):
-            dem = s.DEM[q, c]
-            if dem <= 0:
-                continue
+                out.append(StoryEvent(m, "ceasefire", f"{party} and {others} agree a "
+                           f"ceasefire{by}", (Reason("stalemate", float(
+                               before.TS[t, L.TS_STALEMATE]), "months"), trust)))
+            if (s.TS[t, L.TS_STALEMATE] >= s.TP[t, L.T_STALE_MONTHS]
+                    and before.TS[t, L.TS_STALEMATE] < s.TP[t, L.T_STALE_MONTHS]
+                    and s.G[L.G_CEASEFIRE] < 0.5):
+                out.append(StoryEvent(m, "war", "The war has reached a mutually hurting "
+                           "stalemate; a ceasefire becomes possible"))
+            continue
+        months = max(1, round(float(s.TP[t, L.T_IMPL_MONTHS])))
+        terms = 100 * s.TS[t, L.TS_TERMS]
+        if agreed:
+            out.append(StoryEvent(m, "deal", f"{party} agrees a relief deal with {others}: "
+                       f"{terms:.0f}% of sanctions to be lifted once a halt of its covert arms "
+                       f"transfers has been verified for {months} month{'s' * (months > 1)}",
+                       (Reason("relief priority", float(before.SA[p, L.S_PRIO])), trust)))
+        breached = s.TS[t, L.TS_BREACHES] > before.TS[t, L.TS_BREACHES]
+        if before.TS[t, L.TS_IMPLEMENTING] >= 0.5 or agreed:
+            if s.TS[t, L.TS_ACTIVE] >= 0.5:
+                out.append(StoryEvent(m, "deal", f"Implementation Day: {party}'s halt has been "
+                           f"verified for {months} month{'s' * (months > 1)}; the relief deal "
+                           f"comes into force, and {others} begin lifting {terms:.0f}% of their "
+                           f"sanctions"))
+            elif breached:
+                out.append(StoryEvent(m, "breach", f"An exposed transfer breaches the relief "
+                           f"agreement while it is being implemented; the agreement collapses "
+                           f"and talks with {party} resume"))
+            elif s.TS[t, L.TS_CLEAN] > 0:
+                out.append(StoryEvent(m, "implementation", f"{party}'s halt is verified for "
+                           f"month {s.TS[t, L.TS_CLEAN]:.0f} of {months} of the relief deal's "
+                           "implementation"))
+            else:
+                out.append(StoryEvent(m, "implementation", f"{party}'s halt cannot be verified "
+                           "this month: a covert shipment went unseen, and the count of verified "
+                           "months restarts"))
+        elif _broken_in_force(s, before, t):
+            back = _and([f"{_who(model, i)} to {s.SANC[i, p]:.2f}" for i in members])
+            out.append(StoryEvent(m, "breach", f"An exposed transfer breaks the relief deal in "
+                       f"force; sanctions on {party} snap back: {back}"))
+    return out
+
+
+def _tell_war(model: DiplomacyModel, before: State) -> list[StoryEvent]:
+    """Home production passing a quarter of the need, and moves of the front."""
+    cs, s, m = model.compiled, model.state, model.month
+    out = []
+    for q, c in zip(*np.nonzero(s.BUILT > before.BUILT), strict=True):
+        dem = s.DEM[q, c]
+        if dem > 0:
             for level in (0.25, 0.5, 0.75, 1.0):
                 if before.BUILT[q, c] < level * dem <= s.BUILT[q, c]:
                     out.append(StoryEvent(m, "production", f"{_who(model, q)} now builds "

@@ -127,9 +127,10 @@ def dask_client(scheduler: str | Client | None = None, workers: int | None = Non
     # Without a dashboard the scheduler still serves health checks over HTTP, by default on
     # port 8787 (taken if another cluster runs): put them on a free loopback port instead.
     http = {} if dashboard_address is not None else {"dashboard_address": "127.0.0.1:0"}
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=dashboard_address, scheduler_kwargs=http,
-                           silence_logs=logging.ERROR)
+    with settings.workers_ignore_ctrl_c():  # Ctrl-C: one line here, none from each worker
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=dashboard_address,
+                               scheduler_kwargs=http, silence_logs=logging.ERROR)
     try:
         client = Client(cluster)
         try:

@@ -7,6 +7,10 @@ nor the model.
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from sim.errors import UsageError
@@ -37,3 +41,25 @@ def resolve_backend(backend: str | None, scheduler: Any, workers: int | None) ->
     if backend == "local" and (scheduler is not None or workers is not None):
         raise BackendError("a scheduler or workers need backend='dask'")
     return backend
+
+
+@contextmanager
+def workers_ignore_ctrl_c() -> Iterator[None]:
+    """Within the block, worker processes started here ignore Ctrl-C (SIGINT).
+
+    Ctrl-C in a terminal goes to every process of the job: without this, each Dask worker
+    process would print its own KeyboardInterrupt traceback. A signal ignored when a process
+    starts stays ignored in it (neither Python nor asyncio install a handler over an ignored
+    SIGINT), so the workers leave the interrupt to this process, which stops the job and closes
+    the cluster, its workers with it. The block holds only the start of a LocalCluster (about a
+    second): a Ctrl-C within it is ignored too (press it again). Off the main thread, where no
+    handler can be set, it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

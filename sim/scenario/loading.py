@@ -81,20 +81,98 @@ def _resolve_path(name_or_path: str | Path, folder: Path, kind: str) -> Path:
     raise ScenarioError(text, "(name)", f"no bundled {kind} of that name (known: {known})")
 
 
-def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+#: The lists of a scenario file that ``extends`` merges entry by entry, and the fields that key
+#: an entry: a child's entry with the key of a parent's entry replaces it (whole), one with a
+#: new key is appended, and one with ``remove = true`` deletes the parent's entry. Relations are
+#: keyed by the unordered pair (``a``, ``b``). Every other key (tables) merges key by key, and
+#: any other list (``outcomes.key_pairs``, ``teaching.notice``) is replaced whole.
+MERGED_LISTS: dict[str, tuple[str, ...]] = {
+    "relations": ("a", "b"), "trade": ("from", "to"), "sanctions": ("sender", "target"),
+    "events": ("month", "key"),
+}
+#: The field of a list entry that deletes the parent's entry of the same key.
+REMOVE = "remove"
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any], label: str = "",
+           depth: int = 0) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in top.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+        if depth == 0 and key in MERGED_LISTS and isinstance(value, list):
+            parent = out.get(key, [])
+            out[key] = _merge_list(key, parent if isinstance(parent, list) else [], value, label)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value, label, depth + 1)
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+def _entry_key(section: str, entry: Any) -> tuple[Any, ...] | None:
+    """The key of a list entry (see :data:`MERGED_LISTS`), or None if it has none."""
+    if not isinstance(entry, dict) or any(f not in entry for f in MERGED_LISTS[section]):
+        return None
+    parts = [json.dumps(entry[f], sort_keys=True, default=str) for f in MERGED_LISTS[section]]
+    return tuple(sorted(parts)) if section == "relations" else tuple(parts)
+
+
+def _entry_text(section: str, entry: dict[str, Any]) -> str:
+    return ", ".join(f"{f} = {entry[f]!r}" for f in MERGED_LISTS[section])
+
+
+def _merge_list(section: str, parent: list[Any], child: list[Any],
+                label: str) -> list[Any]:
+    """The parent's list of ``section`` with the child's entries merged in by key."""
+    out = [copy.deepcopy(e) for e in parent]
+    index = {k: i for i, e in enumerate(parent) if (k := _entry_key(section, e)) is not None}
+    removed: set[int] = set()
+    seen: set[tuple[Any, ...]] = set()
+    for k, entry in enumerate(child):
+        where = f"{section}.{k}"
+        key = _entry_key(section, entry)
+        if key is None:
+            out.append(copy.deepcopy(entry))  # validation names the missing field
+            continue
+        if key in seen:
+            raise ScenarioError(label, where, f"{_entry_text(section, entry)} given twice")
+        seen.add(key)
+        remove = entry.get(REMOVE, False)
+        if not isinstance(remove, bool):
+            raise ScenarioError(label, f"{where}.{REMOVE}", f"must be true or false (got "
+                                f"{remove!r})")
+        if remove:
+            if key not in index:
+                raise ScenarioError(label, f"{where}.{REMOVE}", f"the parent scenario has no "
+                                    f"{section} entry with {_entry_text(section, entry)}")
+            extra = sorted(set(entry) - {*MERGED_LISTS[section], REMOVE})
+            if extra:
+                raise ScenarioError(label, f"{where}.{extra[0]}", "an entry with remove = true "
+                                    f"names only its key ({', '.join(MERGED_LISTS[section])})")
+            removed.add(index[key])
+            continue
+        body = {f: copy.deepcopy(v) for f, v in entry.items() if f != REMOVE}
+        if key in index:
+            out[index[key]] = body
+        else:
+            out.append(body)
+    return [e for i, e in enumerate(out) if i not in removed]
+
+
+def _refuse_remove_without_parent(raw: dict[str, Any], label: str) -> None:
+    for section in MERGED_LISTS:
+        entries = raw.get(section)
+        for k, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, dict) and REMOVE in entry:
+                raise ScenarioError(label, f"{section}.{k}.{REMOVE}", "only a file with "
+                                    "`extends` can remove an entry (of its parent)")
 
 
 def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     label = str(path)
     raw = _read_toml(path, label)
     parent = raw.get("extends", "")
+    if not parent:
+        _refuse_remove_without_parent(raw, label)
     if parent:
         if not isinstance(parent, str):
             raise ScenarioError(label, "extends", "must be a scenario name or path (text)")
@@ -109,7 +187,7 @@ def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
             raise ScenarioError(label, "extends", f"{parent_path} is not a scenario file")
         base = _load_raw(parent_path, (*seen, path.resolve()))
         base.pop("teaching", None)
-        raw = _merge(base, {k: v for k, v in raw.items() if k != "extends"})
+        raw = _merge(base, {k: v for k, v in raw.items() if k != "extends"}, label)
     return raw
 
 
@@ -165,6 +243,14 @@ def _validate(raw: dict[str, Any], label: str) -> ScenarioSpec:
     return spec
 
 
+#: The most actors a scenario may have. The model's cost per run-month grows as about the
+#: actor count to the power 2.7 (pairwise sanctions, affinity and pressure, and sanctioners
+#: looking at every facilitator): a 200-actor scenario runs about 80 run-months a second on 2
+#: cores against about 900,000 for the baseline's 6, so 1,000 runs of 36 months take about 8
+#: minutes. Beyond 256 a single ensemble would take hours.
+MAX_ACTORS = 256
+
+
 def _check_references(spec: ScenarioSpec, label: str) -> None:
     actors = spec.actors
     cats = spec.categories
@@ -175,6 +261,10 @@ def _check_references(spec: ScenarioSpec, label: str) -> None:
 
     if not actors:
         raise ScenarioError(label, "actors", "a scenario needs at least one actor")
+    if len(actors) > MAX_ACTORS:
+        raise ScenarioError(label, "actors", f"{len(actors)} actors; at most {MAX_ACTORS} (a "
+                            "run's cost grows as about the cube of the actors: 200 take about "
+                            "0.5 s a 36-month run on 2 cores, 10,000 times the baseline)")
     if len(actors) >= 1024 or len(spec.routes) >= 1024 or len(spec.tracks) >= 1024:
         raise ScenarioError(label, "actors", "at most 1023 actors, routes and tracks")
     for aid, a in actors.items():
@@ -248,26 +338,40 @@ def _check_references(spec: ScenarioSpec, label: str) -> None:
             raise ScenarioError(label, f"relations.{k}", f"{rel.a}-{rel.b} given twice")
         pairs.add(pair)
     shares: dict[str, float] = {}
+    links: set[tuple[str, str]] = set()
     for k, tr in enumerate(spec.trade):
         actor(f"trade.{k}.from", tr.source)
         actor(f"trade.{k}.to", tr.to)
         if tr.source == tr.to:
             raise ScenarioError(label, f"trade.{k}.to", "trade with itself")
+        if (tr.source, tr.to) in links:
+            raise ScenarioError(label, f"trade.{k}", f"{tr.source} to {tr.to} given twice")
+        links.add((tr.source, tr.to))
         shares[tr.source] = shares.get(tr.source, 0.0) + tr.share
         if shares[tr.source] > 1.0 + 1e-9:
             raise ScenarioError(label, f"trade.{k}.share",
                                 f"{tr.source}'s trade shares add up to more than 1")
+    imposed: set[tuple[str, str]] = set()
     for k, sanc in enumerate(spec.sanctions):
         actor(f"sanctions.{k}.sender", sanc.sender)
         actor(f"sanctions.{k}.target", sanc.target)
         if sanc.sender == sanc.target:
             raise ScenarioError(label, f"sanctions.{k}.target", "an actor cannot sanction itself")
+        if (sanc.sender, sanc.target) in imposed:
+            raise ScenarioError(label, f"sanctions.{k}",
+                                f"{sanc.sender} on {sanc.target} given twice")
+        imposed.add((sanc.sender, sanc.target))
     for k, pair in enumerate(spec.outcomes.key_pairs):
         if len(pair) != 2:
             raise ScenarioError(label, f"outcomes.key_pairs.{k}", "a pair names two actors")
         for i, name in enumerate(pair):
             actor(f"outcomes.key_pairs.{k}.{i}", name)
+    scheduled: set[tuple[int, str]] = set()
     for k, ev in enumerate(spec.events):
+        if (ev.month, ev.key) in scheduled:
+            raise ScenarioError(label, f"events.{k}", f"{ev.key} is set twice in month "
+                                f"{ev.month}")
+        scheduled.add((ev.month, ev.key))
         if ev.month > spec.meta.horizon:
             raise ScenarioError(label, f"events.{k}.month",
                                 f"month {ev.month} is past the horizon ({spec.meta.horizon})")
@@ -276,6 +380,47 @@ def _check_references(spec: ScenarioSpec, label: str) -> None:
     for key in spec.sources:
         if key.split(".")[0] not in ScenarioSpec.model_fields:
             raise ScenarioError(label, f"sources.{key}", "names no section of the scenario")
+
+
+def scenario_warnings(spec: ScenarioSpec) -> list[str]:
+    """Silent traps of a valid scenario, one line each (``diplosim validate`` prints them).
+
+    A sanctioner threatens and escalates only against an actor it is hostile to (affinity
+    below 0, see ``threat_against`` and ``decide_sanctions`` in :mod:`sim.core.rules`), and an
+    actor missing from ``relations`` starts at affinity 0 with everyone. So a new actor given
+    no relation is never threatened nor sanctioned, whatever it ships; these warnings say so
+    before a run does.
+    """
+    out: list[str] = []
+    start = {frozenset((r.a, r.b)): r.affinity for r in spec.relations}
+    related = {a for pair in start for a in pair}
+    sanctioners = [a for a, act in spec.actors.items() if act.escalation_step > 0]
+
+    def hostile(i: str, j: str) -> bool:
+        return start.get(frozenset((i, j)), 0.0) < 0.0
+
+    for aid in spec.actors:
+        if aid not in related:
+            out.append(f"actors.{aid}: no relation with any actor (no `relations` entry names "
+                       "it): it starts at affinity 0 with everyone, and sanctioners act only "
+                       "against actors they are hostile to (affinity < 0)")
+    for aid in sanctioners:
+        if aid in related and not any(hostile(aid, j) for j in spec.actors if j != aid):
+            out.append(f"actors.{aid}: escalation_step > 0 but it starts hostile to no actor "
+                       "(affinity < 0), so it never threatens nor escalates")
+    warned: set[str] = set()
+    for rid, route in spec.routes.items():
+        cat = spec.categories[route.category]
+        sup = route.supplier
+        if (cat.detection <= 0 or cat.escalation_weight <= 0 or sup not in related
+                or sup in warned):
+            continue
+        if not any(hostile(i, sup) for i in sanctioners if i != sup):
+            warned.add(sup)
+            out.append(f"routes.{rid}: no sanctioner (escalation_step > 0) starts hostile to "
+                       f"its supplier {sup} (affinity < 0), so its transfers are never "
+                       "threatened nor sanctioned")
+    return out
 
 
 def _event_target(spec: ScenarioSpec, key: str, where: str, label: str) -> tuple[int, int, int]:

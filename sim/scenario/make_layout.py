@@ -32,6 +32,7 @@ COMMAND = "python -m sim.scenario.make_layout"
 _SHORT = {
     "world": {
         "coalition_share": "COALITION", "damage_rate": "DAMAGE", "adaptation_rate": "ADAPT",
+        "sanction_years": "SANC_YEARS",
         "shock_sd": "SHOCK", "affinity_drift": "AFF_DRIFT", "co_sanction_pull": "CO_PULL",
         "exposure_penalty": "EXPOSURE", "denial_softening": "DENIAL_SOFT",
         "trigger_memory": "TRIG_MEM", "trade_diversion": "TRADE_DIV", "w_affinity": "W_AFF",

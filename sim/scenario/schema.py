@@ -68,6 +68,8 @@ class World(_Strict):
     max_leak: float = Prob(0.8, "Ceiling on the share of pressure lost to leakage.", "fraction")
     damage_rate: float = P(0.10, "1/year", "Annual GDP loss per unit of effective sanction "
                            "pressure before adaptation.", ge=0.0, le=1.0)
+    sanction_years: float = P(7.0, "years", "Years a sanctions package is expected to hurt: a "
+                              "threatened package's damage counts over them.", ge=0.0, le=50.0)
     adaptation_rate: float = Prob(0.012, "Monthly share of remaining sanction damage a "
                                   "pressured target adapts away.", "1/month")
     shock_sd: float = P(0.02, "1/year", "Standard deviation of the annual GDP shock.", ge=0.0,
@@ -80,8 +82,6 @@ class World(_Strict):
                                  "1/month")
     transfer_pull: float = P(0.02, "1/month", "Affinity gain of supplier and recipient per month "
                              "of deliveries meeting the recipient's full need.", ge=0.0, le=1.0)
-    sanction_push: float = P(0.01, "1/month", "Affinity loss between sender and target per unit "
-                             "of sanction intensity.", ge=0.0, le=1.0)
     co_sanction_pull: float = P(0.01, "1/month", "Affinity gain between two targets per unit of "
                                 "sanctions from a common sender.", ge=0.0, le=1.0)
     exposure_penalty: float = P(0.04, "affinity", "Affinity loss with non-aligned audiences when "
@@ -99,9 +99,9 @@ class World(_Strict):
     w_need: float = P(2.0, "utility", "Weight of the recipient's unmet need.", ge=0.0, le=20.0)
     w_price: float = P(1.0, "utility per % of GDP", "Weight of the month's arms revenue (per % "
                        "of the supplier's GDP).", ge=0.0, le=100.0)
-    w_risk: float = P(6.0, "utility per % of GDP a year", "Weight of the expected cost of the "
-                      "threatened packages a shipment would set off (their expected yearly GDP "
-                      "loss, % of GDP).", ge=0.0, le=1000.0)
+    w_risk: float = P(6.0, "utility per % of GDP", "Weight of the expected cost of the "
+                      "threatened packages a shipment would set off (their expected GDP loss "
+                      "over sanction_years, % of GDP).", ge=0.0, le=1000.0)
     w_relief: float = P(4.0, "utility", "Weight of the relief a supplier puts at risk.", ge=0.0,
                         le=100.0)
 
@@ -148,8 +148,9 @@ class Actor(_Strict):
                                   "escalation weight: the share of the target's remaining "
                                   "exposure it cuts.", "share")
     escalation_cap: float = Prob(0.0, "Highest sanction intensity it will impose.", "intensity")
-    escalation_threshold: float = P(1.0, "weighted detections", "Trigger level (escalation-"
-                                    "weighted detected transfers) that prompts escalation.",
+    escalation_threshold: float = P(1.0, "weighted detections", "Evidence (escalation-"
+                                    "weighted detected transfers, with memory) a violated "
+                                    "threat needs before its package is imposed.",
                                     ge=0.0, le=100.0)
     deadline: float = P(12.0, "months", "Months a threat stands: complied with until then, it "
                         "lapses as a success.", ge=1.0, le=600.0)
@@ -167,7 +168,8 @@ class Actor(_Strict):
     relief_offer: float = Prob(0.0, "Largest share of its sanctions it would lift in a deal.",
                                "fraction")
     snapback: float = Prob(0.2, "Sanctions added above the pre-deal level when a deal is broken "
-                           "(never above its escalation cap).", "intensity")
+                           "(never above its escalation cap, or the pre-deal level if higher).",
+                           "intensity")
 
 
 DOCTRINE_KEYS: frozenset[str] = frozenset({
