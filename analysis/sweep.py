@@ -15,8 +15,16 @@ one registry, :data:`DESIGNS`, all with one signature ``sample(problem, samples,
 
 Every design point runs the same run indices with the same seed (common random numbers), so the
 difference between two points is the parameters', not Monte Carlo noise; a parameter the model
-never reads leaves every outcome exactly unchanged. Each point applies its values through
-:meth:`Scenario.with_overrides`, so they are validated like a scenario file.
+never reads leaves every outcome exactly unchanged.
+
+When every varied key is a parameter cell (:func:`sim.jobs.edits.cell_targets`: the numeric
+fields of the world, the theatre, actors, categories, routes and tracks, an actor's capacity
+and demand, the starting relations, sanctions and trade shares), the design runs as cell edits
+of the scenario compiled once (:func:`sim.jobs.backends.run_design`): the design is validated
+once (:func:`sim.jobs.edits.check_design`), a chunk of points x runs is one call of the kernel,
+and each outcome comes back as one points x runs array, aggregated into the table at the end.
+Other keys (structural ones) make every point a scenario of its own
+(:meth:`Scenario.with_overrides`, validated like a scenario file). Both give the same numbers.
 """
 
 from __future__ import annotations
@@ -225,6 +233,19 @@ def sample_design(design: str, problem: dict[str, Any], samples: int, seed: int)
 # One design point
 
 
+def aggregate_design(values: np.ndarray) -> np.ndarray:
+    """:func:`aggregate` of every point at once: ``values`` is points x runs x outcomes.
+
+    Returns points x outcomes, each the same number :func:`aggregate` gives for the point's
+    runs (runs are summed in the same order).
+    """
+    ok = np.isfinite(values)
+    n = ok.sum(axis=1)
+    total = np.where(ok, values, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, total / np.maximum(n, 1), math.nan)
+
+
 def aggregate(summary: pd.DataFrame) -> dict[str, float]:
     """Each outcome's ensemble figure over the runs of ``summary``.
 
@@ -381,8 +402,10 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
         progress: show a progress bar with time left (default: when stderr is a terminal).
         **backend: ``backend``, ``scheduler``, ``workers``, ``out``, ``resume``,
             ``chunk_size`` of :func:`sim.jobs.backends.run_job`. Every design point is one point
-            of one job (:mod:`sim.jobs.job`), run in this process by default (a chunk a point),
-            on Dask, or durably into ``out`` and resumable; the numbers are the same.
+            of one job (:mod:`sim.jobs.job`), run in this process by default, on Dask, or
+            durably into ``out`` and resumable; the numbers are the same. A design of cell
+            keys runs a chunk (a block of points x runs) in one call of the kernel; otherwise
+            a chunk is a point's runs.
 
     Returns:
         A :class:`SweepResult`; ``result.save(dir)`` writes Parquet and a manifest.
@@ -409,6 +432,12 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
     run_ids = np.arange(int(runs_per_point), dtype=np.int64)
     settings = [{f.key: f.value(v) for f, v in zip(factors, values, strict=True)}
                 for values in X]
+    edits = _cell_edits(scn, factors, settings)
+    if edits is not None:
+        table = _run_cells(edits, factors, settings, run_ids, seed, months, design, progress,
+                           backend)
+        return SweepResult(scn, factors, design, int(samples), int(runs_per_point), seed,
+                           months, table)
     scenarios = [scn.with_overrides(o) for o in settings]
     # Every design point is a point of one job (the same seed and run ids: CRN). In this process
     # a chunk is one point's runs, so the progress bar counts points.
@@ -423,6 +452,45 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
     table = pd.DataFrame(rows)
     return SweepResult(scn, factors, design, int(samples), int(runs_per_point), seed, months,
                        table)
+
+
+def _cell_edits(scn: Scenario, factors: list[Factor], settings: list[dict[str, Any]]):
+    """The design as cell edits of ``scn`` (validated once), or None if a key is structural."""
+    from sim.jobs.edits import PointEdits
+
+    keys = [f.key for f in factors]
+    values = np.array([[s[k] for k in keys] for s in settings], dtype=np.float64)
+    return PointEdits.from_design(scn, keys, values.reshape(len(settings), len(keys)))
+
+
+def _run_cells(edits, factors: list[Factor], settings: list[dict[str, Any]],
+               run_ids: np.ndarray, seed: int, months: int, design: str,
+               progress: bool | None, backend: dict[str, Any]) -> pd.DataFrame:
+    """Run a design of cell edits; one points x runs array per outcome, then the table."""
+    from sim.engines.ensemble import DEFAULT_CHUNK
+    from sim.jobs.backends import run_design
+
+    n, runs = len(settings), int(run_ids.size)
+    options = dict(backend)
+    with _progress(n, progress if not backend else False, design) as bar:
+        if not backend:
+            # In this process: blocks of whole points, about DEFAULT_CHUNK runs a call.
+            options = {"chunk_size": max(1, DEFAULT_CHUNK // runs) * runs,
+                       "on_chunk": lambda done, total: bar.update(
+                           min(n, round(done * n / total)) - bar.n)}
+        else:
+            options.setdefault("progress", bool(progress))
+        columns, values = run_design(edits, run_ids, seed, labels=settings, months=months,
+                                     **options)
+    means = aggregate_design(values)
+    table = {"point": np.arange(n, dtype=np.int64)}
+    for f in factors:
+        col = edits.values[:, list(edits.keys).index(f.key)]
+        table[f.key] = col.astype(np.int64) if f.integer else col.copy()
+    table["runs"] = np.full(n, runs, dtype=np.int64)
+    for j, c in enumerate(columns):
+        table[c] = means[:, j]
+    return pd.DataFrame(table)
 
 
 def _progress(points: int, progress: bool | None, design: str):

@@ -239,6 +239,27 @@ def test_sweep_on_dask_equals_the_local_sweep(client, scn, tmp_path):
     assert read_manifest(tmp_path / "sw")["identity"]["points"] == 4
 
 
+def test_design_of_cell_edits_on_dask_equals_the_local_design(client, scn, tmp_path):
+    """A chunk is a block of points x runs computed in one kernel call on a worker; the rows
+    are the local ones whatever the chunking, in memory or stored."""
+    from sim.jobs.backends import run_design
+    from sim.jobs.edits import PointEdits
+
+    keys = ["actors.USA.escalation_step", "categories.missiles.detection"]
+    X = np.array([[0.0, 0.1], [0.2, 0.3], [0.35, 0.5], [0.1, 0.2], [0.3, 0.45]])
+    edits = PointEdits.from_design(scn, keys, X)
+    cols, local = run_design(edits, 40, SEED, months=MONTHS)
+    for chunk_size in (13, 200):
+        got_cols, on_dask = run_design(edits, 40, SEED, months=MONTHS, chunk_size=chunk_size,
+                                       scheduler=client.scheduler.address)
+        assert got_cols == cols
+        np.testing.assert_array_equal(on_dask, local)
+    _, stored = run_design(edits, 40, SEED, months=MONTHS, chunk_size=37, scheduler=client,
+                           out=tmp_path / "design")
+    np.testing.assert_array_equal(stored, local)
+    assert read_manifest(tmp_path / "design")["identity"]["points"] == len(X)
+
+
 class _PoisonRun(distributed.WorkerPlugin):
     """On every worker, also those started to replace a dead one: the chunk holding ``run``
     kills its worker process, as a segfault or the out-of-memory killer would."""

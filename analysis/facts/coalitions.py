@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.facts.measures import Fact, fmt_ci, paired, proportion, unresolved
-from analysis.facts.roles import durable_compliance, unilateral, without_target_sanctions
+from analysis.facts.roles import (
+    coalition_overrides,
+    coalition_share,
+    durable_compliance,
+    unilateral,
+    without_target_sanctions,
+)
 from analysis.facts.variants import Context, Ensemble
 from sim.results.stats import mean_interval
 
@@ -68,7 +74,7 @@ def fact_3_damage(ctx: Context) -> Fact:
         why.append("multilateral damage outside 2-4 points")
     if not ok_u:
         why.append(f"unilateral ({lead} alone, coalition share "
-                   f"{uni.scenario.spec.world.coalition_share:.2f}) outside 0.5-1 point: its "
+                   f"{coalition_share(uni.scenario, roles):.2f}) outside 0.5-1 point: its "
                    "leakage is not large enough to bring one sender's pressure that low")
     if not ok_f:
         why.append("damage does not fade")
@@ -89,7 +95,8 @@ def fact_3_damage(ctx: Context) -> Fact:
 def fact_4_leakage(ctx: Context) -> Fact:
     """Fact 4: leakage as the coalition shrinks.
 
-    Sweep ``world.coalition_share`` over ``COALITION_SWEEP``. Per step: mean effective pressure
+    Sweep the coalition's share of the world economy over ``COALITION_SWEEP`` (through
+    ``world.world_gdp``, :func:`coalition_overrides`). Per step: mean effective pressure
     on the target over the horizon and the success rate of fact 1. Monotone: every step down
     lowers the pressure (paired CI below 0), no step raises the success rate significantly, and
     from the first to the last share the success rate falls (paired CI below 0).
@@ -97,7 +104,7 @@ def fact_4_leakage(ctx: Context) -> Fact:
     roles = ctx.roles
     press, succ, rows = [], [], []
     for share in COALITION_SWEEP:
-        ens = ctx.ensemble(f"f4_{share}", {"world.coalition_share": share})
+        ens = ctx.ensemble(f"f4_{share}", coalition_overrides(ctx.scn, roles, share))
         episode, success = durable_compliance(ens, roles)
         press.append(ens.series(f"pressure_{roles.target}")[:, 1:].mean(axis=1))
         succ.append(success.astype(float))

@@ -114,13 +114,30 @@ def unilateral(scn: Scenario, roles: Roles) -> tuple[dict[str, Any], str]:
 
     Overrides making the episode unilateral: only the sender with the largest leverage keeps
     its sanctions, escalation and seat at the relief talks; the coalition's share of the world
-    economy shrinks to that sender's share of the coalition's GDP.
+    economy (computed by the model from who sanctions) shrinks to that sender's.
     """
     spec = scn.spec
     lead = max(roles.senders, key=lambda s: spec.actors[s].leverage)
-    gdp = sum(spec.actors[s].gdp for s in roles.senders)
-    share = spec.world.coalition_share * spec.actors[lead].gdp / gdp
     over = without_target_sanctions(scn, roles, keep=(lead,))
-    over["world.coalition_share"] = round(share, 6)
     over[f"tracks.{roles.track}.counterparts"] = [lead]
     return over, lead
+
+
+def coalition_share(scn: Scenario, roles: Roles) -> float:
+    """The coalition's share of the world economy at the start.
+
+    The GDP of the senders that sanction the target over ``world.world_gdp``, as the model
+    computes it (ODD 7.5).
+    """
+    spec = scn.spec
+    senders = {s.sender for s in spec.sanctions if s.target == roles.target and s.intensity > 0}
+    return sum(spec.actors[s].gdp for s in senders) / spec.world.world_gdp
+
+
+def coalition_overrides(scn: Scenario, roles: Roles, share: float) -> dict[str, Any]:
+    """Overrides giving the coalition ``share`` of the world economy at the start.
+
+    The coalition's share is computed from who sanctions (ODD 7.5); to move it with the same
+    senders, the world economy it is a share of is set: ``world_gdp = senders' GDP / share``.
+    """
+    return {"world.world_gdp": coalition_share(scn, roles) * scn.spec.world.world_gdp / share}

@@ -9,7 +9,7 @@ import pandas as pd
 from analysis.facts.coalitions import COALITION_SWEEP, fact_3_damage
 from analysis.facts.episodes import fact_1_success, fact_2_threat
 from analysis.facts.measures import paired
-from analysis.facts.roles import Roles, durable_compliance
+from analysis.facts.roles import Roles, coalition_overrides, durable_compliance
 from analysis.facts.variants import Context
 from sim.scenario import Scenario
 
@@ -40,8 +40,10 @@ def sensitivity_sweep(scn: Scenario, roles: Roles, runs: int, seed: int) -> pd.D
             ctx = Context(scn.with_overrides({key: value}) if factor != 1.0 else scn,
                            roles, runs, seed)
             f1, f2, f3 = fact_1_success(ctx), fact_2_threat(ctx), fact_3_damage(ctx)
-            lo_c = ctx.ensemble("lo", {"world.coalition_share": COALITION_SWEEP[0]})
-            hi_c = ctx.ensemble("hi", {"world.coalition_share": COALITION_SWEEP[-1]})
+            lo_c = ctx.ensemble("lo", coalition_overrides(ctx.scn, roles,
+                                                          COALITION_SWEEP[0]))
+            hi_c = ctx.ensemble("hi", coalition_overrides(ctx.scn, roles,
+                                                          COALITION_SWEEP[-1]))
             s_lo = durable_compliance(lo_c, roles)[1].astype(float)
             s_hi = durable_compliance(hi_c, roles)[1].astype(float)
             d4 = paired(s_hi, s_lo)

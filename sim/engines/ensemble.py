@@ -55,6 +55,48 @@ class Chunk:
     trajectories: np.ndarray | None = None
 
 
+def _no_edits() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (np.zeros((0, 3), dtype=np.int64), np.zeros((1, 0)), np.zeros(0, dtype=np.int64))
+
+
+def raw_outcomes(cs: CompiledScenario, seed: int, run_ids: np.ndarray, months: int,
+                 item_points: np.ndarray | None = None, cells: np.ndarray | None = None,
+                 point_values: np.ndarray | None = None, record: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Raw outcome rows (and monthly figures) of items of ``cs`` from one call of the kernel.
+
+    Item ``k`` is run ``run_ids[k]`` of point ``item_points[k]``, the base scenario ``cs`` with
+    the point's ``point_values`` set in ``cells`` (see :func:`sim.core.kernel.apply_edits`);
+    without them every item is a run of ``cs`` itself. Parallel over the current threads.
+
+    Returns:
+        ``(raw, trajectories)``: raw rows in the order of every declared outcome
+        (:func:`sim.core.outcomes.n_outcomes` columns), and ``items x (months + 1) x figures``
+        if ``record`` (else None).
+    """
+    from sim.core.kernel import run_kernel
+    from sim.core.rules import params_of
+
+    run_ids = np.ascontiguousarray(run_ids, dtype=np.int64)
+    if cells is None:
+        cells, point_values, item_points = _no_edits()
+    else:
+        cells = np.ascontiguousarray(cells, dtype=np.int64).reshape(-1, 3)
+        point_values = np.ascontiguousarray(point_values, dtype=np.float64)
+        item_points = np.ascontiguousarray(item_points, dtype=np.int64)
+    raw = np.empty((run_ids.size, n_outcomes(cs)))
+    if record:
+        sp = sanction_pairs(cs)
+        traj = np.empty((run_ids.size, months + 1, len(monthly_names(cs, sp))))
+    else:
+        sp = np.zeros((0, 2), dtype=np.int64)
+        traj = np.zeros((0, 0, 0))
+    # As uint64: the kernel compiled for one seed type must take every seed in [0, 2**64).
+    run_kernel(np.uint64(seed), run_ids, item_points, months, params_of(cs), cells,
+               point_values, _key_pairs(cs), sp, raw, traj)
+    return raw, (traj if record else None)
+
+
 def compute_chunk(scn: Scenario | CompiledScenario, seed: int, run_ids: np.ndarray,
                   months: int, record: bool = False) -> Chunk:
     """Runs ``run_ids`` of ``scn`` with the Numba kernel, in parallel over the current threads.
@@ -66,28 +108,11 @@ def compute_chunk(scn: Scenario | CompiledScenario, seed: int, run_ids: np.ndarr
         months: months per run.
         record: also return every run's monthly figures.
     """
-    from sim.core.kernel import GRAB, run_kernel
-    from sim.core.rules import params_of
-
     cs = _compiled(scn)
     run_ids = np.ascontiguousarray(run_ids, dtype=np.int64)
-    kp = _key_pairs(cs)
-    sp = sanction_pairs(cs)
     _, idx = outcome_layout(cs)
-    raw = np.empty((run_ids.size, n_outcomes(cs)))
-    if record:
-        traj = np.empty((run_ids.size, months + 1, len(monthly_names(cs, sp))))
-    else:
-        traj = np.zeros((0, 0, 0))
-    import numba
-
-    before = numba.set_parallel_chunksize(GRAB)
-    try:
-        # As uint64: the kernel compiled for one seed type must take every seed in [0, 2**64).
-        run_kernel(np.uint64(seed), run_ids, months, params_of(cs), kp, sp, raw, traj)
-    finally:
-        numba.set_parallel_chunksize(before)
-    return Chunk(run_ids, raw[:, idx], traj if record else None)
+    raw, traj = raw_outcomes(cs, seed, run_ids, months, record=record)
+    return Chunk(run_ids, raw[:, idx], traj)
 
 
 def _summary_frame(names: list[str], run_ids: np.ndarray, values: np.ndarray) -> pd.DataFrame:

@@ -49,10 +49,12 @@ from sim.scenario import Scenario
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
 
+    from sim.jobs.edits import PointEdits
+
 __all__ = [
     "DEFAULT_CHUNK_SIZE", "Backend", "BackendError", "ChunkError", "Job",
-    "Point", "as_run_ids", "compute_chunk", "dask_client", "execute", "run_durable", "run_job",
-    "run_points",
+    "Point", "as_run_ids", "compute_chunk", "dask_client", "execute", "run_design",
+    "run_durable", "run_job", "run_points",
 ]
 
 class ChunkError(JobError):
@@ -359,10 +361,16 @@ def run_points(scenarios: Sequence[Scenario], runs: int | Sequence[int] | np.nda
         Per point, its summary: one row per run, column ``run`` first, then the outcomes (the
         union over points; NaN where a point's scenario lacks one).
     """
+    from sim.jobs.edits import PointEdits
+
     labels = list(labels) if labels is not None else [{} for _ in scenarios]
+    # Points that differ from the first only in parameter cells (policies, numeric overrides)
+    # run as cell edits of it: every chunk in one call of the kernel, the same numbers.
+    edits = (PointEdits.from_scenarios(scenarios)
+             if engine == "numba" and len(scenarios) > 1 else None)
     job = Job(tuple(Point(s, lab) for s, lab in zip(scenarios, labels, strict=True)),
               as_run_ids(runs), seed, months=months, engine=engine,
-              chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size)
+              chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, edits=edits)
     rows = run_job(job, **options)
     n = job.run_ids.size
     columns = list(job.columns())
@@ -377,3 +385,57 @@ def run_points(scenarios: Sequence[Scenario], runs: int | Sequence[int] | np.nda
         frame.insert(0, "run", runs[i * n:(i + 1) * n])
         frames.append(frame)
     return frames
+
+
+def run_design(edits: PointEdits, runs: int | Sequence[int] | np.ndarray, seed: int, *,
+               labels: Sequence[Mapping[str, Any]] | None = None, months: int | None = None,
+               chunk_size: int | None = None, **options: Any) -> tuple[list[str], np.ndarray]:
+    """Every run of every point of a design of cell edits, as one array per outcome.
+
+    The design's points run as one :class:`Job` (:meth:`Job.design`): a chunk is a block of
+    (point, run) items computed in one call of the kernel, here or on Dask; run ``r`` of point
+    ``p`` is the same whatever the chunking, the threads or the backend, and the same as
+    ``edits.scenario(p)`` run ``r`` on its own.
+
+    Args:
+        edits: the points (:class:`sim.jobs.edits.PointEdits`).
+        runs: a count (runs 0..n-1) or explicit run indices, the same for every point.
+        seed: seed of every draw.
+        labels: per point, the label columns of its rows in a stored dataset (default: the
+            factors' values).
+        months: months per run (default: the base scenario's horizon).
+        chunk_size: items per chunk (default :data:`DEFAULT_CHUNK_SIZE`).
+        **options: those of :func:`run_job` (backend, scheduler, workers, out, resume,
+            progress, on_chunk).
+
+    Returns:
+        ``(columns, values)``: the outcome names and a float64 array points x runs x outcomes
+        (NaN where a point's summary lacks an outcome).
+    """
+    job = Job.design(edits, runs, seed, labels, months=months,
+                     chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size)
+    columns = list(job.columns())
+    n, r = len(job.points), job.run_ids.size
+    if options.get("out") is None and not options.get("resume"):
+        # In memory: each chunk's rows go straight into the array, no frame per chunk.
+        on_chunk = options.pop("on_chunk", None)
+        bar = _progress_bar(bool(options.pop("progress", False)), len(job.chunks()), 0)
+        for unused in ("out", "resume", "collect"):
+            options.pop(unused, None)
+        values = np.empty((n * r, len(columns)))
+        chunks = job.chunks()
+        try:
+            for done, result in enumerate(execute(job, **options), start=1):
+                c = chunks[result.index]
+                values[c.start:c.stop] = result.outcomes
+                if bar is not None:
+                    bar.update(1)
+                if on_chunk is not None:
+                    on_chunk(done, len(chunks))
+        finally:
+            if bar is not None:
+                bar.close()
+        return columns, values.reshape(n, r, len(columns))
+    rows = run_job(job, **options)
+    values = np.ascontiguousarray(rows[columns].to_numpy(dtype=np.float64))
+    return columns, values.reshape(n, r, len(columns))

@@ -23,7 +23,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,9 @@ from sim.core.rng import seed_key
 from sim.errors import UsageError
 from sim.jobs.settings import DEFAULT_CHUNK_SIZE
 from sim.scenario import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sim.jobs.edits import PointEdits
 
 Engine = Literal["numba", "mesa"]
 #: Run indices are keys of the random draws (see :mod:`sim.core.rng`): 32 bits.
@@ -85,13 +88,15 @@ def row_sources() -> list[Path]:
     """Every source file whose code shapes a job's rows, in a fixed order.
 
     The compiled core (the kernel, the outcome declarations and their naming), the scenario's
-    compilation to arrays, the engines (the summary code of both engines, the Mesa model) and
-    this module (how a chunk's rows are assembled).
+    compilation to arrays, the engines (the summary code of both engines, the Mesa model), this
+    module (how a chunk's rows are assembled) and :mod:`sim.jobs.edits` (design points as cell
+    edits).
     """
     from sim.core.jit import compiled_sources
 
+    here = Path(__file__).resolve()
     return [*compiled_sources(), *sorted((_SIM / "scenario").glob("*.py")),
-            *sorted((_SIM / "engines").glob("*.py")), Path(__file__).resolve()]
+            *sorted((_SIM / "engines").glob("*.py")), here, here.parent / "edits.py"]
 
 
 def code_digest() -> str:
@@ -142,6 +147,31 @@ class Chunk:
         return self.stop - self.start
 
 
+@dataclass(frozen=True, eq=False)
+class CellTask:
+    """A chunk's design points as cell edits of one base scenario (see :mod:`sim.jobs.edits`).
+
+    Every item of the chunk runs in one call of the kernel. ``values`` and ``shown`` have one
+    row per point of the chunk, from point ``first_point`` on.
+
+    Attributes:
+        base: the scenario every point edits.
+        first_point: the job's index of the chunk's first point.
+        cells: int64 (K x 3), the cells a point sets.
+        values: float64 (chunk's points x K), each point's value of each cell.
+        raw_index: int64, per column of the job, its position in the kernel's raw row.
+        shown: bool (chunk's points x columns), whether a point's summary has the column (NaN
+            where it has not, as a point of its own would).
+    """
+
+    base: Scenario
+    first_point: int
+    cells: np.ndarray
+    values: np.ndarray
+    raw_index: np.ndarray
+    shown: np.ndarray
+
+
 @dataclass(frozen=True)
 class ChunkTask:
     """What a worker needs to compute one chunk: picklable and self-contained.
@@ -150,7 +180,8 @@ class ChunkTask:
     ids are a ``range`` when they are consecutive (a few bytes to ship instead of 8 a run).
     ``own_columns`` maps a point whose scenario's outcomes are not exactly ``columns`` to its
     own outcome names (they are placed by name, NaN where it lacks one). ``record`` asks for
-    every run's monthly figures too.
+    every run's monthly figures too. ``edits``, for a job of cell edits, computes every item
+    in one call of the kernel.
     """
 
     index: int
@@ -162,6 +193,7 @@ class ChunkTask:
     threads: int | None = None
     record: bool = False
     own_columns: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    edits: CellTask | None = None
 
     def describe(self) -> str:
         """The points and runs of the chunk, in words (for error messages)."""
@@ -232,6 +264,9 @@ class Job:
             same chunking.
         record: also compute every run's monthly figures (for bands and kept trajectories;
             never stored in a durable dataset).
+        edits: the points as cell edits of one base scenario (:mod:`sim.jobs.edits`), one per
+            point: every chunk then runs in one call of the kernel. Build such a job with
+            :meth:`Job.design`. Numba engine, summaries only.
     """
 
     points: tuple[Point, ...]
@@ -241,6 +276,7 @@ class Job:
     engine: str = "numba"
     chunk_size: int = DEFAULT_CHUNK_SIZE
     record: bool = False
+    edits: PointEdits | None = None
 
     def __post_init__(self) -> None:
         if not self.points:
@@ -261,6 +297,12 @@ class Job:
         reserved = {"point", "run"} & set(keys[0])
         if reserved:
             raise ValueError(f"label names {sorted(reserved)} are reserved")
+        if self.edits is not None:
+            if self.edits.n_points != len(self.points):
+                raise ValueError(f"edits has {self.edits.n_points} points, the job "
+                                 f"{len(self.points)}")
+            if self.engine != "numba" or self.record:
+                raise ValueError("a job of cell edits runs summaries on the numba engine")
         ids = self.run_ids
         object.__setattr__(self, "_consecutive",
                            bool(ids[-1] - ids[0] == ids.size - 1 and np.all(np.diff(ids) == 1)))
@@ -270,6 +312,18 @@ class Job:
                  **kwargs: Any) -> Job:
         """A job of one point: an ensemble of ``scenario``."""
         return cls((Point(scenario),), as_run_ids(runs), seed, **kwargs)
+
+    @classmethod
+    def design(cls, edits: PointEdits, runs: int | Sequence[int] | np.ndarray, seed: int,
+               labels: Sequence[Mapping[str, Any]] | None = None, **kwargs: Any) -> Job:
+        """A job of the points of ``edits`` (cell edits of one base scenario), one call a chunk.
+
+        ``labels``: per point, its label columns (default: each factor's value, by key).
+        """
+        if labels is None:
+            labels = [dict(zip(edits.keys, row, strict=True)) for row in edits.values.tolist()]
+        points = tuple(Point(edits.base, lab) for lab in labels)
+        return cls(points, as_run_ids(runs), seed, edits=edits, **kwargs)
 
     @property
     def n_items(self) -> int:
@@ -296,6 +350,12 @@ class Job:
         cached = self.__dict__.get("_layout_cache")
         if cached is not None:
             return cached
+        if self.edits is not None:
+            lays = self.edits.layouts
+            columns = tuple(dict.fromkeys(name for lay in lays for name in lay))
+            names = [lays[k] for k in self.edits.layout_of.tolist()]
+            object.__setattr__(self, "_layout_cache", (columns, names))
+            return columns, names
         seen: dict[str, None] = {}
         by_hash: dict[str, tuple[str, ...]] = {}
         names = []
@@ -331,10 +391,32 @@ class Job:
                            ids if isinstance(ids, range) else ids.copy()))
             k += take
         months = None if self.months is None else int(self.months)
+        if self.edits is not None:
+            return ChunkTask(chunk.index, self.seed, months, self.engine, columns,
+                             tuple(pieces), threads, False, {},
+                             self._cell_task(pieces[0][0], pieces[-1][0], columns))
         names = self._layout()[1]
         own_columns = {p: names[p] for p, _, _ in pieces if names[p] != tuple(columns)}
         return ChunkTask(chunk.index, self.seed, months, self.engine, columns, tuple(pieces),
                          threads, bool(self.record), own_columns)
+
+    def _cell_task(self, first: int, last: int, columns: tuple[str, ...]) -> CellTask:
+        """The edits of points ``first`` to ``last`` (inclusive) for a chunk's task."""
+        from sim.core.outcomes import declare_outcomes
+
+        edits = self.edits
+        masks = self.__dict__.get("_layout_masks")
+        if masks is None:
+            raw = {name: k for k, name in enumerate(declare_outcomes(edits.base.compile()))}
+            raw_index = np.array([raw[c] for c in columns], dtype=np.int64)
+            shown = np.array([[c in set(lay) for c in columns] for lay in edits.layouts],
+                             dtype=bool).reshape(len(edits.layouts), len(columns))
+            masks = (raw_index, shown)
+            object.__setattr__(self, "_layout_masks", masks)
+        raw_index, shown = masks
+        points = slice(first, last + 1)
+        return CellTask(edits.base, first, edits.cells, edits.cell_values(points), raw_index,
+                        shown[edits.layout_of[points]])
 
     def identity(self) -> dict[str, Any]:
         """Everything the rows depend on, for the result folder's fingerprint.
@@ -342,8 +424,11 @@ class Job:
         ``model_source`` is :func:`code_digest`: the code of the compiled core and every Python
         module that shapes the rows, so a dataset never mixes rows of two code versions.
         """
-        points = [[p.scenario.content_hash(), {k: _label_value(k, v) for k, v in p.labels.items()}]
-                  for p in self.points]
+        hashes = self._content_hashes()
+        points = [[hashes[i], {k: _label_value(k, v) for k, v in p.labels.items()}]
+                  for i, p in enumerate(self.points)]
+        # A design of cell edits: its cells and values are part of the points' identity.
+        edits = b"" if self.edits is None else self.edits.digest().encode()
         return {
             "kind": "diplosim.backends.Job",
             "model_source": code_digest(),
@@ -354,16 +439,27 @@ class Job:
                      "last": int(self.run_ids[-1]),
                      "sha256": hashlib.sha256(self.run_ids.tobytes()).hexdigest()},
             "points": len(self.points),
-            "points_sha256": hashlib.sha256(json.dumps(points).encode()).hexdigest(),
+            "points_sha256": hashlib.sha256(json.dumps(points).encode() + edits).hexdigest(),
             "scenario": self.points[0].scenario.name,
             "chunk_size": int(self.chunk_size),
         }
 
+    def _content_hashes(self) -> list[str]:
+        """Each point's scenario's content hash, computed once per scenario object."""
+        seen: dict[int, str] = {}
+        out = []
+        for p in self.points:
+            if id(p.scenario) not in seen:
+                seen[id(p.scenario)] = p.scenario.content_hash()
+            out.append(seen[id(p.scenario)])
+        return out
+
     def describe_points(self) -> list[dict[str, Any]]:
         """Per point: scenario name, source, policies, content hash and labels (for readers)."""
+        hashes = self._content_hashes()
         return [{"point": i, "scenario": p.scenario.name, "source": p.scenario.source,
                  "policies": list(p.scenario.policies),
-                 "content_hash": p.scenario.content_hash(),
+                 "content_hash": hashes[i],
                  "labels": {k: _label_value(k, v) for k, v in p.labels.items()}}
                 for i, p in enumerate(self.points)]
 
@@ -380,6 +476,8 @@ def compute_chunk(task: ChunkTask) -> ChunkResult:
         import numba
 
         numba.set_num_threads(max(1, min(int(task.threads), numba.config.NUMBA_NUM_THREADS)))
+    if task.edits is not None:
+        return _compute_cells(task)
     n = sum(len(ids) for _, _, ids in task.pieces)
     points = np.empty(n, dtype=np.int64)
     run_ids = np.empty(n, dtype=np.int64)
@@ -407,6 +505,24 @@ def compute_chunk(task: ChunkTask) -> ChunkResult:
     if task.record:
         traj = trajs[0] if len(trajs) == 1 else np.concatenate(trajs)
     return ChunkResult(task.index, points, run_ids, outcomes, traj)
+
+
+def _compute_cells(task: ChunkTask) -> ChunkResult:
+    """A chunk of a job of cell edits: every item in one call of the kernel."""
+    from sim.engines.ensemble import raw_outcomes
+
+    edits = task.edits
+    points = np.concatenate([np.full(len(ids), p, dtype=np.int64) for p, _, ids in task.pieces])
+    run_ids = np.concatenate([np.asarray(ids, dtype=np.int64) for _, _, ids in task.pieces])
+    local = points - edits.first_point
+    cs = edits.base.compile()
+    months = cs.horizon if task.months is None else int(task.months)
+    raw, _ = raw_outcomes(cs, task.seed, run_ids, months, local, edits.cells, edits.values)
+    outcomes = raw[:, edits.raw_index]
+    hidden = ~edits.shown[local]
+    if hidden.any():
+        outcomes[hidden] = np.nan
+    return ChunkResult(task.index, points, run_ids, outcomes)
 
 
 def check_rows(task: ChunkTask, result: ChunkResult) -> None:
