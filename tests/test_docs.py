@@ -1400,7 +1400,7 @@ def test_the_cases_take_every_branch():
 
 def test_the_story_line_quoted_in_observation_is_what_the_model_writes(prose):
     text = " ".join(prose.split())
-    quoted = re.search(r'plain words \("(Month \d+: [^"]+)"\)', text).group(1)
+    quoted = re.search(r'plain words[^"(]*\("(Month \d+: [^"]+)"\)', text).group(1)
     pattern = re.sub(r"\\d\+|\d+", r"\\d+", re.escape(quoted))
     lines = []
     for seed in range(6):
