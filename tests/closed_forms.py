@@ -17,11 +17,15 @@ def detected_within(p: float, months: int) -> float:
 
 
 def raw_pressure(senders: Iterable[tuple[float, float]]) -> float:
-    """Raw sanction pressure on a target from its senders' (intensity, leverage) pairs:
-    ``1 - prod(1 - intensity x leverage)``, each sender hurting what the others left (ODD 7.5)."""
+    """Raw sanction pressure on a target from its senders' (intensity, reach) pairs:
+    ``1 - prod(1 - intensity x reach)``, each sender hurting what the others left (ODD 7.5).
+
+    A sender's reach is ``min(1, leverage + openness_target x trade share of the target with
+    the sender)``: its leverage alone when the target has no trade left with it.
+    """
     left = 1.0
-    for intensity, leverage in senders:
-        left *= 1.0 - intensity * leverage
+    for intensity, reach in senders:
+        left *= 1.0 - intensity * reach
     return 1.0 - left
 
 

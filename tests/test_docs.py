@@ -5,13 +5,22 @@
 - Every actor, category, route and track of the baseline is explained in the prose.
 - Every reference key cited in the baseline (in its ``[sources]`` table and its comments) is a row
   of ``shared/reference/figures.csv`` (skipped, with the reason, when that folder is absent).
-- The equations of section 7 are checked against the compiled rules they describe: the supply
-  logit (against ``decide_supply``'s ship/no-ship decisions, draw by draw), the pressure
-  composition with leakage (against ``update_pressure``), the deal equations (``decide_track``),
-  the economy, and the worked numbers in the text.
+- The equations of section 7 are restated here from the text (``odd_*``, never imported from
+  sim/core/rules.py) and checked against the compiled rules they describe: the supply decision
+  of the two levels with its reasons (``decide_supply``, draw by draw), the threat stage
+  (``decide_sanctions``: issue, impose when the cost is within the audience cost and the members
+  act together, back down, complied with, exhausted, held under a relief agreement, easing,
+  secondary sanctions, credibility from the month's counts), relief in sequence (``take_deals``
+  and ``advance_deals``: breach, clean months, Implementation Day, breaking and snap-back within
+  the cap), the pressure with reach, coalition and leakage (``update_pressure``), the deal
+  equations (``decide_track``), the economy and adaptation from the episode's age, the threats
+  of month 0, and the worked numbers in the text.
+- The threat stage and relief in sequence are checked phase by phase, month by month, over
+  seeded runs of the baseline under every bundled policy and of the other scenarios.
 - ``OddMonth`` is the whole month of sections 3 and 7 written from the text in plain Python; it
-  must follow the engine month by month to 1e-9 over whole runs that take every branch (deal,
-  easing, breaking and snap-back, escalation, failed follow-through, secondary sanctions,
+  must follow the engine month by month to 1e-9 over whole runs that take every branch (threats
+  issued, imposed, backed down from and complied with; relief agreed, breached in implementation,
+  in force, eased toward, broken and snapped back; a halt defied; secondary sanctions;
   ceasefire). A change to the rules without a change to ODD.md fails here, naming the array.
 """
 
@@ -22,6 +31,7 @@ import importlib.util
 import math
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -34,7 +44,7 @@ import sim.core.outcomes
 import sim.engines.model
 from sim.core import layout as L
 from sim.core.rng import SHIP, uniform
-from sim.core.rules import DrawKey, decide_supply
+from sim.core.rules import DrawKey, clear_decisions, decide_supply
 from sim.engines.state import RunState
 from sim.scenario.schema import ScenarioSpec, parameter_table
 
@@ -200,7 +210,8 @@ def test_every_submodel_named_in_the_brief_has_a_section(prose):
                  "Negotiation tracks", "Trust, stalemate, breaking and snap-back",
                  "Denial and domestic pressure", "Scheduled events", "Random numbers"]:
         assert re.search(rf"^### 7\.\d+ {re.escape(name)}", prose, re.M), name
-    for purpose in ["SHIP", "DETECT", "COHESION", "DENY", "DEAL", "SHOCK", "WAR", "SECONDARY"]:
+    for purpose in ["SHIP", "DETECT", "COHESION", "DENY", "DEAL", "SHOCK", "WAR", "SECONDARY",
+                    "COMPLY"]:
         code = getattr(sim.core.rng, purpose)
         assert re.search(rf"^\| `{purpose}` \| {code} \|", prose, re.M), purpose
 
@@ -351,28 +362,42 @@ def odd_threat_cost(st_: RunState, r: int) -> float:
             * total)
 
 
-def odd_supply_terms(st_: RunState, r: int) -> tuple[float, float, bool]:
-    """ODD 7.1 without the halt: P = logistic(U), the units, and whether the supplier is
-    committed (its government then orders a halt of its covert routes)."""
+class SupplyTerms(NamedTuple):
+    """The supply decision on a route by ODD 7.1, before the government's halt."""
+
+    p: float
+    """``P = logistic(U)``, 0 for a route that ships nothing."""
+    units: float
+    """The units it would ship."""
+    committed: bool
+    """Whether the route is covert and its supplier committed (a halt is then ordered)."""
+    reasons: dict[int, float]
+    """The terms of ``U`` kept as the decision's reasons (``L.DW_*`` columns)."""
+
+
+def odd_supply_terms(st_: RunState, r: int) -> SupplyTerms:
+    """ODD 7.1 without the halt: P = logistic(U), the units, whether the supplier is committed
+    (its government then orders a halt of its covert routes) and the terms of U."""
     W, AP, CP, RP, TP, SA, AFF, TS, G = (st_.W, st_.AP, st_.CP, st_.RP, st_.TP, st_.SA,
                                          st_.AFF, st_.TS, st_.G)
+    nothing = SupplyTerms(0.0, 0.0, False, {})
     if RP[r, L.R_OPEN] < 0.5:
-        return 0.0, 0.0, False
+        return nothing
     s, q, c = (int(RP[r, L.R_SUPPLIER]), int(RP[r, L.R_RECIPIENT]), int(RP[r, L.R_CATEGORY]))
     b = int(CP[c, L.C_BUILDS])
     g = b if b >= 0 else c
     if st_.DEM[q, c] <= 0 or st_.DEM[q, g] <= 0:
-        return 0.0, 0.0, False
+        return nothing
     unmet = max(0.0, st_.DEM[q, g] - st_.BUILT[q, g]) / st_.DEM[q, g]
     at_war = q in (int(W[L.W_ATTACKER]), int(W[L.W_DEFENDER]))
     need = unmet * (G[L.G_INTENSITY] if at_war else 1.0)
     units = (st_.DEM[q, c] if unmet > 0 else 0.0) if b >= 0 else st_.DEM[q, c] * need
     units = math.floor(min(units, st_.CAP[s, c]) + 0.5)
     if units <= 0:
-        return 0.0, 0.0, False
+        return nothing
     revenue_pct = 100 * units * CP[c, L.C_PRICE] / (1000 * AP[s, L.A_GDP] * SA[s, L.S_GDP])
-    u = (W[L.W_SUPPLY_BASE] + RP[r, L.R_PROPENSITY] + W[L.W_W_AFF] * AFF[s, q]
-         + W[L.W_W_NEED] * need + W[L.W_W_PRICE] * revenue_pct)
+    reasons = {L.DW_NEED: W[L.W_W_NEED] * need, L.DW_AFFINITY: W[L.W_W_AFF] * AFF[s, q],
+               L.DW_PRICE: W[L.W_W_PRICE] * revenue_pct, L.DW_RISK: 0.0, L.DW_RELIEF: 0.0}
     committed = False
     if odd_covert(st_, r):
         d = odd_detection(st_, r)
@@ -381,10 +406,12 @@ def odd_supply_terms(st_: RunState, r: int) -> tuple[float, float, bool]:
             if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == s:
                 on = TS[t, L.TS_ACTIVE] >= 0.5 or TS[t, L.TS_IMPLEMENTING] >= 0.5
                 relief += SA[s, L.S_PRIO] if on else d * SA[s, L.S_PRIO] * TS[t, L.TS_TRUST]
-        u -= W[L.W_W_RISK] * d * odd_threat_cost(st_, r)
-        u -= AP[s, L.A_CONTROL] * W[L.W_W_RELIEF] * relief
+        reasons[L.DW_RISK] = -W[L.W_W_RISK] * d * odd_threat_cost(st_, r)
+        reasons[L.DW_RELIEF] = -AP[s, L.A_CONTROL] * W[L.W_W_RELIEF] * relief
         committed = odd_committed(st_, s) >= 0
-    return 1.0 / (1.0 + math.exp(-u)), float(units), committed
+    u = W[L.W_SUPPLY_BASE] + RP[r, L.R_PROPENSITY] + sum(reasons.values())
+    reasons[L.DW_UTILITY] = u
+    return SupplyTerms(1.0 / (1.0 + math.exp(-u)), float(units), committed, reasons)
 
 
 def odd_defies(st_: RunState, s: int, key, run: int, month: int) -> bool:
@@ -407,7 +434,7 @@ def odd_defies(st_: RunState, s: int, key, run: int, month: int) -> bool:
 
 def odd_supply(st_: RunState, r: int, key, run: int, month: int) -> tuple[float, float]:
     """P(ship) and units on route r by ODD section 7.1, the government's halt included."""
-    p, units, committed = odd_supply_terms(st_, r)
+    p, units, committed, _ = odd_supply_terms(st_, r)
     if committed and not odd_defies(st_, int(st_.RP[r, L.R_SUPPLIER]), key, run, month):
         p = 0.0
     return p, units
@@ -424,15 +451,20 @@ def test_supply_equation_matches_decide_supply(months):
     for r in range(s.RP.shape[0]):
         supplier = int(s.RP[r, L.R_SUPPLIER])
         ships = 0
-        p_free, units_doc, committed = odd_supply_terms(s, r)
+        p_free, units_doc, committed, reasons = odd_supply_terms(s, r)
         for seed in range(seeds):
             key = np.uint64(seed)
-            s.DR[:] = 0.0
+            clear_decisions(s.state, s.decisions)
             decide_supply(r, DrawKey(key, 0, month), s.params, s.state, s.decisions)
             p_doc, _ = odd_supply(s, r, key, 0, month)
             u = uniform(key, 0, month, s.AP[supplier, L.A_ID], s.RP[r, L.R_ID], SHIP)
             expected = units_doc if u < p_doc else 0.0
             assert s.DR[r] == expected, (model.compiled.route_ids[r], seed, u, p_doc)
+            if units_doc > 0:  # the decision's reasons (7.1), as the story tells them
+                for col, value in reasons.items():
+                    assert s.DW[r, col] == pytest.approx(value, rel=1e-12, abs=1e-15), (r, col)
+                assert s.DW[r, L.DW_PROBABILITY] == pytest.approx(p_doc, rel=1e-12, abs=1e-15)
+                assert s.DW[r, L.DW_HALT] == float(committed), r
             ships += expected > 0
             branches.add(expected > 0)
         if units_doc > 0 and not committed:
@@ -453,10 +485,14 @@ def test_supply_halt_follows_control():
     defied = shipped = 0
     for seed in range(200):
         key = np.uint64(seed)
+        clear_decisions(s.state, s.decisions)
         decide_supply(drones, DrawKey(key, 0, 4), s.params, s.state, s.decisions)
         p_doc, units = odd_supply(s, drones, key, 0, 4)
         u = uniform(key, 0, 4, s.AP[irn, L.A_ID], s.RP[drones, L.R_ID], SHIP)
         assert s.DR[drones] == (units if u < p_doc else 0.0), seed
+        assert s.DW[drones, L.DW_HALT] == 1.0
+        assert s.DW[drones, L.DW_DEFIED] == float(odd_defies(s, irn, key, 0, 4)), seed
+        assert s.DW[drones, L.DW_PROBABILITY] == pytest.approx(p_doc, rel=1e-12), seed
         defied += odd_defies(s, irn, key, 0, 4)
         shipped += s.DR[drones] > 0
     control = s.AP[irn, L.A_CONTROL]
@@ -465,14 +501,82 @@ def test_supply_halt_follows_control():
 
 
 def test_worked_supply_example_in_the_text(prose):
+    """Every figure of ODD 7.1's example (month 1 of the baseline, drones) as the oracle has it."""
     model = sim.DiplomacyModel("baseline", seed=0)
+    s, ids = model.state, model.compiled.actor_ids
     drones = model.compiled.route_ids.index("iran_russia_drones")
-    p, units, committed = odd_supply_terms(model.state, drones)
+    relief = model.compiled.track_ids.index("relief")
+    irn, usa, rus = ids.index("IRN"), ids.index("USA"), ids.index("RUS")
+    c = int(s.RP[drones, L.R_CATEGORY])
+    W = s.W
+    p, units, committed, reasons = odd_supply_terms(s, drones)
     assert units == 300 and not committed
+    need = reasons[L.DW_NEED] / W[L.W_W_NEED]
+    revenue = reasons[L.DW_PRICE] / W[L.W_W_PRICE]
+    package = odd_package(s, usa, c)
+    level = odd_after_package(s.SANC[usa, irn], package, s.AP[usa, L.A_ESC_CAP])
+    sanc = s.SANC.copy()
+    sanc[usa, irn] = level
+    gain = odd_raw(s.AP, sanc, s.TRADE, irn) - s.SA[irn, L.S_RAW]
+    left = gain * (1 - s.SA[irn, L.S_LEAK])
+    cost = odd_threat_cost(s, drones)
+    det = odd_detection(s, drones)
+    at_risk = det * s.SA[irn, L.S_PRIO] * s.TS[relief, L.TS_TRUST]
+    assert np.count_nonzero(s.THR[:, drones]) == 1 and s.THR[usa, drones] > 0  # only the USA
+    assert cost == pytest.approx(100 * W[L.W_DAMAGE] * W[L.W_SANC_YEARS]
+                                 * (1 - s.SA[irn, L.S_ADAPT]) * s.SA[usa, L.S_CRED] * left,
+                                 rel=1e-12)
+    assert W[L.W_SANC_YEARS] == 7  # the text says "seven years"
     text = " ".join(prose.split())
-    assert f"Iran ships with probability {p:.2f}" in text
-    cost = odd_threat_cost(model.state, drones)
-    assert f"= {cost:.3f}% of GDP over the seven years" in text
+    for figure in (
+            f"need = 1 x {s.G[L.G_INTENSITY]:g}, units = min({s.DEM[rus, c]:g} x "
+            f"{s.G[L.G_INTENSITY]:g}, {s.CAP[irn, c]:g}) = {units:g}",
+            f"revenue {revenue:.3f}% of Iran's GDP",
+            f"its drone package ({package:g}) would raise its sanctions from "
+            f"{s.SANC[usa, irn]:.2f} to {level:.2f} and the raw pressure on Iran by {gain:.3f}, "
+            f"of which {left:.3f} is left after leakage",
+            f"so the threat cost is 100 x {W[L.W_DAMAGE]:.2f} x {W[L.W_SANC_YEARS]:g} x (1 - "
+            f"{s.SA[irn, L.S_ADAPT]:.3f}) x {s.SA[usa, L.S_CRED]:g} x {left:.3f} = {cost:.3f}% "
+            "of GDP over the seven years a package hurts",
+            f"Relief at risk {det:g} x {s.SA[irn, L.S_PRIO]:g} x {s.TS[relief, L.TS_TRUST]:g} = "
+            f"{at_risk:.3f}",
+            f"So U = {W[L.W_W_AFF]:g} x {s.AFF[irn, rus]:g} + {W[L.W_W_NEED]:g} x {need:g} + "
+            f"{revenue:.3f} - {W[L.W_W_RISK]:g} x {det:g} x {cost:.3f} - "
+            f"{s.AP[irn, L.A_CONTROL]:g} x {W[L.W_W_RELIEF]:g} x {at_risk:.3f} = "
+            f"{reasons[L.DW_UTILITY]:.2f} and Iran ships with probability {p:.2f}"):
+        assert figure in text, figure
+    # the base utility and the route's propensity are 0 in the baseline: the example omits them
+    assert W[L.W_SUPPLY_BASE] == 0 and s.RP[drones, L.R_PROPENSITY] == 0
+
+
+def test_worked_threat_stage_numbers_in_the_text(prose):
+    """The packages and the costs of imposing ODD 7.2 quotes for the baseline."""
+    model = sim.DiplomacyModel("baseline", seed=0)
+    s, ids, routes = model.state, model.compiled.actor_ids, model.compiled.route_ids
+    irn, usa, nato = ids.index("IRN"), ids.index("USA"), ids.index("NATO")
+    text = " ".join(prose.split())
+
+    def level(i, route):
+        c = int(s.RP[routes.index(route), L.R_CATEGORY])
+        return (odd_package(s, i, c),
+                odd_after_package(s.SANC[i, irn], odd_package(s, i, c), s.AP[i, L.A_ESC_CAP]))
+
+    (drone, to_drone), (missile, to_missile) = (level(usa, "iran_russia_drones"),
+                                                level(usa, "iran_russia_missiles"))
+    assert (f"the USA's drone package ({drone:g}) raises its sanctions on Iran from "
+            f"{s.SANC[usa, irn]:.2f} to {to_drone:.2f}, its missile package ({missile:g}) to "
+            f"{to_missile:g}.") in text
+    costs = {i: max(odd_sender_cost(s, i, irn, level(i, r)[1] - s.SANC[i, irn])
+                    for r in routes if int(s.RP[routes.index(r), L.R_SUPPLIER]) == irn)
+             for i in (usa, nato)}
+    assert costs[usa] == 0 and s.TRADE[irn, usa] == 0
+    assert 0 < costs[nato] < 0.01
+    assert ("the USA's cost of imposing is 0 (Iran has no trade left with it) and NATO's under "
+            f"0.01% of its GDP, far below their audience costs ({s.AP[usa, L.A_AUDIENCE]:g} and "
+            f"{s.AP[nato, L.A_AUDIENCE]:g}% of GDP)") in text
+    assert s.AP[usa, L.A_COHESION] == 1 and (
+        f"NATO only when its members fail to act together (cohesion {s.AP[nato, L.A_COHESION]:g})"
+        in text)
 
 
 def test_worked_pressure_numbers_in_the_text(prose):
@@ -492,6 +596,11 @@ def test_worked_pressure_numbers_in_the_text(prose):
     damage = cs.W[L.W_DAMAGE] * s.SA[irn, L.S_PRESSURE] * 100
     assert f"({s.SA[irn, L.S_PRESSURE]:.3f}) into {damage:.1f} points of growth" in text
     assert f"adaptation it is {damage * (1 - s.SA[irn, L.S_ADAPT]):.1f} points" in text
+    # damage fades with adaptation (7.6): half-life and what is left after seven years
+    rate = cs.W[L.W_ADAPT]
+    half = math.log(0.5) / math.log(1 - rate)
+    assert (f"with {rate:g} a month, by half in about {half:.0f} months and to "
+            f"{100 * (1 - rate) ** 84:.0f}% after seven years") in text
 
 
 def odd_pressure(W, AP, SA, SANC, TRADE, AFF):
@@ -676,6 +785,45 @@ def test_adaptation_starts_from_the_episode_age():
     np.testing.assert_allclose(s.SA[:, L.S_DAMAGE0], damage0, atol=1e-15)
 
 
+def odd_initial_threats(st_: RunState) -> tuple[np.ndarray, np.ndarray]:
+    """The standing threats of month 0 by ODD section 5 and 7.2 (public warnings): every actor
+    with ``warning = 1`` and ``escalation_step > 0`` threatens every hostile supplier over each of
+    its covert routes where it has headroom, from month 1 to month ``deadline``."""
+    AP, RP = st_.AP, st_.RP
+    first, last = np.zeros((AP.shape[0], RP.shape[0])), np.zeros((AP.shape[0], RP.shape[0]))
+    for i in range(AP.shape[0]):
+        if AP[i, L.A_WARNING] < 0.5 or AP[i, L.A_ESC_STEP] <= 0:
+            continue
+        for r in range(RP.shape[0]):
+            j = int(RP[r, L.R_SUPPLIER])
+            if (j != i and odd_covert(st_, r) and st_.AFF0[i, j] < 0
+                    and st_.SANC0[i, j] < AP[i, L.A_ESC_CAP] - 1e-12):
+                first[i, r], last[i, r] = 1.0, AP[i, L.A_DEADLINE]
+    return first, last
+
+
+@pytest.mark.parametrize("scenario", sim.list_scenarios())
+def test_initial_threats_follow_section_5(scenario, prose):
+    for policy in (None, *sim.list_policies()):
+        st_ = sim.DiplomacyModel(scenario, seed=0, policy=policy).state
+        first, last = odd_initial_threats(st_)
+        np.testing.assert_array_equal(st_.THR, first, err_msg=f"{scenario} {policy}")
+        np.testing.assert_array_equal(st_.TDL, last, err_msg=f"{scenario} {policy}")
+        warned = (st_.AP[:, L.A_WARNING] >= 0.5) & (st_.AP[:, L.A_ESC_STEP] > 0)
+        np.testing.assert_array_equal(st_.SA[:, L.S_WARNED] >= 0.5, warned,
+                                      err_msg=f"{scenario} {policy}")
+    if scenario == "baseline":
+        model = sim.DiplomacyModel(scenario, seed=0)
+        ids, routes = model.compiled.actor_ids, model.compiled.route_ids
+        first, last = odd_initial_threats(model.state)
+        threats = {(ids[i], routes[r]) for i, r in zip(*np.nonzero(first), strict=True)}
+        assert threats == {("USA", r) for r in ("iran_russia_drones", "iran_russia_missiles",
+                                                 "iran_russia_production")}, threats
+        text = " ".join(prose.split())
+        assert ("the USA threatens Iran over its drones, missiles and production assistance "
+                f"until month {int(last.max())}.") in text
+
+
 # ---------------------------------------------------------------------------------------------
 # Figures of the baseline quoted in the prose
 # ---------------------------------------------------------------------------------------------
@@ -714,6 +862,188 @@ def test_every_bundled_scenario_and_policy_is_described(prose):
 
 
 # ---------------------------------------------------------------------------------------------
+# The threat stage (7.2, 7.3) and relief in sequence (7.10, 7.11), phase by phase
+# ---------------------------------------------------------------------------------------------
+
+
+class ThreatStage(NamedTuple):
+    """The decisions of ODD 7.2 and 7.3 for every sender, on last month's state."""
+
+    sanctions: np.ndarray
+    """``s'_ij``, the sanctions for the coming month."""
+    cred: np.ndarray
+    """``cred'_i``."""
+    warned: np.ndarray
+    """``warned_i`` after the month's threats."""
+    codes: np.ndarray
+    """What each sender did about each route (``L.TH_*``), ``codes[i, r]``."""
+    imposed: np.ndarray
+    backed: np.ndarray
+    issued: np.ndarray
+    complied: np.ndarray
+
+
+def odd_held(st_: RunState, i: int, j: int) -> bool:
+    """ODD 7.2: ``i``'s threats over ``j``'s routes are held while ``j`` is the party of a relief
+    agreement being implemented, or of a deal in force, of which ``i`` is a counterpart."""
+    TP, TS = st_.TP, st_.TS
+    return any(int(TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(TP[t, L.T_PARTY]) == j
+               and st_.TM[t, i] > 0 and (TS[t, L.TS_ACTIVE] >= 0.5
+                                         or TS[t, L.TS_IMPLEMENTING] >= 0.5)
+               for t in range(TP.shape[0]))
+
+
+def odd_sender_cost(st_: RunState, i: int, j: int, rise: float) -> float:
+    """ODD 7.2: the trade ``i`` loses by raising its sanctions on ``j`` by ``rise``, in % of its
+    GDP: ``100 * rise * tau_ji * openness_j * gdp_j * Y_j / (gdp_i * Y_i)``."""
+    AP, SA = st_.AP, st_.SA
+    gdp_i = AP[i, L.A_GDP] * SA[i, L.S_GDP]
+    if gdp_i <= 0:
+        return 0.0
+    return (100 * rise * st_.TRADE[j, i] * AP[j, L.A_OPEN] * AP[j, L.A_GDP] * SA[j, L.S_GDP]
+            / gdp_i)
+
+
+def odd_threat_stage(st_: RunState, key, run: int, m: int) -> ThreatStage:
+    """Every sender's threats, sanctions and credibility in month ``m`` by ODD 7.2 and 7.3.
+
+    Reads only the state after month ``m``'s events (last month's sanctions, trade, affinity,
+    threats, detections, deals), as the text says; the draws are keyed by identity (7.14).
+    """
+    from sim.core.rng import COHESION, SECONDARY
+
+    AP, SA, SANC, AFF, TP, TS, TM, RP = (st_.AP, st_.SA, st_.SANC, st_.AFF, st_.TP, st_.TS,
+                                         st_.TM, st_.RP)
+    n, nr = AP.shape[0], RP.shape[0]
+
+    def u(actor, counterpart, purpose):
+        return uniform(key, run, m, actor, counterpart, purpose)
+
+    new = SANC.copy()
+    np.fill_diagonal(new, 0.0)
+    codes = np.zeros((n, nr))
+    imposed, complied, backed, issued = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    cred = SA[:, L.S_CRED].copy()
+    warned = SA[:, L.S_WARNED].copy()
+    for i in range(n):
+        cap = AP[i, L.A_ESC_CAP]
+        for t in range(TP.shape[0]):  # easing under a deal in force
+            if (TM[t, i] > 0 and TS[t, L.TS_ACTIVE] >= 0.5
+                    and int(TP[t, L.T_KIND]) == L.TRACK_RELIEF):
+                j = int(TP[t, L.T_PARTY])
+                floor = st_.TPRE[t, i] * (1 - TS[t, L.TS_TERMS])
+                if SANC[i, j] > floor:
+                    new[i, j] = max(floor, SANC[i, j] - AP[i, L.A_EASE])
+        if AP[i, L.A_ESC_STEP] > 0:
+            for r in range(nr):
+                j, c = int(RP[r, L.R_SUPPLIER]), int(RP[r, L.R_CATEGORY])
+                if j == i or not odd_covert(st_, r) or odd_held(st_, i, j):
+                    continue
+                seen = st_.RS[r, L.RS_DETECTED] >= 0.5
+                sij = SANC[i, j]
+                if st_.THR[i, r] <= 0:  # 1. no standing threat
+                    if seen and AFF[i, j] < 0 and sij < cap - 1e-12:
+                        codes[i, r] = L.TH_ISSUE
+                        issued[i] += 1
+                elif seen and m - 1 >= st_.THR[i, r]:  # 2. a standing threat violated
+                    if SA[j, L.S_TRIG] < AP[i, L.A_ESC_THRESH]:
+                        continue
+                    if sij >= cap - 1e-12:
+                        codes[i, r] = L.TH_EXHAUSTED
+                        continue
+                    level = odd_after_package(sij, odd_package(st_, i, c), cap)
+                    if odd_sender_cost(st_, i, j, level - sij) <= AP[i, L.A_AUDIENCE] and (
+                            odd_chance(AP[i, L.A_COHESION], lambda i=i, r=r: u(
+                                AP[i, L.A_ID], RP[r, L.R_ID], COHESION))):
+                        codes[i, r] = L.TH_IMPOSE
+                        imposed[i] += 1
+                        new[i, j] = max(new[i, j], level)
+                    else:
+                        codes[i, r] = L.TH_BACK_DOWN
+                        backed[i] += 1
+                elif m - 1 >= st_.TDL[i, r]:  # 3. a standing threat kept to its deadline
+                    codes[i, r] = L.TH_COMPLIED
+                    complied[i] += 1
+        sec = AP[i, L.A_SECONDARY]
+        if sec > 0 and imposed[i] > 0:  # 7.3
+            targets = {int(RP[r, L.R_SUPPLIER]) for r in range(nr) if codes[i, r] == L.TH_IMPOSE}
+            for j in targets:
+                for k in range(n):
+                    if (k in (i, j) or AFF[i, k] >= 0.5
+                            or st_.TRADE[j, k] * AP[k, L.A_BUSTING] < 0.05):
+                        continue
+                    if odd_chance(AP[i, L.A_COHESION], lambda i=i, k=k: u(
+                            AP[i, L.A_ID], AP[k, L.A_ID], SECONDARY)):
+                        new[i, k] = max(new[i, k], odd_after_package(
+                            SANC[i, k], sec * AP[i, L.A_ESC_STEP], sec * cap))
+        cred[i] = 1 - (1 - cred[i]) * (1 - AP[i, L.A_CRED_GAIN]) ** (imposed[i] + complied[i])
+        cred[i] = cred[i] * (1 - AP[i, L.A_CRED_LOSS]) ** backed[i]
+        if issued[i] > 0:
+            warned[i] = 1.0
+    return ThreatStage(new, cred, warned, codes, imposed, backed, issued, complied)
+
+
+def odd_take_deals(st_: RunState, m: int, deals) -> None:
+    """ODD 7.10, taking effect: ``deals`` is ``(deal, terms)`` per track, struck this month."""
+    TP, TS = st_.TP, st_.TS
+    for t, (deal, terms) in enumerate(deals):
+        if not deal:
+            continue
+        TS[t, L.TS_TERMS] = terms
+        if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
+            TS[t, L.TS_SINCE] = m  # its implementation starts at the end of the month (7.11)
+            if TS[t, L.TS_AGREED] < 0.5:
+                TS[t, L.TS_AGREED], TS[t, L.TS_AGREED_MONTH] = 1.0, m
+        else:
+            TS[t, L.TS_ACTIVE] = 1.0
+            if TS[t, L.TS_REACHED] < 0.5:
+                TS[t, L.TS_REACHED], TS[t, L.TS_MONTH] = 1.0, m
+            st_.G[L.G_CEASEFIRE] = 1.0
+
+
+def odd_relief_in_sequence(st_: RunState, m: int, shipped: np.ndarray, exposed: np.ndarray,
+                           agreed) -> None:
+    """ODD 7.11, stage 5: relief deals move on what their party shipped this month and what of
+    it was exposed (``exposed[p]`` covert transfers detected), after the month's sanctions; an
+    agreement struck this month (``agreed[t]``) starts its implementation (7.10, taking effect)."""
+    TP, TS, AP, RP, SANC = st_.TP, st_.TS, st_.AP, st_.RP, st_.SANC
+    n = AP.shape[0]
+    for t in range(TP.shape[0]):
+        if int(TP[t, L.T_KIND]) != L.TRACK_RELIEF:
+            continue
+        p = int(TP[t, L.T_PARTY])
+        if TS[t, L.TS_IMPLEMENTING] >= 0.5:
+            covert_shipped = any(int(RP[r, L.R_SUPPLIER]) == p and shipped[r] > 0
+                                 and odd_covert(st_, r) for r in range(RP.shape[0]))
+            if exposed[p] > 0:  # a breach: back to talks
+                TS[t, L.TS_IMPLEMENTING] = TS[t, L.TS_CLEAN] = 0.0
+                TS[t, L.TS_BREACHES] += 1
+            elif covert_shipped:  # the halt cannot be verified
+                TS[t, L.TS_CLEAN] = 0.0
+            else:
+                TS[t, L.TS_CLEAN] += 1
+                if TS[t, L.TS_CLEAN] >= max(1.0, TP[t, L.T_IMPL_MONTHS]):  # Implementation Day
+                    TS[t, L.TS_IMPLEMENTING], TS[t, L.TS_ACTIVE] = 0.0, 1.0
+                    if TS[t, L.TS_REACHED] < 0.5:
+                        TS[t, L.TS_REACHED], TS[t, L.TS_MONTH] = 1.0, m
+                    st_.TPRE[t] = [SANC[i, p] if st_.TM[t, i] > 0 else 0.0 for i in range(n)]
+        elif TS[t, L.TS_ACTIVE] >= 0.5 and exposed[p] > 0:  # broken, with snap-back
+            TS[t, L.TS_ACTIVE] = 0.0
+            TS[t, L.TS_BROKEN] = 1.0
+            TS[t, L.TS_BREACHES] += 1
+            if TS[t, L.TS_BROKEN_MONTH] < 0:
+                TS[t, L.TS_BROKEN_MONTH] = m
+            for i in range(n):
+                if st_.TM[t, i] > 0:
+                    pre = st_.TPRE[t, i]
+                    SANC[i, p] = max(SANC[i, p], min(max(AP[i, L.A_ESC_CAP], pre),
+                                                     max(SANC[i, p], pre) + AP[i, L.A_SNAPBACK]))
+        if agreed[t]:  # this month's shipments were decided before it: neither breach nor count
+            TS[t, L.TS_IMPLEMENTING], TS[t, L.TS_CLEAN] = 1.0, 0.0
+
+
+
+# ---------------------------------------------------------------------------------------------
 # The whole month of ODD.md, written from the text in plain Python, against the engine
 # ---------------------------------------------------------------------------------------------
 
@@ -732,6 +1062,8 @@ class OddMonth:
         self.tables = {L.EV_WORLD: st_.W, L.EV_ACTOR: st_.AP, L.EV_CATEGORY: st_.CP,
                        L.EV_ROUTE: st_.RP, L.EV_TRACK: st_.TP, L.EV_CAPACITY: st_.CAP,
                        L.EV_DEMAND: st_.DEM}
+        self.reasons = np.zeros((st_.RP.shape[0], L.NDW))
+        """The reasons of the month's supply decisions (7.1), ``reasons[r, L.DW_*]``."""
 
     def u(self, month, actor, counterpart, purpose):
         """The uniform draw keyed by identities (ODD 7.14)."""
@@ -782,88 +1114,9 @@ class OddMonth:
                 elif col == L.A_WARNING and value >= 0.5:
                     self.threaten_all(row, float(m))
 
-    def held(self, i, j):
-        """ODD 7.2: threats of i over j's routes are held while j is committed to i."""
-        s = self.s
-        return any(int(s.TP[t, L.T_KIND]) == L.TRACK_RELIEF and int(s.TP[t, L.T_PARTY]) == j
-                   and s.TM[t, i] > 0 and (s.TS[t, L.TS_ACTIVE] >= 0.5
-                                           or s.TS[t, L.TS_IMPLEMENTING] >= 0.5)
-                   for t in range(s.TP.shape[0]))
-
     # 7.2 and 7.3
     def sanctions(self, m):
-        from sim.core.rng import COHESION, SECONDARY
-
-        s = self.s
-        AP, SA, SANC, AFF, TP, TS, TM, RP = s.AP, s.SA, s.SANC, s.AFF, s.TP, s.TS, s.TM, s.RP
-        n, nr = AP.shape[0], RP.shape[0]
-        new = SANC.copy()
-        np.fill_diagonal(new, 0.0)
-        codes = np.zeros((n, nr))
-        imposed, complied, backed, issued = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
-        cred = SA[:, L.S_CRED].copy()
-        warned = SA[:, L.S_WARNED].copy()
-        for i in range(n):
-            cap = AP[i, L.A_ESC_CAP]
-            for t in range(TP.shape[0]):  # easing under a deal in force
-                if (TM[t, i] > 0 and TS[t, L.TS_ACTIVE] >= 0.5
-                        and int(TP[t, L.T_KIND]) == L.TRACK_RELIEF):
-                    j = int(TP[t, L.T_PARTY])
-                    floor = s.TPRE[t, i] * (1 - TS[t, L.TS_TERMS])
-                    if SANC[i, j] > floor:
-                        new[i, j] = max(floor, SANC[i, j] - AP[i, L.A_EASE])
-            if AP[i, L.A_ESC_STEP] > 0:
-                for r in range(nr):
-                    j, c = int(RP[r, L.R_SUPPLIER]), int(RP[r, L.R_CATEGORY])
-                    if j == i or not odd_covert(s, r) or self.held(i, j):
-                        continue
-                    seen = s.RS[r, L.RS_DETECTED] >= 0.5
-                    sij = SANC[i, j]
-                    if s.THR[i, r] <= 0:
-                        if seen and AFF[i, j] < 0 and sij < cap - 1e-12:
-                            codes[i, r] = L.TH_ISSUE
-                            issued[i] += 1
-                    elif seen and m - 1 >= s.THR[i, r]:
-                        if SA[j, L.S_TRIG] < AP[i, L.A_ESC_THRESH]:
-                            continue
-                        if sij >= cap - 1e-12:
-                            codes[i, r] = L.TH_EXHAUSTED
-                            continue
-                        level = odd_after_package(sij, odd_package(s, i, c), cap)
-                        cost = (100 * (level - sij) * s.TRADE[j, i] * AP[j, L.A_OPEN]
-                                * AP[j, L.A_GDP] * SA[j, L.S_GDP]
-                                / (AP[i, L.A_GDP] * SA[i, L.S_GDP]))
-                        if cost <= AP[i, L.A_AUDIENCE] and odd_chance(
-                                AP[i, L.A_COHESION],
-                                lambda i=i, r=r: self.u(m, self.aid(i), self.rid(r), COHESION)):
-                            codes[i, r] = L.TH_IMPOSE
-                            imposed[i] += 1
-                            new[i, j] = max(new[i, j], level)
-                        else:
-                            codes[i, r] = L.TH_BACK_DOWN
-                            backed[i] += 1
-                    elif m - 1 >= s.TDL[i, r]:
-                        codes[i, r] = L.TH_COMPLIED
-                        complied[i] += 1
-            sec = AP[i, L.A_SECONDARY]
-            if sec > 0 and imposed[i] > 0:
-                targets = {int(RP[r, L.R_SUPPLIER]) for r in range(nr)
-                           if codes[i, r] == L.TH_IMPOSE}
-                for j in targets:
-                    for k in range(n):
-                        if (k in (i, j) or AFF[i, k] >= 0.5
-                                or s.TRADE[j, k] * AP[k, L.A_BUSTING] < 0.05):
-                            continue
-                        if odd_chance(AP[i, L.A_COHESION],
-                                      lambda i=i, k=k: self.u(m, self.aid(i), self.aid(k),
-                                                              SECONDARY)):
-                            new[i, k] = max(new[i, k], odd_after_package(
-                                SANC[i, k], sec * AP[i, L.A_ESC_STEP], sec * cap))
-            cred[i] = 1 - (1 - cred[i]) * (1 - AP[i, L.A_CRED_GAIN]) ** (imposed[i] + complied[i])
-            cred[i] = cred[i] * (1 - AP[i, L.A_CRED_LOSS]) ** backed[i]
-            if issued[i] > 0:
-                warned[i] = 1.0
-        return new, cred, warned, codes, imposed, backed, issued, complied
+        return odd_threat_stage(self.s, self.key, self.run, m)
 
     # 7.10
     def tracks(self, m):
@@ -898,41 +1151,33 @@ class OddMonth:
         from sim.core.rng import DENY, DETECT, SHOCK, WAR
 
         s = self.s
-        W, AP, CP, RP, TP, TS, TM, SA, G = (s.W, s.AP, s.CP, s.RP, s.TP, s.TS, s.TM, s.SA, s.G)
+        W, AP, CP, RP, TP, TS, SA, G = (s.W, s.AP, s.CP, s.RP, s.TP, s.TS, s.SA, s.G)
         n, nc, nr, nt = AP.shape[0], CP.shape[0], RP.shape[0], TP.shape[0]
         att, dfd = int(W[L.W_ATTACKER]), int(W[L.W_DEFENDER])
         self.events(m)
         # decisions, all on last month's state
         shipped = np.zeros(nr)
         halted, defied = np.zeros(n), np.zeros(n)
+        self.reasons = np.zeros((nr, L.NDW))
         for r in range(nr):
             sup = int(RP[r, L.R_SUPPLIER])
-            p_ship, units, committed = odd_supply_terms(s, r)
+            p_ship, units, committed, reasons = odd_supply_terms(s, r)
+            for col, value in reasons.items():
+                self.reasons[r, col] = value
             if committed:
-                halted[sup] = 1.0
+                halted[sup] = self.reasons[r, L.DW_HALT] = 1.0
                 if odd_defies(s, sup, self.key, self.run, m):
-                    defied[sup] = 1.0
+                    defied[sup] = self.reasons[r, L.DW_DEFIED] = 1.0
                 else:
                     p_ship = 0.0
+            self.reasons[r, L.DW_PROBABILITY] = p_ship if units > 0 else 0.0
             if units > 0 and odd_chance(p_ship, lambda sup=sup, r=r: self.u(
                     m, self.aid(sup), self.rid(r), SHIP)):
                 shipped[r] = units
         new_sanc, cred, warned, codes, imposed, backed, issued, complied = self.sanctions(m)
         deals = self.tracks(m)
         # 1. agreements take effect
-        for t, (deal, terms) in enumerate(deals):
-            if not deal:
-                continue
-            TS[t, L.TS_TERMS] = terms
-            if int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
-                TS[t, L.TS_SINCE] = m  # its implementation starts at the end of the month
-                if TS[t, L.TS_AGREED] < 0.5:
-                    TS[t, L.TS_AGREED], TS[t, L.TS_AGREED_MONTH] = 1.0, m
-            else:
-                TS[t, L.TS_ACTIVE] = 1.0
-                if TS[t, L.TS_REACHED] < 0.5:
-                    TS[t, L.TS_REACHED], TS[t, L.TS_MONTH] = 1.0, m
-                G[L.G_CEASEFIRE] = 1.0
+        odd_take_deals(s, m, deals)
         # 2. deliveries
         SA[:, L.S_REVENUE] = 0.0
         SA[:, L.S_EXPOSED] = 0.0
@@ -990,40 +1235,7 @@ class OddMonth:
                 elif codes[i, r] != L.TH_NONE:
                     s.THR[i, r] = s.TDL[i, r] = 0.0
         # 5. relief in sequence
-        for t in range(nt):
-            if int(TP[t, L.T_KIND]) != L.TRACK_RELIEF:
-                continue
-            p = int(TP[t, L.T_PARTY])
-            exposed = SA[p, L.S_EXPOSED] > 0
-            if TS[t, L.TS_IMPLEMENTING] >= 0.5:
-                covert_shipped = any(int(RP[r, L.R_SUPPLIER]) == p and shipped[r] > 0
-                                     and odd_covert(s, r) for r in range(nr))
-                if exposed:
-                    TS[t, L.TS_IMPLEMENTING] = TS[t, L.TS_CLEAN] = 0.0
-                    TS[t, L.TS_BREACHES] += 1
-                elif covert_shipped:
-                    TS[t, L.TS_CLEAN] = 0.0
-                else:
-                    TS[t, L.TS_CLEAN] += 1
-                    if TS[t, L.TS_CLEAN] >= max(1.0, TP[t, L.T_IMPL_MONTHS]):
-                        TS[t, L.TS_IMPLEMENTING], TS[t, L.TS_ACTIVE] = 0.0, 1.0
-                        if TS[t, L.TS_REACHED] < 0.5:
-                            TS[t, L.TS_REACHED], TS[t, L.TS_MONTH] = 1.0, m
-                        s.TPRE[t] = [s.SANC[i, p] if TM[t, i] > 0 else 0.0 for i in range(n)]
-            elif TS[t, L.TS_ACTIVE] >= 0.5 and exposed:
-                TS[t, L.TS_ACTIVE] = 0.0
-                TS[t, L.TS_BROKEN] = 1.0
-                TS[t, L.TS_BREACHES] += 1
-                if TS[t, L.TS_BROKEN_MONTH] < 0:
-                    TS[t, L.TS_BROKEN_MONTH] = m
-                for i in range(n):
-                    if TM[t, i] > 0:
-                        pre = s.TPRE[t, i]
-                        s.SANC[i, p] = max(s.SANC[i, p], min(
-                            max(AP[i, L.A_ESC_CAP], pre),
-                            max(s.SANC[i, p], pre) + AP[i, L.A_SNAPBACK]))
-            if deals[t][0]:  # agreed this month: implemented from next month
-                TS[t, L.TS_IMPLEMENTING], TS[t, L.TS_CLEAN] = 1.0, 0.0
+        odd_relief_in_sequence(s, m, shipped, SA[:, L.S_EXPOSED], [d for d, _ in deals])
         # 6. halts ordered and defied
         SA[:, L.S_HALTS] += halted
         SA[:, L.S_DEFIED] += defied
@@ -1169,6 +1381,8 @@ def test_odd_month_by_month_equals_the_engine(scenario, policy, seed, branches):
                      "TP"):
             np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-9,
                                        atol=1e-12, err_msg=f"{scenario} month {month}: {name}")
+        np.testing.assert_allclose(odd.reasons, a.DW, rtol=1e-9, atol=1e-12,
+                                   err_msg=f"{scenario} month {month}: reasons of supply")
         for name, cols in _DOCUMENTED_STATE.items():
             got, want = getattr(b, name), getattr(a, name)
             for col in cols:
@@ -1186,9 +1400,264 @@ def test_the_cases_take_every_branch():
 
 def test_the_story_line_quoted_in_observation_is_what_the_model_writes(prose):
     text = " ".join(prose.split())
-    quoted = re.search(r'plain words \("(Month \d+: [^"]+)"\)', text).group(1)
+    quoted = re.search(r'plain words[^"(]*\("(Month \d+: [^"]+)"\)', text).group(1)
     pattern = re.sub(r"\\d\+|\d+", r"\\d+", re.escape(quoted))
     lines = []
     for seed in range(6):
         lines += sim.DiplomacyModel("baseline", seed=seed).run().story_text().splitlines()
     assert any(re.fullmatch(pattern, line) for line in lines), quoted
+
+
+# ---------------------------------------------------------------------------------------------
+# The threat stage and relief in sequence, phase by phase, over the baseline and every policy
+# ---------------------------------------------------------------------------------------------
+
+_DEAL_COLUMNS = [L.TS_ACTIVE, L.TS_REACHED, L.TS_MONTH, L.TS_BROKEN, L.TS_BROKEN_MONTH,
+                 L.TS_TERMS, L.TS_IMPLEMENTING, L.TS_CLEAN, L.TS_AGREED, L.TS_AGREED_MONTH,
+                 L.TS_BREACHES, L.TS_SINCE]
+_THREAT_CODES = {L.TH_ISSUE: "issued", L.TH_IMPOSE: "imposed", L.TH_BACK_DOWN: "backed down",
+                 L.TH_COMPLIED: "complied", L.TH_EXHAUSTED: "exhausted"}
+
+
+def _threat_branches(st_: RunState, want: ThreatStage) -> set[str]:
+    """The branches of ODD 7.2 and 7.3 the month's decisions took, from the oracle's answer."""
+    taken = {_THREAT_CODES[int(code)] for code in np.unique(want.codes) if code}
+    for i in range(st_.AP.shape[0]):
+        for r in range(st_.RP.shape[0]):
+            j = int(st_.RP[r, L.R_SUPPLIER])
+            if st_.THR[i, r] > 0 and odd_covert(st_, r) and j != i and odd_held(st_, i, j):
+                taken.add("held")
+    for t in range(st_.TP.shape[0]):
+        j = int(st_.TP[t, L.T_PARTY])
+        if st_.TS[t, L.TS_ACTIVE] >= 0.5 and int(st_.TP[t, L.T_KIND]) == L.TRACK_RELIEF:
+            if any(want.sanctions[i, j] < st_.SANC[i, j] for i in range(st_.AP.shape[0])):
+                taken.add("eased")
+    targets = {int(st_.RP[r, L.R_SUPPLIER]) for r in np.nonzero(want.codes == L.TH_IMPOSE)[1]}
+    rose = want.sanctions > st_.SANC
+    if any(rose[:, k].any() for k in range(st_.AP.shape[0]) if k not in targets):
+        taken.add("secondary")
+    cred = st_.SA[:, L.S_CRED]
+    if (want.cred > cred + 1e-15).any():
+        taken.add("credibility up")
+    if (want.cred < cred - 1e-15).any():
+        taken.add("credibility down")
+    return taken
+
+
+def _deal_branches(before: RunState, after: RunState) -> set[str]:
+    """The branches of ODD 7.11's relief in sequence taken between two states of stage 5."""
+    taken = set()
+    TP, AP = before.TP, before.AP
+    for t in range(TP.shape[0]):
+        if int(TP[t, L.T_KIND]) != L.TRACK_RELIEF:
+            continue
+        b, a = before.TS[t], after.TS[t]
+        if b[L.TS_IMPLEMENTING] < 0.5 and b[L.TS_ACTIVE] < 0.5 and a[L.TS_IMPLEMENTING] >= 0.5:
+            taken.add("implementation starts")
+        if b[L.TS_IMPLEMENTING] >= 0.5:
+            if a[L.TS_BREACHES] > b[L.TS_BREACHES]:
+                taken.add("breach in implementation")
+            elif a[L.TS_ACTIVE] >= 0.5:
+                taken.add("implementation day")
+            elif a[L.TS_CLEAN] > b[L.TS_CLEAN]:
+                taken.add("clean month")
+            elif b[L.TS_CLEAN] > 0:
+                taken.add("clean count restarted")
+            else:
+                taken.add("unverified month")
+        elif b[L.TS_ACTIVE] >= 0.5 and a[L.TS_BROKEN] >= 0.5 and a[L.TS_ACTIVE] < 0.5:
+            taken.add("broken")
+            p = int(TP[t, L.T_PARTY])
+            for i in range(AP.shape[0]):
+                pre = before.TPRE[t, i]
+                if (before.TM[t, i] > 0 and max(before.SANC[i, p], pre) + AP[i, L.A_SNAPBACK]
+                        > max(AP[i, L.A_ESC_CAP], pre)):
+                    taken.add("snap-back capped")
+    return taken
+
+
+def _follow_the_phases(scenario: str, policy: str | None, seed: int) -> set[str]:
+    """Step a run month by month; each month check ``decide_sanctions`` against ODD 7.2-7.3 and
+    ``take_deals`` with ``advance_deals`` against ODD 7.10-7.11. Returns the branches taken.
+
+    The oracle of each phase starts from the engine's state where the phase starts: the threat
+    stage from last month's state after this month's events (7.13); relief in sequence from the
+    same state, with the month's agreements, shipments and exposures (checked by their own tests)
+    and the month's sanctions (just checked).
+    """
+    model = sim.DiplomacyModel(scenario, seed=seed, run=3, policy=policy)
+    key, run = model.rng_key, 3
+    taken: set[str] = set()
+    for month in range(1, model.horizon + 1):
+        st_ = _copy_state(model.state)
+        OddMonth(st_, key, run).events(month)
+        want = odd_threat_stage(st_, key, run, month)
+        model.step()
+        s = model.state
+        where = f"{scenario} {policy} seed {seed} month {month}"
+        np.testing.assert_array_equal(s.DTH, want.codes, err_msg=f"{where}: threat decisions")
+        np.testing.assert_allclose(s.DS, want.sanctions, rtol=1e-12, atol=1e-15,
+                                   err_msg=f"{where}: sanctions decided")
+        for col, value in ((L.DA_CRED, want.cred), (L.DA_WARN, want.warned),
+                           (L.DA_ESC, want.imposed), (L.DA_FAILED, want.backed),
+                           (L.DA_THREATS, want.issued), (L.DA_COMPLIED, want.complied)):
+            np.testing.assert_allclose(s.DA[:, col], value, rtol=1e-12, atol=1e-15,
+                                       err_msg=f"{where}: DA column {col}")
+        taken |= _threat_branches(st_, want)
+
+        deals = [(s.DT[t, L.DT_DEAL] >= 0.5, s.DT[t, L.DT_TERMS]) for t in range(s.TP.shape[0])]
+        odd_take_deals(st_, month, deals)
+        st_.SANC[:] = np.clip(want.sanctions, 0, 1)
+        staged = _copy_state(st_)
+        odd_relief_in_sequence(st_, month, s.RS[:, L.RS_SHIPPED], s.SA[:, L.S_EXPOSED],
+                               [deal for deal, _ in deals])
+        np.testing.assert_array_equal(st_.TS[:, _DEAL_COLUMNS], s.TS[:, _DEAL_COLUMNS],
+                                      err_msg=f"{where}: relief phases")
+        np.testing.assert_array_equal(st_.TPRE, s.TPRE, err_msg=f"{where}: s_pre")
+        np.testing.assert_allclose(st_.SANC, s.SANC, rtol=1e-12, atol=1e-15,
+                                   err_msg=f"{where}: sanctions after snap-back")
+        taken |= _deal_branches(staged, st_)
+    return taken
+
+
+_THREAT_BRANCHES = {"issued", "imposed", "backed down", "complied", "exhausted", "held",
+                    "eased", "secondary", "credibility up", "credibility down"}
+_DEAL_BRANCHES = {"implementation starts", "clean month", "unverified month",
+                  "breach in implementation", "implementation day", "broken", "snap-back capped"}
+_STAGE = {"issued", "imposed", "backed down", "complied", "credibility up", "credibility down"}
+_IN_FORCE = (_THREAT_BRANCHES | _DEAL_BRANCHES) - {"secondary"}
+# Seeds of run 3: 0-3 as they come; 31, 60 and 81 for the rare branches (in 80 seeds of the
+# baseline under conditional relief a deal in force was broken in one run, seed 31; a covert
+# shipment went unseen while an agreement was being implemented in six; seed 81 breaks the
+# baseline's deal). If the rules change, pick seeds again so that every branch stays taken (the
+# assertion names the branches missing).
+_PHASE_SEEDS = (0, 1, 2, 3, 31, 60, 81)
+PHASE_RUNS = [
+    ("baseline", None, _IN_FORCE),
+    ("baseline", "status_quo", _IN_FORCE),
+    ("baseline", "conditional_relief", _IN_FORCE),
+    # senders at their cap, or a deal in force broken, in none of 80 runs under engagement
+    ("baseline", "engagement", _IN_FORCE - {"exhausted", "broken", "snap-back capped"}),
+    ("baseline", "secondary_sanctions", _IN_FORCE | {"secondary"}),
+    # no agreement under maximum pressure in 80 runs: the threat stage only
+    ("baseline", "maximum_pressure", _STAGE | {"exhausted"}),
+    ("drones_only", None, _IN_FORCE - {"unverified month"}),
+    ("relief_first", None, _IN_FORCE),
+    ("split_nato_leaky_brics", None, _IN_FORCE - {"broken", "snap-back capped"}),
+]
+
+
+@pytest.mark.parametrize("scenario, policy, branches", PHASE_RUNS,
+                         ids=[f"{c[0]}-{c[1]}" for c in PHASE_RUNS])
+def test_threat_stage_and_relief_in_sequence_follow_the_odd(scenario, policy, branches):
+    """decide_sanctions and the relief phases follow ODD 7.2, 7.3, 7.10 and 7.11 month by month
+    over seeded runs of every bundled policy, taking the branches the runs are chosen for."""
+    taken = set()
+    for seed in _PHASE_SEEDS:
+        taken |= _follow_the_phases(scenario, policy, seed)
+    assert branches <= taken, f"branches not taken: {sorted(branches - taken)}"
+
+
+def test_the_phase_runs_take_every_branch():
+    assert set().union(*(c[2] for c in PHASE_RUNS)) == _THREAT_BRANCHES | _DEAL_BRANCHES
+    assert {c[1] for c in PHASE_RUNS if c[0] == "baseline"} == {None, *sim.list_policies()}
+
+
+def test_advance_deals_follows_the_odd_in_every_situation():
+    """Stage 5 (advance_deals) against ODD 7.11 in every combination of phase, what the party did
+    this month, clean months so far, implementation months and the snap-back's levels, including
+    those the seeded runs rarely reach (a clean count restarted, a snap-back the cap does not
+    bind)."""
+    import itertools
+
+    from sim.core.rules import advance_deals
+
+    model = sim.DiplomacyModel("baseline", seed=0).run(2)
+    ids = model.compiled.actor_ids
+    t = model.compiled.track_ids.index("relief")
+    drones = model.compiled.route_ids.index("iran_russia_drones")
+    p = int(model.state.TP[t, L.T_PARTY])
+    usa, nato = ids.index("USA"), ids.index("NATO")
+    taken: set[str] = set()
+    for (phase, did, clean, months, now, pre, snap) in itertools.product(
+            ("talks", "agreed", "implementing", "in force"), ("nothing", "shipped", "exposed"),
+            (0, 2, 5), (0, 1, 3, 6), (0.3, 0.9), (0.5, 0.99), (0.05, 0.5)):
+        if phase != "in force" and (now, pre, snap) != (0.3, 0.5, 0.05):
+            continue  # the levels matter only to a snap-back
+        engine = _copy_state(model.state)
+        engine.TS[t, L.TS_ACTIVE] = float(phase == "in force")
+        engine.TS[t, L.TS_IMPLEMENTING] = float(phase == "implementing")
+        engine.TS[t, L.TS_CLEAN] = clean
+        engine.DT[:, L.DT_DEAL] = 0.0
+        engine.DT[t, L.DT_DEAL] = float(phase == "agreed")  # struck this month, in talks
+        engine.TP[t, L.T_IMPL_MONTHS] = months
+        engine.RS[:, L.RS_SHIPPED] = 0.0
+        engine.RS[drones, L.RS_SHIPPED] = 0.0 if did == "nothing" else 300.0
+        engine.SA[:, L.S_EXPOSED] = 0.0
+        engine.SA[p, L.S_EXPOSED] = float(did == "exposed")
+        engine.SANC[usa, p], engine.SANC[nato, p] = now, 0.5 * now
+        engine.TPRE[t, usa], engine.TPRE[t, nato] = pre, 0.5 * pre
+        engine.AP[[usa, nato], L.A_SNAPBACK] = snap
+        staged, odd = _copy_state(engine), _copy_state(engine)
+        advance_deals(DrawKey(model.rng_key, 0, 3), engine.params, engine.state,
+                      engine.decisions)
+        odd_relief_in_sequence(odd, 3, odd.RS[:, L.RS_SHIPPED], odd.SA[:, L.S_EXPOSED],
+                               odd.DT[:, L.DT_DEAL] >= 0.5)
+        case = (phase, did, clean, months, now, pre, snap)
+        np.testing.assert_array_equal(odd.TS, engine.TS, err_msg=str(case))
+        np.testing.assert_array_equal(odd.TPRE, engine.TPRE, err_msg=str(case))
+        np.testing.assert_array_equal(odd.SANC, engine.SANC, err_msg=str(case))
+        branches = _deal_branches(staged, odd)
+        if "broken" in branches and "snap-back capped" not in branches:
+            branches.add("snap-back within the cap")
+        taken |= branches
+    assert taken == _DEAL_BRANCHES | {"clean count restarted", "snap-back within the cap"}, taken
+
+
+def test_threat_stage_weighs_the_cost_of_imposing_against_the_audience_cost():
+    """ODD 7.2, draw by draw: a violated threat's package is imposed only if it costs the sender
+    no more than its audience cost and, for a bloc, its members act together; otherwise the
+    sender backs down. (In the bundled scenarios no package costs its sender that much.)"""
+    from sim.core.rules import decide_sanctions
+
+    model = sim.DiplomacyModel("baseline", seed=1).run(2)
+    s = model.state
+    ids = model.compiled.actor_ids
+    irn = ids.index("IRN")
+    drones = model.compiled.route_ids.index("iran_russia_drones")
+    c = int(s.RP[drones, L.R_CATEGORY])
+    s.TS[:, L.TS_ACTIVE] = s.TS[:, L.TS_IMPLEMENTING] = 0.0
+    s.RS[:, L.RS_DETECTED] = 0.0
+    s.RS[drones, L.RS_DETECTED] = 1.0
+    s.SA[irn, L.S_TRIG] = 10.0
+    month = 3
+    for sender in ("USA", "NATO"):
+        i = ids.index(sender)
+        s.THR[i, drones], s.TDL[i, drones] = 1.0, 12.0
+        s.TRADE[irn, i] = 0.2
+        now = s.SANC[i, irn]
+        level = odd_after_package(now, odd_package(s, i, c), s.AP[i, L.A_ESC_CAP])
+        cost = odd_sender_cost(s, i, irn, level - now)
+        assert cost > 0
+        for audience, imposing in ((0.5 * cost, False), (2.0 * cost, True)):
+            s.AP[i, L.A_AUDIENCE] = audience
+            imposed = 0
+            for seed in range(200):
+                key = np.uint64(seed)
+                clear_decisions(s.state, s.decisions)
+                decide_sanctions(i, DrawKey(key, 0, month), s.params, s.state, s.decisions)
+                want = odd_threat_stage(s, key, 0, month)
+                where = (sender, audience, seed)
+                np.testing.assert_array_equal(s.DTH[i], want.codes[i], err_msg=str(where))
+                np.testing.assert_allclose(s.DS[i], want.sanctions[i], rtol=1e-12,
+                                           err_msg=str(where))
+                assert s.DA[i, L.DA_CRED] == pytest.approx(want.cred[i], rel=1e-12), where
+                imposed += want.codes[i, drones] == L.TH_IMPOSE
+            cohesion = s.AP[i, L.A_COHESION]
+            if not imposing:
+                assert imposed == 0, (sender, imposed)
+            elif cohesion >= 1:
+                assert imposed == 200, (sender, imposed)
+            else:
+                se = math.sqrt(cohesion * (1 - cohesion) / 200)
+                assert abs(imposed / 200 - cohesion) < 4 * se, (sender, imposed)
