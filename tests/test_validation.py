@@ -305,10 +305,10 @@ def test_check_facts_reports_every_fact_with_an_interval(small_check):
 #: (checked below), so they are not Monte Carlo luck: a model change that flips one fails here,
 #: and one that only moves a figure does not. Facts 4 and 5 are not resolved with that margin:
 #: their effects on success are under two points and their verdicts differ between seeds 0, 1
-#: and 2 at this run count (docs/validation.md), so their entries pin seed 0's draw only; what
-#: holds for them with a margin is checked instead.
+#: and 2 at this run count (docs/validation.md), so their verdicts are not pinned: what holds
+#: for them with a margin is checked instead.
 PINNED_RUNS = 4000
-PINNED_VERDICTS = {1: True, 2: False, 3: False, 4: False, 5: True, 6: False, 7: True, 8: True}
+PINNED_VERDICTS = {1: True, 2: False, 3: False, 6: False, 7: True, 8: True}
 
 
 def _clears(ci: tuple[float, float], low: float = -math.inf, high: float = math.inf) -> bool:
@@ -324,8 +324,8 @@ def pinned_check() -> FactCheck:
 
 def test_the_verdicts_of_the_stylised_facts_are_pinned(pinned_check):
     facts = {f.number: f for f in pinned_check.facts}
-    assert {k: f.reproduced for k, f in facts.items()} == PINNED_VERDICTS
-    assert pinned_check.reproduced == 4
+    assert {k: facts[k].reproduced for k in PINNED_VERDICTS} == PINNED_VERDICTS
+    assert 4 <= pinned_check.reproduced <= 6  # the four settled ones, and facts 4 and 5 or not
     ci = {k: (f.low, f.high) for k, f in facts.items()}
     assert _clears(ci[1], 0.20, 0.50)                      # success rate in the band
     assert _clears(ci[2], high=0.35)                       # threats nearly always carried out
@@ -345,7 +345,7 @@ def test_the_verdicts_of_the_stylised_facts_are_pinned(pinned_check):
     assert _clears(ci[4], -0.01, 0.01)
     # Fact 5 (reproduced at seed 0, not at seed 1): the success difference is above 0 but not
     # by its half-width; what holds with a margin is that it is under three points.
-    assert ci[5][0] > 0 and _clears(ci[5], high=0.03)
+    assert _clears(ci[5], -0.01, 0.03)
     # Fact 6 (now not reproduced; before, both halves came within a month): relief still pays
     # off within a month, but a deal in force is rarely broken, so snap-back has too few
     # breaches for an interval.
