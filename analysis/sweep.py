@@ -45,6 +45,7 @@ from analysis._common import as_scenario
 from sim.core.outcomes import declare_outcomes
 from sim.core.rng import seed_key
 from sim.errors import ArgumentError
+from sim.jobs.edits import dotted_value
 from sim.results.provenance import (
     read_result_manifest,
     write_bytes_atomic,
@@ -80,18 +81,6 @@ class Factor:
         return int(round(x)) if self.integer else float(x)
 
 
-def _lookup(data: Any, key: str) -> Any:
-    node = data
-    for part in key.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            raise KeyError(key)
-    return node
-
-
 def parse_vary(scenario: Scenario, vary: Mapping[str, tuple[float, float]]) -> list[Factor]:
     """Check the parameters to vary against ``scenario`` and return them as factors.
 
@@ -106,7 +95,7 @@ def parse_vary(scenario: Scenario, vary: Mapping[str, tuple[float, float]]) -> l
     factors = []
     for key, bounds in vary.items():
         try:
-            current = _lookup(data, key)
+            current = dotted_value(data, key)
         except KeyError:
             raise ScenarioError(scenario.source, key, "unknown key (not a parameter of this "
                                 "scenario)") from None

@@ -23,11 +23,18 @@ import threading
 import numba
 import numpy as np
 
-from sim.core import layout as L
 from sim.core.jit import njit, rule_njit
 from sim.core.month import step_month
 from sim.core.outcomes import record_month, summarize
-from sim.core.rules import DrawKey, Params, copy_into, init_state, new_decisions, new_state
+from sim.core.rules import (
+    DrawKey,
+    Params,
+    copy_into,
+    init_state,
+    new_decisions,
+    new_state,
+    set_parameter,
+)
 
 #: Items (runs) a thread takes at a time; it allocates one run's arrays once for them. Small
 #: enough to balance the load when another process holds a core for a while (a static split
@@ -96,26 +103,14 @@ def apply_edits(p, cells, values):
         row = cells[k, 1]
         col = cells[k, 2]
         value = values[k]
-        if table == L.EV_WORLD:
-            p.W[col] = value
-        elif table == L.EV_ACTOR:
-            p.AP[row, col] = value
-        elif table == L.EV_CATEGORY:
-            p.CP[row, col] = value
-        elif table == L.EV_ROUTE:
-            p.RP[row, col] = value
-        elif table == L.EV_TRACK:
-            p.TP[row, col] = value
-        elif table == L.EV_CAPACITY:
-            p.CAP[row, col] = value
-        elif table == L.EV_DEMAND:
-            p.DEM[row, col] = value
-        elif table == EDIT_AFFINITY:
+        if table == EDIT_AFFINITY:
             p.AFF0[row, col] = value
         elif table == EDIT_SANCTION:
             p.SANC0[row, col] = value
         elif table == EDIT_TRADE:
             p.TRADE0[row, col] = value
+        else:
+            set_parameter(p, table, row, col, value)
 
 
 @rule_njit(inline="always")

@@ -380,6 +380,29 @@ def init_state(p, s):
 
 
 @njit
+def set_parameter(p, table, row, col, value):
+    """Set one parameter cell of ``p``: ``table`` is an event table (``L.EV_*``) of the layout.
+
+    The one place that maps a (table, row, column) cell to its array, for scheduled events and
+    for the cell edits of a design point (:func:`sim.core.kernel.apply_edits`).
+    """
+    if table == L.EV_WORLD:
+        p.W[col] = value
+    elif table == L.EV_ACTOR:
+        p.AP[row, col] = value
+    elif table == L.EV_CATEGORY:
+        p.CP[row, col] = value
+    elif table == L.EV_ROUTE:
+        p.RP[row, col] = value
+    elif table == L.EV_TRACK:
+        p.TP[row, col] = value
+    elif table == L.EV_CAPACITY:
+        p.CAP[row, col] = value
+    elif table == L.EV_DEMAND:
+        p.DEM[row, col] = value
+
+
+@njit
 def apply_events(month, p, s):
     """Fire the scheduled events of ``month``: each sets one parameter (and its live state).
 
@@ -395,26 +418,14 @@ def apply_events(month, p, s):
         row = int(EV[e, 2])
         col = int(EV[e, 3])
         value = EV[e, 4]
-        if table == L.EV_WORLD:
-            p.W[col] = value
-        elif table == L.EV_ACTOR:
-            p.AP[row, col] = value
+        set_parameter(p, table, row, col, value)
+        if table == L.EV_ACTOR:
             if col == L.A_PRIO:
                 s.SA[row, L.S_PRIO] = value
             elif col == L.A_CRED:
                 s.SA[row, L.S_CRED] = value
             elif col == L.A_WARNING and value >= 0.5:
                 threaten_all(row, float(month), p, s)
-        elif table == L.EV_CATEGORY:
-            p.CP[row, col] = value
-        elif table == L.EV_ROUTE:
-            p.RP[row, col] = value
-        elif table == L.EV_TRACK:
-            p.TP[row, col] = value
-        elif table == L.EV_CAPACITY:
-            p.CAP[row, col] = value
-        elif table == L.EV_DEMAND:
-            p.DEM[row, col] = value
 
 
 # ------------------------------------------------------------------------------------------

@@ -61,7 +61,8 @@ _STRUCTURE = ("TM", "EV", "horizon", "actor_ids", "actor_names", "category_ids",
               "category_units", "route_ids", "track_ids", "track_kinds", "key_pairs")
 
 
-def _lookup(data: Any, key: str) -> Any:
+def dotted_value(data: Any, key: str) -> Any:
+    """The value at dotted ``key`` of a scenario's nested dicts and lists; KeyError if none."""
     node = data
     for part in key.split("."):
         if isinstance(node, dict) and part in node:
@@ -84,7 +85,7 @@ def cell_targets(base: Scenario, key: str) -> list[tuple[int, int, int]] | None:
     parts = key.split(".")
     data = spec.model_dump(mode="python", by_alias=True)
     try:
-        current = _lookup(data, key)
+        current = dotted_value(data, key)
     except KeyError:
         if not (len(parts) == 4 and parts[0] == "actors" and parts[2] in ("capacity", "demand")
                 and parts[1] in spec.actors and parts[3] in spec.categories):
@@ -117,7 +118,7 @@ def cell_targets(base: Scenario, key: str) -> list[tuple[int, int, int]] | None:
 def _is_integer_field(base: Scenario, key: str) -> bool:
     data = base.spec.model_dump(mode="python", by_alias=True)
     try:
-        current = _lookup(data, key)
+        current = dotted_value(data, key)
     except KeyError:
         return False
     return isinstance(current, int) and not isinstance(current, bool)
