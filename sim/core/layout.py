@@ -39,13 +39,14 @@ W_INT0 = 24  # theatre.intensity (intensity)
 W_BAL0 = 25  # theatre.balance (balance)
 W_INT_BASE = 26  # theatre.base_intensity (intensity)
 W_INT_RATE = 27  # theatre.intensity_rate (1/month)
-W_SUPPLY_REF = 28  # theatre.supply_ref (value/month)
-W_SUPPLY_INT = 29  # theatre.supply_intensity (intensity)
-W_BAL_GAIN = 30  # theatre.balance_gain (balance/month)
-W_BAL_REV = 31  # theatre.balance_reversion (1/month)
-W_BAL_SD = 32  # theatre.balance_sd (balance/month)
-W_CF_INT = 33  # theatre.ceasefire_intensity (intensity)
-NW = 34
+W_VALUE_PER_MILEX = 28  # theatre.value_per_milex (value/month per USD bn)
+W_SUPPLY_REF = 29  # theatre.supply_ref (value/month)
+W_SUPPLY_INT = 30  # theatre.supply_intensity (intensity)
+W_BAL_GAIN = 31  # theatre.balance_gain (balance/month)
+W_BAL_REV = 32  # theatre.balance_reversion (1/month)
+W_BAL_SD = 33  # theatre.balance_sd (balance/month)
+W_CF_INT = 34  # theatre.ceasefire_intensity (intensity)
+NW = 35
 
 WORLD_FIELDS = {
     "world_gdp": W_WORLD_GDP,
@@ -77,6 +78,7 @@ THEATRE_FIELDS = {
     "balance": W_BAL0,
     "base_intensity": W_INT_BASE,
     "intensity_rate": W_INT_RATE,
+    "value_per_milex": W_VALUE_PER_MILEX,
     "supply_ref": W_SUPPLY_REF,
     "supply_intensity": W_SUPPLY_INT,
     "balance_gain": W_BAL_GAIN,
@@ -191,11 +193,13 @@ T_HALT_COST = 8  # tracks.halt_cost (utility)
 T_IMPL_MONTHS = 9  # tracks.implementation_months (months)
 T_MONITORING = 10  # tracks.monitoring (probability)
 T_MED_BONUS = 11  # tracks.mediator_bonus (1)
-T_STALE_BAND = 12  # tracks.stalemate_band (balance)
+T_STALE_BAND = 12  # tracks.stalemate_band (balance/year)
 T_STALE_MONTHS = 13  # tracks.stalemate_months (months)
 T_HURT_INT = 14  # tracks.hurting_intensity (intensity)
-T_ID = 15  # stable 32-bit key of the track's id: its draws are keyed by it
-NT = 16
+T_BREAK_RATE = 15  # tracks.break_rate (1/month)
+T_STRENGTH = 16  # tracks.strength (fraction)
+T_ID = 17  # stable 32-bit key of the track's id: its draws are keyed by it
+NT = 18
 
 TRACK_FIELDS = {
     "trust": T_TRUST0,
@@ -210,6 +214,8 @@ TRACK_FIELDS = {
     "stalemate_band": T_STALE_BAND,
     "stalemate_months": T_STALE_MONTHS,
     "hurting_intensity": T_HURT_INT,
+    "break_rate": T_BREAK_RATE,
+    "strength": T_STRENGTH,
 }
 
 # Track kinds (column T_KIND).
@@ -280,18 +286,25 @@ TS_IMPLEMENTING = 8  # 1 while an agreed relief deal is being implemented
 TS_CLEAN = 9  # months in a row of verified halt during implementation
 TS_AGREED = 10  # 1 once a relief deal was agreed
 TS_AGREED_MONTH = 11  # month of the first agreement, -1 before
-TS_BREACHES = 12  # detected transfers that broke an agreement or a deal
+TS_BREACHES = 12  # relief: exposed transfers that broke a deal; ceasefire: breakdowns
 TS_SINCE = 13  # month the agreement being implemented or in force was made
-NTS = 14
+TS_HAZARD = 14  # ceasefire: this month's chance of a breakdown
+TS_TREND = 15  # ceasefire: the front's trend, monthly balance change smoothed
+TS_GAP = 16  # ceasefire: gap between the balance the forces now support and the terms
+TS_RIPE_MONTH = 17  # ceasefire: first month of a ripe (lasting, hurting) stalemate, -1 before
+NTS = 18
 
 # --- global state G[...] -----------------------------------------------------------------------
 G_INTENSITY = 0  # war intensity, [0, 1]
 G_BALANCE = 1  # war balance, +1 attacker winning, -1 defender
-G_CEASEFIRE = 2  # 1 once a ceasefire holds
+G_CEASEFIRE = 2  # 1 while a ceasefire holds
 G_V_ATT = 3  # military value reaching the attacker this month (imports and own production)
 G_V_DEF = 4  # military value reaching the defender this month (imports and own production)
 G_IMPORTS = 5  # military value imported by the two sides this month
-NG = 6
+G_MOVE = 6  # change of the balance this month
+G_OWN_ATT = 7  # military value the attacker produced at home this month
+G_OWN_DEF = 8  # military value the defender produced at home this month
+NG = 9
 
 # --- actor decisions DA[actor, ...] ------------------------------------------------------------
 DA_CRED = 0  # credibility after this month's decisions

@@ -34,7 +34,7 @@ delivered). ``month``: the month an event first happened, NaN in runs where it d
 pressure, credibility).
 """
 
-Over = Literal["", "category", "route", "track", "actor", "pair"]
+Over = Literal["", "category", "route", "track", "actor", "pair", "side"]
 """What a family has one column per: nothing (a single column), or each category, route,
 negotiation track, actor or key pair of actors."""
 
@@ -121,7 +121,7 @@ SUMMARY_BLOCKS: tuple[tuple[OutcomeFamily, ...], ...] = (
                    high=1.0, headline="all"),
      OutcomeFamily("{track}_month", "track", "month", _month_label("of the {deal}"), "month",
                    low=1.0, headline="all"),
-     OutcomeFamily("{track}_broken", "track", "binary", "{Deal} broken by an exposed transfer",
+     OutcomeFamily("{track}_broken", "track", "binary", "{Deal} {broken}",
                    "share of runs", high=1.0, only="breakable", headline="all"),
      OutcomeFamily("{track}_broken_month", "track", "month",
                    "Month the {deal} broke, in runs where it did", "month", low=1.0,
@@ -153,12 +153,11 @@ SUMMARY_BLOCKS: tuple[tuple[OutcomeFamily, ...], ...] = (
     (OutcomeFamily("war_balance_final", "", "level", "Final war balance",
                    "-1 to 1, +1: the attacker winning", low=-1.0, high=1.0),),
     (OutcomeFamily("{track}_agreed", "track", "binary", "{Deal} agreed (before its implementation)",
-                   "share of runs", high=1.0, only="breakable", headline="all"),
+                   "share of runs", high=1.0, only="relief_tracks", headline="all"),
      OutcomeFamily("{track}_agreed_month", "track", "month",
                    _month_label("the {deal} was first agreed"), "month", low=1.0,
-                   only="breakable"),
-     OutcomeFamily("{track}_breaches", "track", "count",
-                   "Exposed transfers that broke the {deal} or its implementation", "breaches",
+                   only="relief_tracks"),
+     OutcomeFamily("{track}_breaches", "track", "count", "{Breaches}", "{breaches}",
                    only="breakable")),
     (OutcomeFamily("shipped_under_deal_{route}", "route", "count",
                    "Months shipped while a relief deal was implemented or in force, {route}",
@@ -178,6 +177,15 @@ SUMMARY_BLOCKS: tuple[tuple[OutcomeFamily, ...], ...] = (
                    "Months the security apparatus of {actor} defied a halt", "months",
                    event="any_defied_{actor}", event_label="A halt defied by {actor}'s apparatus",
                    only="covert_suppliers"),),
+    (OutcomeFamily("{track}_ripe", "track", "binary",
+                   "A ripe moment for the {deal}: a hurting stalemate that lasted",
+                   "share of runs", high=1.0, only="ceasefire_tracks", headline="all"),
+     OutcomeFamily("{track}_ripe_month", "track", "month",
+                   _month_label("the war first became ripe for the {deal}"), "month", low=1.0,
+                   only="ceasefire_tracks")),
+    (OutcomeFamily("own_production_{side}", "side", "level",
+                   "Military value {side} produced at home in the last month",
+                   "value per month"),),
 )
 
 
@@ -185,10 +193,12 @@ def _highest(cs: CompiledScenario, table: int, col: int) -> np.ndarray:
     """The highest value parameter ``col`` of each row of ``table`` takes during a run.
 
     Its value at the start, or a larger one a scheduled event sets (``table`` is one of
-    ``L.EV_WORLD``, ``L.EV_ACTOR``, ``L.EV_CATEGORY``; for the world, one row). What a
-    parameter can become during a run decides what can happen, hence which columns exist.
+    ``L.EV_WORLD``, ``L.EV_ACTOR``, ``L.EV_CATEGORY``, ``L.EV_TRACK``; for the world, one
+    row). What a parameter can become during a run decides what can happen, hence which
+    columns exist.
     """
-    start = {L.EV_WORLD: cs.W[None, :], L.EV_ACTOR: cs.AP, L.EV_CATEGORY: cs.CP}[table]
+    start = {L.EV_WORLD: cs.W[None, :], L.EV_ACTOR: cs.AP, L.EV_CATEGORY: cs.CP,
+             L.EV_TRACK: cs.TP}[table]
     out = start[:, col].copy()
     for _month, ev_table, row, ev_col, value in cs.EV:
         if int(ev_table) == table and int(ev_col) == col:
@@ -229,8 +239,14 @@ MEMBER_GROUPS: dict[str, Callable[[CompiledScenario], set[str]]] = {
                                if can},
     "suppliers": lambda cs: {cs.actor_ids[int(r[L.R_SUPPLIER])] for r in cs.RP},
     "built": lambda cs: {cs.category_ids[int(b)] for b in cs.CP[:, L.C_BUILDS] if b >= 0},
-    "breakable": lambda cs: {t for t, kind in zip(cs.track_ids, cs.track_kinds, strict=True)
-                             if kind != "ceasefire"},  # a ceasefire cannot break in this model
+    # Relief deals break on an exposed transfer; a ceasefire only if it has a breakdown hazard.
+    "breakable": lambda cs: {t for t, kind, hazard in zip(
+        cs.track_ids, cs.track_kinds, _highest(cs, L.EV_TRACK, L.T_BREAK_RATE), strict=True)
+        if kind == "relief" or hazard > 0},
+    "ceasefire_tracks": lambda cs: {t for t, kind in zip(cs.track_ids, cs.track_kinds,
+                                                         strict=True) if kind == "ceasefire"},
+    "relief_tracks": lambda cs: {t for t, kind in zip(cs.track_ids, cs.track_kinds, strict=True)
+                                 if kind == "relief"},
     "covert": lambda cs: {cs.category_ids[int(cs.RP[r, L.R_CATEGORY])]
                           for r in _covert_routes(cs)},
     "covert_suppliers": _covert_suppliers,
@@ -238,9 +254,14 @@ MEMBER_GROUPS: dict[str, Callable[[CompiledScenario], set[str]]] = {
     "focus": _focus,  # covert suppliers and the two sides of the war
 }
 
-#: How a deal of each kind of negotiation track is named: (the deal, "reached" or "agreed").
-DEAL_WORDS: dict[str, tuple[str, str]] = {"relief": ("relief deal", "in force"),
-                                          "ceasefire": ("ceasefire", "agreed")}
+#: How a deal of each kind of negotiation track is named: (the deal, "reached" or "agreed", how
+#: it breaks, what its breaches are, their unit).
+DEAL_WORDS: dict[str, tuple[str, str, str, str, str]] = {
+    "relief": ("relief deal", "in force", "broken by an exposed transfer",
+               "Exposed transfers that broke the {deal} or its implementation", "breaches"),
+    "ceasefire": ("ceasefire", "agreed", "broken down", "Breakdowns of the {deal}",
+                  "breakdowns"),
+}
 
 
 @dataclass(frozen=True)
@@ -304,15 +325,19 @@ def _members(cs: CompiledScenario, over: Over) -> list[tuple[str, dict[str, str]
     if over == "track":
         out = []
         for t, kind in zip(cs.track_ids, cs.track_kinds, strict=True):
-            deal, reached = DEAL_WORDS.get(kind, (f"{kind} deal", "reached"))
+            deal, reached, broken, breaches, unit = DEAL_WORDS[kind]
             if cs.track_kinds.count(kind) > 1:
                 deal = f"{deal} ({t})"
             out.append((t, {"track": t, "deal": deal, "Deal": deal[:1].upper() + deal[1:],
-                            "reached": reached}))
+                            "reached": reached, "broken": broken,
+                            "Breaches": breaches.format(deal=deal), "breaches": unit}))
         return out
     if over == "actor":
         return [(a, {"actor": name}) for a, name in zip(cs.actor_ids, cs.actor_names,
                                                         strict=True)]
+    if over == "side":
+        return [(cs.actor_ids[int(cs.W[col])], {"side": cs.actor_names[int(cs.W[col])]})
+                for col in (L.W_ATTACKER, L.W_DEFENDER)]
     if over == "pair":
         return [(f"{cs.actor_ids[i]}_{cs.actor_ids[j]}",
                  {"pair": f"{cs.actor_names[i]} – {cs.actor_names[j]}"}) for i, j in cs.key_pairs]
@@ -377,8 +402,8 @@ def outcome_layout(cs: CompiledScenario) -> tuple[list[str], np.ndarray]:
 
     Columns that cannot vary are left out (their family's ``only``): credibility and
     escalations of actors that can never escalate (no escalation step at the start nor from a
-    scheduled event), arms revenue of actors that supply no route, breaking of a ceasefire (it
-    cannot be broken in this model), localisation of a category nothing builds.
+    scheduled event), arms revenue of actors that supply no route, breaking of a ceasefire with
+    no breakdown hazard, localisation of a category nothing builds.
     """
     decl = list(declare_outcomes(cs).values())
     keep = [k for k, d in enumerate(decl) if d.shown]
@@ -485,6 +510,13 @@ def summarize(out, p, s, key_pairs):
         for a in range(n):
             out[k] = SA[a, col]
             k += 1
+    for t in range(nt):
+        ripe = TS[t, L.TS_RIPE_MONTH]
+        out[k] = 1.0 if ripe >= 0.0 else 0.0
+        out[k + 1] = ripe if ripe >= 0.0 else math.nan
+        k += 2
+    out[k] = G[L.G_OWN_ATT]
+    out[k + 1] = G[L.G_OWN_DEF]
 
 
 def monthly_names(cs: CompiledScenario, sanction_pairs: np.ndarray) -> list[str]:

@@ -53,6 +53,7 @@ SHOCK = 6
 WAR = 7
 SECONDARY = 8
 COMPLY = 9
+BREAKDOWN = 10
 
 
 @njit

@@ -28,6 +28,7 @@ from sim.core import layout as L
 from sim.core.jit import njit as alloc_njit
 from sim.core.jit import rule_njit as njit
 from sim.core.rng import (
+    BREAKDOWN,
     COHESION,
     COMPLY,
     DEAL,
@@ -364,6 +365,7 @@ def init_state(p, s):
         TS[t, L.TS_MONTH] = -1.0
         TS[t, L.TS_BROKEN_MONTH] = -1.0
         TS[t, L.TS_AGREED_MONTH] = -1.0
+        TS[t, L.TS_RIPE_MONTH] = -1.0
     s.TPRE[:, :] = 0.0
     s.THR[:, :] = 0.0
     s.TDL[:, :] = 0.0
@@ -842,6 +844,7 @@ def take_deals(key, p, s, d):
                 TS[t, L.TS_AGREED_MONTH] = key.month
         else:
             TS[t, L.TS_ACTIVE] = 1.0
+            TS[t, L.TS_SINCE] = key.month
             if TS[t, L.TS_REACHED] < 0.5:
                 TS[t, L.TS_REACHED] = 1.0
                 TS[t, L.TS_MONTH] = key.month
@@ -849,23 +852,75 @@ def take_deals(key, p, s, d):
 
 
 @njit
+def share_need(p, s, d):
+    """What each route delivers when several routes fill one need: ``RS_SHIPPED``.
+
+    Routes that deliver the same category to the same recipient share its unmet need: when their
+    offers (``DR``) add up to more than the recipient takes this month, the units it takes are
+    allocated in proportion to the offers (largest remainders get the odd units; a tie goes to
+    the route first in id order). One route alone delivers what it offers, as it decided.
+    """
+    RP, RS, DR = p.RP, s.RS, d.DR
+    nr = RP.shape[0]
+    for r in range(nr):
+        RS[r, L.RS_SHIPPED] = DR[r]
+    for r in range(nr):
+        if DR[r] <= 0.0:
+            continue
+        q = int(RP[r, L.R_RECIPIENT])
+        c = int(RP[r, L.R_CATEGORY])
+        lead = True
+        for o in range(r):
+            if DR[o] > 0.0 and int(RP[o, L.R_RECIPIENT]) == q and int(RP[o, L.R_CATEGORY]) == c:
+                lead = False
+                break
+        if not lead:
+            continue
+        offered = 0.0
+        for o in range(r, nr):
+            if DR[o] > 0.0 and int(RP[o, L.R_RECIPIENT]) == q and int(RP[o, L.R_CATEGORY]) == c:
+                offered += DR[o]
+        room = math.floor(route_need(r, p, s)[1] + 0.5)
+        if offered <= room:
+            continue
+        given = 0.0
+        for o in range(r, nr):
+            if DR[o] > 0.0 and int(RP[o, L.R_RECIPIENT]) == q and int(RP[o, L.R_CATEGORY]) == c:
+                RS[o, L.RS_SHIPPED] = math.floor(DR[o] * room / offered)
+                given += RS[o, L.RS_SHIPPED]
+        while given < room:
+            best = -1
+            best_rest = -1.0
+            for o in range(r, nr):
+                if (DR[o] > 0.0 and int(RP[o, L.R_RECIPIENT]) == q
+                        and int(RP[o, L.R_CATEGORY]) == c):
+                    rest = DR[o] * room / offered - RS[o, L.RS_SHIPPED]
+                    if rest > best_rest:
+                        best = o
+                        best_rest = rest
+            RS[best, L.RS_SHIPPED] += 1.0
+            given += 1.0
+
+
+@njit
 def deliver(key, p, s, d):
     """Deliveries move; production assistance builds the recipient's own capacity.
 
-    Records the month's shipments and arms revenue, and the military value reaching each side
-    of the war (imports, then imports plus own production) in ``G``.
+    Records the month's shipments (after :func:`share_need`) and arms revenue, and the military
+    value reaching each side of the war in ``G``: imports, then imports plus what it produces at
+    home (``milex`` x ``value_per_milex``, plus the capacity production assistance built).
     """
-    CP, RP, SA, RS, BUILT, G = p.CP, p.RP, s.SA, s.RS, s.BUILT, s.G
+    CP, RP, SA, RS, BUILT, G, AP = p.CP, p.RP, s.SA, s.RS, s.BUILT, s.G, p.AP
     att = int(p.W[L.W_ATTACKER])
     dfd = int(p.W[L.W_DEFENDER])
     for i in range(SA.shape[0]):
         SA[i, L.S_REVENUE] = 0.0
         SA[i, L.S_EXPOSED] = 0.0
+    share_need(p, s, d)
     v_att = 0.0
     v_def = 0.0
     for r in range(RP.shape[0]):
-        units = d.DR[r]
-        RS[r, L.RS_SHIPPED] = units
+        units = RS[r, L.RS_SHIPPED]
         RS[r, L.RS_DETECTED] = 0.0
         RS[r, L.RS_DENIED] = 0.0
         if units <= 0.0:
@@ -887,13 +942,16 @@ def deliver(key, p, s, d):
             v_att += units * CP[c, L.C_VALUE]
         elif q == dfd:
             v_def += units * CP[c, L.C_VALUE]
-    imports = v_att + v_def
+    G[L.G_IMPORTS] = v_att + v_def
+    own_att = AP[att, L.A_MILEX] * p.W[L.W_VALUE_PER_MILEX]
+    own_def = AP[dfd, L.A_MILEX] * p.W[L.W_VALUE_PER_MILEX]
     for c in range(CP.shape[0]):
-        v_att += BUILT[att, c] * CP[c, L.C_VALUE]
-        v_def += BUILT[dfd, c] * CP[c, L.C_VALUE]
-    G[L.G_V_ATT] = v_att
-    G[L.G_V_DEF] = v_def
-    G[L.G_IMPORTS] = imports
+        own_att += BUILT[att, c] * CP[c, L.C_VALUE]
+        own_def += BUILT[dfd, c] * CP[c, L.C_VALUE]
+    G[L.G_OWN_ATT] = own_att
+    G[L.G_OWN_DEF] = own_def
+    G[L.G_V_ATT] = v_att + own_att
+    G[L.G_V_DEF] = v_def + own_def
 
 
 @njit
@@ -1123,13 +1181,68 @@ def divert_trade(p, s):
 
 
 @njit
+def supported_balance(p, s):
+    """The balance this month's supply would hold the front at, in [-1, 1].
+
+    Where :func:`move_war`'s drift and its pull back to 0 cancel: ``balance_gain`` x the supply
+    advantage / ``balance_reversion``.
+    """
+    W, G = p.W, s.G
+    total = G[L.G_V_ATT] + G[L.G_V_DEF]
+    edge = (G[L.G_V_ATT] - G[L.G_V_DEF]) / total if total > 0.0 else 0.0
+    if W[L.W_BAL_REV] <= 0.0:
+        return 1.0 if edge > 0.0 else (-1.0 if edge < 0.0 else 0.0)
+    return clip(W[L.W_BAL_GAIN] * edge / W[L.W_BAL_REV], -1.0, 1.0)
+
+
+@njit
+def keep_ceasefires(key, p, s):
+    """A ceasefire in force may break down this month (Fortna 2004; Werner 1999).
+
+    The monthly hazard is ``break_rate`` x (1 - ``strength``) x (1 + arms inflow + gap): the
+    strength of the agreement (demilitarised zone, peacekeepers, guarantees) cuts it; arms
+    imported by the two sides (per ``supply_ref``) raise it; so does the gap between the balance
+    the forces now support (:func:`supported_balance`) and the line the terms drew, since a side
+    the terms no longer suit has reason to fight. At a breakdown the war resumes, trust falls by
+    ``trust_loss`` and the stalemate must be reached again.
+    """
+    TP, TS, G, W = p.TP, s.TS, s.G, p.W
+    for t in range(TP.shape[0]):
+        if (int(TP[t, L.T_KIND]) == L.TRACK_RELIEF or TS[t, L.TS_ACTIVE] < 0.5
+                or TS[t, L.TS_SINCE] >= key.month):
+            continue
+        flow = min(1.0, G[L.G_IMPORTS] / W[L.W_SUPPLY_REF])
+        gap = abs(supported_balance(p, s) - TS[t, L.TS_TERMS])
+        hazard = min(1.0, TP[t, L.T_BREAK_RATE] * (1.0 - TP[t, L.T_STRENGTH])
+                     * (1.0 + flow + gap))
+        TS[t, L.TS_HAZARD] = hazard
+        TS[t, L.TS_GAP] = gap
+        party = int(TP[t, L.T_PARTY])
+        if chance(hazard, key, p.AP[party, L.A_ID], TP[t, L.T_ID], BREAKDOWN):
+            TS[t, L.TS_ACTIVE] = 0.0
+            TS[t, L.TS_BREACHES] += 1.0
+            if TS[t, L.TS_BROKEN] < 0.5:
+                TS[t, L.TS_BROKEN] = 1.0
+                TS[t, L.TS_BROKEN_MONTH] = key.month
+            TS[t, L.TS_TRUST] = TS[t, L.TS_TRUST] * (1.0 - TP[t, L.T_TRUST_LOSS])
+            TS[t, L.TS_STALEMATE] = 0.0
+            TS[t, L.TS_TREND] = 0.0
+            G[L.G_CEASEFIRE] = 0.0
+
+
+@njit
 def move_war(key, p, s):
     """The war's intensity follows supply, its balance the supply advantage and luck.
 
-    Under a ceasefire the intensity is the ceasefire level and the balance stays.
+    Each side's supply is what it produces at home and what it imports (:func:`deliver`). The
+    intensity moves toward ``base_intensity`` + ``supply_intensity`` x min(1, supply of both
+    sides / (2 ``supply_ref``)); the balance moves by ``balance_gain`` x (attacker - defender) /
+    (attacker + defender), minus ``balance_reversion`` x the balance, plus luck. Under a ceasefire
+    the intensity is the ceasefire level and the balance stays.
     """
     W, G, AP = p.W, s.G, p.AP
     ref = W[L.W_SUPPLY_REF]
+    G[L.G_MOVE] = 0.0
     if G[L.G_CEASEFIRE] >= 0.5:
         G[L.G_INTENSITY] = W[L.W_CF_INT]
     else:
@@ -1142,16 +1255,25 @@ def move_war(key, p, s):
         dfd = int(W[L.W_DEFENDER])
         luck = W[L.W_BAL_SD] * normal(key.seed, key.run, key.month, AP[att, L.A_ID],
                                       AP[dfd, L.A_ID], WAR)
-        G[L.G_BALANCE] = clip(G[L.G_BALANCE] + W[L.W_BAL_GAIN] * (v_att - v_def) / ref
-                              - W[L.W_BAL_REV] * G[L.G_BALANCE] + luck, -1.0, 1.0)
+        total = v_att + v_def
+        edge = (v_att - v_def) / total if total > 0.0 else 0.0
+        before = G[L.G_BALANCE]
+        G[L.G_BALANCE] = clip(before + W[L.W_BAL_GAIN] * edge - W[L.W_BAL_REV] * before + luck,
+                              -1.0, 1.0)
+        G[L.G_MOVE] = G[L.G_BALANCE] - before
 
 
 @njit
-def update_tracks(p, s):
+def update_tracks(key, p, s):
     """Trust on the tracks, and the count of hurting-stalemate months.
 
     Relief: an exposed transfer costs a share of trust per exposure, a quiet month gains some.
-    Ceasefire: arms flowing to the war cost trust in proportion to their value.
+    Ceasefire: arms flowing to the war cost trust in proportion to their value. The front's trend
+    is the balance's monthly change smoothed over ``stalemate_months``; a month of hurting
+    stalemate (Zartman 2000) is one at war in which the trend, a year ahead, moves the front less
+    than ``stalemate_band`` and the intensity is above ``hurting_intensity``. Ripeness is such a
+    stalemate lasting ``stalemate_months`` in a row: it comes from the war's course, not from
+    where it starts.
     """
     TP, TS, G = p.TP, s.TS, s.G
     ref = p.W[L.W_SUPPLY_REF]
@@ -1168,11 +1290,20 @@ def update_tracks(p, s):
         else:
             flow = min(1.0, G[L.G_IMPORTS] / ref)
             trust = trust + gain - TP[t, L.T_TRUST_LOSS] * flow * trust
-            if (abs(G[L.G_BALANCE]) < TP[t, L.T_STALE_BAND]
-                    and G[L.G_INTENSITY] > TP[t, L.T_HURT_INT]):
-                TS[t, L.TS_STALEMATE] += 1.0
-            else:
+            if G[L.G_CEASEFIRE] >= 0.5:
                 TS[t, L.TS_STALEMATE] = 0.0
+                TS[t, L.TS_TREND] = 0.0
+            else:
+                span = max(1.0, TP[t, L.T_STALE_MONTHS])
+                TS[t, L.TS_TREND] += (G[L.G_MOVE] - TS[t, L.TS_TREND]) / span
+                if (12.0 * abs(TS[t, L.TS_TREND]) < TP[t, L.T_STALE_BAND]
+                        and G[L.G_INTENSITY] > TP[t, L.T_HURT_INT]):
+                    TS[t, L.TS_STALEMATE] += 1.0
+                    if (TS[t, L.TS_STALEMATE] >= TP[t, L.T_STALE_MONTHS]
+                            and TS[t, L.TS_RIPE_MONTH] < 0.0):
+                        TS[t, L.TS_RIPE_MONTH] = key.month
+                else:
+                    TS[t, L.TS_STALEMATE] = 0.0
         TS[t, L.TS_TRUST] = clip(trust, 0.0, 1.0)
 
 
@@ -1208,8 +1339,8 @@ def resolve_month(key, p, s, d):
 
     The phases, in the order of ODD section 3: agreements take effect; deliveries; detection;
     sanctions and threats; relief deals' phases (implementation, breach, snap-back); the trigger;
-    pressure with leakage; economies; affinity; trade diversion; the war; the tracks; domestic
-    pressure for relief.
+    pressure with leakage; economies; affinity; trade diversion; ceasefires that break; the war;
+    the tracks; domestic pressure for relief.
     """
     take_deals(key, p, s, d)
     deliver(key, p, s, d)
@@ -1222,6 +1353,7 @@ def resolve_month(key, p, s, d):
     grow_economies(key, p, s)
     move_affinity(p, s, d)
     divert_trade(p, s)
+    keep_ceasefires(key, p, s)
     move_war(key, p, s)
-    update_tracks(p, s)
+    update_tracks(key, p, s)
     feel_pain(p, s)

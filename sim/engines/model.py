@@ -480,7 +480,14 @@ def _tell_supply(model: DiplomacyModel, before: State, memory: _StoryMemory) -> 
                 text += "; the transfer is detected and made public"
                 if s.RS[r, L.RS_DENIED] >= 0.5:
                     text += f", and {_who(model, sup)} publicly denies it"
+            if units < s.DR[r]:
+                text += (f" (it offered {s.DR[r]:.0f}; other suppliers fill the rest of "
+                         f"{_who(model, rec)}'s need)")
             out.append(StoryEvent(m, "transfer", text, supply_reasons(dw)))
+        elif s.DR[r] > 0:
+            out.append(StoryEvent(m, "transfer", f"{_who(model, sup)} offers {s.DR[r]:.0f} "
+                       f"{_units(what, s.DR[r])} to {_who(model, rec)}, but other suppliers "
+                       f"fill its need this month", supply_reasons(dw)))
         elif (before.RS[r, L.RS_SHIPPED] > 0 or m == 1) and dw[L.DW_PROBABILITY] > 0:
             # It shipped last month (or this is the first) and was free to ship (no halt
             # obeyed): it chose not to.
@@ -604,11 +611,24 @@ def _tell_tracks(model: DiplomacyModel, before: State) -> list[StoryEvent]:
                 out.append(StoryEvent(m, "ceasefire", f"{party} and {others} agree a "
                            f"ceasefire{by}", (Reason("stalemate", float(
                                before.TS[t, L.TS_STALEMATE]), "months"), trust)))
+            if s.TS[t, L.TS_BREACHES] > before.TS[t, L.TS_BREACHES]:
+                out.append(StoryEvent(m, "ceasefire", f"The ceasefire between {party} and "
+                           f"{others} breaks down; the war resumes",
+                           (Reason("breakdown chance", float(s.TS[t, L.TS_HAZARD])),
+                            Reason("gap between the terms and the forces",
+                                   float(s.TS[t, L.TS_GAP])),
+                            Reason("arms imported", float(before.G[L.G_IMPORTS]),
+                                   "value/month"))))
             if (s.TS[t, L.TS_STALEMATE] >= s.TP[t, L.T_STALE_MONTHS]
                     and before.TS[t, L.TS_STALEMATE] < s.TP[t, L.T_STALE_MONTHS]
                     and s.G[L.G_CEASEFIRE] < 0.5):
                 out.append(StoryEvent(m, "war", "The war has reached a mutually hurting "
-                           "stalemate; a ceasefire becomes possible"))
+                           "stalemate; a ceasefire becomes possible",
+                           (Reason("months the front barely moved",
+                                   float(s.TS[t, L.TS_STALEMATE]), "months"),
+                            Reason("front's trend", 12.0 * float(s.TS[t, L.TS_TREND]),
+                                   "balance/year"),
+                            Reason("war intensity", float(s.G[L.G_INTENSITY])))))
             continue
         months = max(1, round(float(s.TP[t, L.T_IMPL_MONTHS])))
         terms = 100 * s.TS[t, L.TS_TERMS]

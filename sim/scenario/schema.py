@@ -114,8 +114,9 @@ class Actor(_Strict):
     members: list[str] = Field(default_factory=list, description="Member states of a bloc.")
     cohesion: float = Prob(1.0, "Chance that a bloc's members act together on a decision.")
     gdp: float = P(100.0, "USD bn", "GDP at the start (current USD).", ge=0.0, le=1e6)
-    milex: float = P(1.0, "USD bn", "Military spending per year (descriptive: read by no rule "
-                     "yet).", ge=0.0, le=1e5, read=False)
+    milex: float = P(1.0, "USD bn", "Military spending per year: a party to the war produces "
+                     "arms at home in proportion to it (theatre.value_per_milex).", ge=0.0,
+                     le=1e5)
     alignment: float = P(0.0, "axis", "Position on the West (+1) to anti-West (-1) axis.",
                          ge=-1.0, le=1.0)
     openness: float = Prob(0.3, "Trade openness (trade / GDP): how much of its economy a trade "
@@ -232,12 +233,20 @@ class Track(_Strict):
                              "detected while a deal is being implemented or in force.")
     mediator_bonus: float = P(0.5, "1", "Ceasefire: relative rise of the deal rate with a "
                               "mediator, times the mediator's cohesion.", ge=0.0, le=10.0)
-    stalemate_band: float = Prob(0.25, "Ceasefire: |balance| below which neither side expects "
-                                 "to win.", "balance")
-    stalemate_months: int = P(6, "months", "Ceasefire: months of stalemate before it hurts "
-                              "both sides enough.", ge=0, le=600)
+    stalemate_band: float = P(0.1, "balance/year", "Ceasefire: yearly movement of the front "
+                              "(the smoothed trend of the balance) below which neither side "
+                              "expects to win by fighting on.", ge=0.0, le=2.0)
+    stalemate_months: int = P(6, "months", "Ceasefire: months of stalemate in a row before it "
+                              "hurts both sides enough; also the span of the balance's trend.",
+                              ge=1, le=600)
     hurting_intensity: float = Prob(0.4, "Ceasefire: war intensity above which the stalemate "
                                     "hurts.", "intensity")
+    break_rate: float = Prob(0.0, "Ceasefire: monthly chance that a ceasefire with no "
+                             "guarantees breaks down, at no arms inflow and with terms that match "
+                             "the balance of forces.", "1/month")
+    strength: float = Prob(0.0, "Ceasefire: strength of the agreement (Fortna 2004: demilitarised "
+                           "zone, peacekeepers, guarantees, joint commission); cuts the breakdown "
+                           "hazard by this share.", "fraction")
 
 
 class Theatre(_Strict):
@@ -251,12 +260,16 @@ class Theatre(_Strict):
     base_intensity: float = Prob(0.6, "Intensity the war tends to with no arms inflow.",
                                  "intensity")
     intensity_rate: float = Prob(0.1, "Monthly speed of intensity toward its target.", "1/month")
-    supply_ref: float = P(1000.0, "value/month", "Arms value per month that counts as full "
-                          "supply.", ge=1e-9, le=1e9)
+    value_per_milex: float = P(0.0, "value/month per USD bn", "Military value a party to the "
+                               "war produces at home each month per USD bn of its yearly "
+                               "military spending (`milex`).", ge=0.0, le=1e6)
+    supply_ref: float = P(1000.0, "value/month", "Arms value per month and side (home production "
+                          "and imports) that counts as full supply.", ge=1e-9, le=1e9)
     supply_intensity: float = P(0.4, "intensity", "Rise of target intensity at full supply.",
                                 ge=0.0, le=1.0)
-    balance_gain: float = P(0.05, "balance/month", "Shift of the balance per unit of supply "
-                            "advantage (relative to supply_ref).", ge=0.0, le=1.0)
+    balance_gain: float = P(0.05, "balance/month", "Shift of the balance when one side has all "
+                            "the supply: the shift is this times (attacker - defender) / "
+                            "(attacker + defender).", ge=0.0, le=1.0)
     balance_reversion: float = Prob(0.03, "Monthly pull of the balance back to 0.", "1/month")
     balance_sd: float = P(0.03, "balance/month", "Standard deviation of monthly battlefield "
                           "luck.", ge=0.0, le=1.0)
