@@ -434,9 +434,16 @@ def odd_defies(st_: RunState, s: int, key, run: int, month: int) -> bool:
 
 def odd_supply(st_: RunState, r: int, key, run: int, month: int) -> tuple[float, float]:
     """P(ship) and units on route r by ODD section 7.1, the government's halt included."""
+    from sim.core.rng import COHESION
+
     p, units, committed, _ = odd_supply_terms(st_, r)
-    if committed and not odd_defies(st_, int(st_.RP[r, L.R_SUPPLIER]), key, run, month):
+    sup = int(st_.RP[r, L.R_SUPPLIER])
+    if committed and not odd_defies(st_, sup, key, run, month):
         p = 0.0
+    cohesion = st_.AP[sup, L.A_COHESION]
+    if units > 0 and cohesion < 1 and not odd_chance(cohesion, lambda: uniform(
+            key, run, month, st_.AP[sup, L.A_ID], st_.RP[r, L.R_ID], COHESION)):
+        p = 0.0  # a bloc whose members do not act together this month ships nothing
     return p, units
 
 
@@ -467,6 +474,7 @@ def test_supply_equation_matches_decide_supply(months):
                 assert s.DW[r, L.DW_HALT] == float(committed), r
             ships += expected > 0
             branches.add(expected > 0)
+        p_free *= s.AP[supplier, L.A_COHESION]  # a bloc ships in months its members agree
         if units_doc > 0 and not committed:
             # The route ships as often as the documented probability says (4 standard errors).
             se = math.sqrt(p_free * (1 - p_free) / seeds)
@@ -995,7 +1003,7 @@ def odd_take_deals(st_: RunState, m: int, deals) -> None:
             if TS[t, L.TS_AGREED] < 0.5:
                 TS[t, L.TS_AGREED], TS[t, L.TS_AGREED_MONTH] = 1.0, m
         else:
-            TS[t, L.TS_ACTIVE] = 1.0
+            TS[t, L.TS_ACTIVE], TS[t, L.TS_SINCE] = 1.0, m  # it can break from next month
             if TS[t, L.TS_REACHED] < 0.5:
                 TS[t, L.TS_REACHED], TS[t, L.TS_MONTH] = 1.0, m
             st_.G[L.G_CEASEFIRE] = 1.0
@@ -1046,6 +1054,42 @@ def odd_relief_in_sequence(st_: RunState, m: int, shipped: np.ndarray, exposed: 
 # ---------------------------------------------------------------------------------------------
 # The whole month of ODD.md, written from the text in plain Python, against the engine
 # ---------------------------------------------------------------------------------------------
+
+
+def odd_need_units(st_: RunState, r: int) -> float:
+    """ODD 7.1: the units the recipient of route ``r`` would take (its need, before capacity)."""
+    W, CP, RP = st_.W, st_.CP, st_.RP
+    q, c = int(RP[r, L.R_RECIPIENT]), int(RP[r, L.R_CATEGORY])
+    b = int(CP[c, L.C_BUILDS])
+    g = b if b >= 0 else c
+    if st_.DEM[q, c] <= 0 or st_.DEM[q, g] <= 0:
+        return 0.0
+    unmet = max(0.0, st_.DEM[q, g] - st_.BUILT[q, g]) / st_.DEM[q, g]
+    at_war = q in (int(W[L.W_ATTACKER]), int(W[L.W_DEFENDER]))
+    need = unmet * (st_.G[L.G_INTENSITY] if at_war else 1.0)
+    return (st_.DEM[q, c] if unmet > 0 else 0.0) if b >= 0 else st_.DEM[q, c] * need
+
+
+def odd_share_need(st_: RunState, offers: np.ndarray) -> np.ndarray:
+    """ODD 7.4: routes bringing one category to one recipient share its unmet need."""
+    RP = st_.RP
+    out = offers.copy()
+    groups: dict[tuple[int, int], list[int]] = {}
+    for r in np.flatnonzero(offers > 0):
+        groups.setdefault((int(RP[r, L.R_RECIPIENT]), int(RP[r, L.R_CATEGORY])), []).append(r)
+    for routes in groups.values():
+        total = sum(offers[r] for r in routes)
+        room = math.floor(odd_need_units(st_, routes[0]) + 0.5)
+        if total <= room:
+            continue
+        quota = {r: offers[r] * room / total for r in routes}
+        for r in routes:
+            out[r] = math.floor(quota[r])
+        left = room - sum(out[r] for r in routes)
+        # the odd units to the largest remainders; a tie to the route first in id order
+        for r in sorted(routes, key=lambda r: (-(quota[r] - out[r]), r))[:int(left)]:
+            out[r] += 1
+    return out
 
 
 class OddMonth:
@@ -1148,7 +1192,7 @@ class OddMonth:
         return out
 
     def step(self, m):
-        from sim.core.rng import DENY, DETECT, SHOCK, WAR
+        from sim.core.rng import COHESION, DENY, DETECT, SHOCK, WAR
 
         s = self.s
         W, AP, CP, RP, TP, TS, SA, G = (s.W, s.AP, s.CP, s.RP, s.TP, s.TS, s.SA, s.G)
@@ -1170,6 +1214,11 @@ class OddMonth:
                     defied[sup] = self.reasons[r, L.DW_DEFIED] = 1.0
                 else:
                     p_ship = 0.0
+            if units > 0 and AP[sup, L.A_COHESION] < 1 and not odd_chance(
+                    AP[sup, L.A_COHESION],
+                    lambda sup=sup, r=r: self.u(m, self.aid(sup), self.rid(r), COHESION)):
+                self.reasons[r, L.DW_DIVIDED] = 1.0  # a bloc's members divided: no shipment
+                p_ship = 0.0
             self.reasons[r, L.DW_PROBABILITY] = p_ship if units > 0 else 0.0
             if units > 0 and odd_chance(p_ship, lambda sup=sup, r=r: self.u(
                     m, self.aid(sup), self.rid(r), SHIP)):
@@ -1178,7 +1227,8 @@ class OddMonth:
         deals = self.tracks(m)
         # 1. agreements take effect
         odd_take_deals(s, m, deals)
-        # 2. deliveries
+        # 2. shared need, then deliveries
+        shipped = odd_share_need(s, shipped)
         SA[:, L.S_REVENUE] = 0.0
         SA[:, L.S_EXPOSED] = 0.0
         s.RS[:, L.RS_SHIPPED] = shipped
@@ -1204,8 +1254,12 @@ class OddMonth:
             elif q == dfd:
                 v_def += units * CP[c, L.C_VALUE]
         imports = v_att + v_def
-        v_att += sum(s.BUILT[att, c] * CP[c, L.C_VALUE] for c in range(nc))
-        v_def += sum(s.BUILT[dfd, c] * CP[c, L.C_VALUE] for c in range(nc))
+        own_att = AP[att, L.A_MILEX] * W[L.W_VALUE_PER_MILEX] + sum(
+            s.BUILT[att, c] * CP[c, L.C_VALUE] for c in range(nc))
+        own_def = AP[dfd, L.A_MILEX] * W[L.W_VALUE_PER_MILEX] + sum(
+            s.BUILT[dfd, c] * CP[c, L.C_VALUE] for c in range(nc))
+        v_att += own_att
+        v_def += own_def
         # 3. detection (the monitors of this month's agreements watch too) and denial
         weight = np.zeros(n)
         for r in np.flatnonzero(shipped > 0):
@@ -1288,19 +1342,46 @@ class OddMonth:
             total = sum(s.TRADE[j, k] for k in range(n) if k != j)
             if total > 1:
                 s.TRADE[j] /= total
-        # 12. war
+        # 12. a ceasefire may break down
+        from sim.core.rng import BREAKDOWN
+
         ref = W[L.W_SUPPLY_REF]
+        edge = (v_att - v_def) / (v_att + v_def) if v_att + v_def > 0 else 0.0
+        b_star = (float(np.clip(W[L.W_BAL_GAIN] * edge / W[L.W_BAL_REV], -1, 1))
+                  if W[L.W_BAL_REV] > 0 else float(np.sign(edge)))
+        for t in range(nt):
+            if (int(TP[t, L.T_KIND]) == L.TRACK_RELIEF or TS[t, L.TS_ACTIVE] < 0.5
+                    or TS[t, L.TS_SINCE] >= m):
+                continue
+            flow = min(1.0, imports / ref)
+            gap = abs(b_star - TS[t, L.TS_TERMS])
+            hazard = min(1.0, TP[t, L.T_BREAK_RATE] * (1 - TP[t, L.T_STRENGTH])
+                         * (1 + flow + gap))
+            TS[t, L.TS_HAZARD], TS[t, L.TS_GAP] = hazard, gap
+            p = int(TP[t, L.T_PARTY])
+            if odd_chance(hazard, lambda p=p, t=t: self.u(m, self.aid(p), TP[t, L.T_ID],
+                                                          BREAKDOWN)):
+                TS[t, L.TS_ACTIVE] = 0.0
+                TS[t, L.TS_BREACHES] += 1
+                if TS[t, L.TS_BROKEN] < 0.5:
+                    TS[t, L.TS_BROKEN], TS[t, L.TS_BROKEN_MONTH] = 1.0, m
+                TS[t, L.TS_TRUST] *= 1 - TP[t, L.T_TRUST_LOSS]
+                TS[t, L.TS_STALEMATE] = TS[t, L.TS_TREND] = 0.0
+                G[L.G_CEASEFIRE] = 0.0
+        # 13. war
+        move = 0.0
         if G[L.G_CEASEFIRE] >= 0.5:
             G[L.G_INTENSITY] = W[L.W_CF_INT]
         else:
             target = W[L.W_INT_BASE] + W[L.W_SUPPLY_INT] * min(1, (v_att + v_def) / (2 * ref))
             G[L.G_INTENSITY] = float(np.clip(G[L.G_INTENSITY] + W[L.W_INT_RATE]
                                              * (target - G[L.G_INTENSITY]), 0, 1))
+            old = G[L.G_BALANCE]
             G[L.G_BALANCE] = float(np.clip(
-                G[L.G_BALANCE] + W[L.W_BAL_GAIN] * (v_att - v_def) / ref
-                - W[L.W_BAL_REV] * G[L.G_BALANCE]
+                old + W[L.W_BAL_GAIN] * edge - W[L.W_BAL_REV] * old
                 + W[L.W_BAL_SD] * self.z(m, self.aid(att), self.aid(dfd), WAR), -1, 1))
-        # 13. trust and stalemate
+            move = G[L.G_BALANCE] - old
+        # 14. trust, trend and stalemate
         for t in range(nt):
             p = int(TP[t, L.T_PARTY])
             trust = TS[t, L.TS_TRUST]
@@ -1311,11 +1392,18 @@ class OddMonth:
             else:
                 flow = min(1.0, imports / ref)
                 trust = trust + gain - TP[t, L.T_TRUST_LOSS] * flow * trust
-                hurting = (abs(G[L.G_BALANCE]) < TP[t, L.T_STALE_BAND]
-                           and G[L.G_INTENSITY] > TP[t, L.T_HURT_INT])
-                TS[t, L.TS_STALEMATE] = TS[t, L.TS_STALEMATE] + 1 if hurting else 0.0
+                if G[L.G_CEASEFIRE] >= 0.5:
+                    TS[t, L.TS_STALEMATE] = TS[t, L.TS_TREND] = 0.0
+                else:
+                    TS[t, L.TS_TREND] += (move - TS[t, L.TS_TREND]) / TP[t, L.T_STALE_MONTHS]
+                    hurting = (12 * abs(TS[t, L.TS_TREND]) < TP[t, L.T_STALE_BAND]
+                               and G[L.G_INTENSITY] > TP[t, L.T_HURT_INT])
+                    TS[t, L.TS_STALEMATE] = TS[t, L.TS_STALEMATE] + 1 if hurting else 0.0
+                    if (TS[t, L.TS_STALEMATE] >= TP[t, L.T_STALE_MONTHS]
+                            and TS[t, L.TS_RIPE_MONTH] < 0):
+                        TS[t, L.TS_RIPE_MONTH] = m
             TS[t, L.TS_TRUST] = min(1.0, max(0.0, trust))
-        # 14. domestic pressure
+        # 15. domestic pressure
         for j in range(n):
             if AP[j, L.A_PAIN] > 0:
                 prio = SA[j, L.S_PRIO]
@@ -1331,7 +1419,8 @@ _DOCUMENTED_STATE = {
            L.RS_DENIED, L.RS_UNDER_DEAL],
     "TS": [L.TS_ACTIVE, L.TS_REACHED, L.TS_MONTH, L.TS_BROKEN, L.TS_BROKEN_MONTH, L.TS_TRUST,
            L.TS_TERMS, L.TS_STALEMATE, L.TS_IMPLEMENTING, L.TS_CLEAN, L.TS_AGREED,
-           L.TS_AGREED_MONTH, L.TS_BREACHES, L.TS_SINCE],
+           L.TS_AGREED_MONTH, L.TS_BREACHES, L.TS_SINCE, L.TS_HAZARD, L.TS_TREND, L.TS_GAP,
+           L.TS_RIPE_MONTH],
     "G": [L.G_INTENSITY, L.G_BALANCE, L.G_CEASEFIRE],
 }
 
@@ -1344,13 +1433,18 @@ def _branches(model) -> set[str]:
     """The branches of sections 7.1-7.11 a run took."""
     s = model.state
     brics = model.compiled.actor_ids.index("BRICS")
+    ceasefire = [t for t, kind in enumerate(model.compiled.track_kinds) if kind == "ceasefire"]
+    relief = [t for t, kind in enumerate(model.compiled.track_kinds) if kind == "relief"]
     taken = {
-        "agreed": s.TS[:, L.TS_AGREED].sum() > 0, "in force": s.TS[:, L.TS_REACHED].sum() > 0,
-        "breach in implementation": (s.TS[:, L.TS_BREACHES] > s.TS[:, L.TS_BROKEN]).any(),
-        "broken": s.TS[:, L.TS_BROKEN].sum() > 0, "threat": s.SA[:, L.S_THREATS].sum() > 0,
+        "agreed": s.TS[:, L.TS_AGREED].sum() > 0, "in force": s.TS[relief, L.TS_REACHED].sum() > 0,
+        "breach in implementation": (s.TS[relief, L.TS_BREACHES]
+                                     > s.TS[relief, L.TS_BROKEN]).any(),
+        "broken": s.TS[relief, L.TS_BROKEN].sum() > 0, "threat": s.SA[:, L.S_THREATS].sum() > 0,
         "imposed": s.SA[:, L.S_ESCALATIONS].sum() > 0, "backed down": s.SA[:, L.S_FAILED].sum() > 0,
         "complied": s.SA[:, L.S_COMPLIED].sum() > 0, "defied": s.SA[:, L.S_DEFIED].sum() > 0,
-        "secondary": s.SANC[:, brics].max() > 0, "ceasefire": s.G[L.G_CEASEFIRE] > 0,
+        "secondary": s.SANC[:, brics].max() > 0,
+        "ceasefire": (s.TS[ceasefire, L.TS_REACHED] > 0).any(),
+        "ceasefire broken": (s.TS[ceasefire, L.TS_BROKEN] > 0).any(),
     }
     return {k for k, v in taken.items() if v}
 
@@ -1395,7 +1489,7 @@ def test_odd_month_by_month_equals_the_engine(scenario, policy, seed, branches):
 def test_the_cases_take_every_branch():
     assert set().union(*(c[3] for c in CASES)) == {
         "agreed", "in force", "breach in implementation", "broken", "threat", "imposed",
-        "backed down", "complied", "defied", "secondary", "ceasefire"}
+        "backed down", "complied", "defied", "secondary", "ceasefire", "ceasefire broken"}
 
 
 def test_the_story_line_quoted_in_observation_is_what_the_model_writes(prose):

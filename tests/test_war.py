@@ -60,8 +60,10 @@ def test_two_aid_suppliers_never_give_ukraine_more_than_it_asks(baseline, numba_
     got = sum(monthly[f"shipped_{r}"][:, 1:] for r in routes)
     asked = asked_aid(baseline, monthly)
     assert (got <= asked).all(), f"overfilled in {(got > asked).sum()} run-months"
-    # Both offer more than the need in most months, so the need is met exactly, shared.
-    assert (got == asked).mean() > 0.9
+    # When both deliver, together they offer more than the need: it is met exactly, shared.
+    both = np.logical_and.reduce([monthly[f"shipped_{r}"][:, 1:] > 0 for r in routes])
+    assert both.mean() > 0.3
+    assert (got[both] == asked[both]).mean() > 0.9
 
 
 def test_units_are_split_in_proportion_to_the_offers(baseline, numba_kernel):

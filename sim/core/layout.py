@@ -331,4 +331,5 @@ DW_RELIEF = 5  # -control x w_relief x relief put at risk
 DW_HALT = 6  # 1 if the supplier's government ordered a halt
 DW_DEFIED = 7  # 1 if its security apparatus defied the halt
 DW_PROBABILITY = 8  # chance of shipping
-NDW = 9
+DW_DIVIDED = 9  # 1 if a bloc's members did not act together on it this month
+NDW = 10

@@ -535,11 +535,12 @@ def decide_supply(r, key, p, s, d):
     (the government's wish for relief weighs only as far as it controls the apparatus). A
     government that has agreed to halt (a relief deal being implemented or in force) orders a
     halt of the covert routes: the apparatus obeys with chance ``control``, decided once per
-    agreement (:func:`halt_defied`), else it ships as it would. P(ship) =
-    1 / (1 + exp(-U)); the units are the recipient's unmet need (for production assistance, the
-    packages it asks for), capped by the supplier's capacity, rounded. The terms go to
-    ``DW[r]`` (the story's reasons). One uniform draw per open route-month, keyed (seed, run,
-    month, supplier, route, SHIP).
+    agreement (:func:`halt_defied`), else it ships as it would. A bloc ships only in a month its
+    members act together (chance ``cohesion``, keyed by the route; e.g. one member blocking a
+    joint aid package). P(ship) = 1 / (1 + exp(-U)); the units are the recipient's unmet need
+    (for production assistance, the packages it asks for), capped by the supplier's capacity,
+    rounded. The terms go to ``DW[r]`` (the story's reasons). One uniform draw per open
+    route-month, keyed (seed, run, month, supplier, route, SHIP).
     """
     W, AP, CP, RP, DW = p.W, p.AP, p.CP, p.RP, d.DW
     d.DR[r] = 0.0
@@ -577,6 +578,10 @@ def decide_supply(r, key, p, s, d):
             DW[r, L.DW_DEFIED] = 1.0
         else:
             prob = 0.0
+    if AP[sup, L.A_COHESION] < 1.0 and not chance(AP[sup, L.A_COHESION], key, AP[sup, L.A_ID],
+                                                   RP[r, L.R_ID], COHESION):
+        DW[r, L.DW_DIVIDED] = 1.0
+        prob = 0.0
     DW[r, L.DW_PROBABILITY] = prob
     if chance(prob, key, AP[sup, L.A_ID], RP[r, L.R_ID], SHIP):
         d.DR[r] = units

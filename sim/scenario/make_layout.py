@@ -180,6 +180,7 @@ _STATE = [
         ("HALT", "1 if the supplier's government ordered a halt"),
         ("DEFIED", "1 if its security apparatus defied the halt"),
         ("PROBABILITY", "chance of shipping"),
+        ("DIVIDED", "1 if a bloc's members did not act together on it this month"),
     ]),
 ]
 
