@@ -344,6 +344,15 @@ def odd_raw(AP, SANC, TRADE, j: int) -> float:
                               for i in range(AP.shape[0]) if i != j]))
 
 
+def odd_credibility(st_: RunState, i: int) -> float:
+    """ODD 7.2: the credibility of i's threats, with the backing of the blocs that warned."""
+    doubt = 1 - st_.SA[i, L.S_CRED]
+    for k in np.flatnonzero(st_.BK[:, i] > 0):
+        if st_.SA[k, L.S_WARNED] >= 0.5:
+            doubt *= 1 - st_.AP[k, L.A_COHESION] * st_.SA[k, L.S_CRED]
+    return 1 - doubt
+
+
 def odd_threat_cost(st_: RunState, r: int) -> float:
     """ODD 7.1: expected growth lost (% of GDP) over the years a package hurts, if the shipment
     on ``r`` were seen."""
@@ -357,7 +366,7 @@ def odd_threat_cost(st_: RunState, r: int) -> float:
         sanc = st_.SANC.copy()
         sanc[i, s] = odd_after_package(st_.SANC[i, s], odd_package(st_, i, c), cap)
         gain = (odd_raw(AP, sanc, st_.TRADE, s) - SA[s, L.S_RAW]) * (1 - SA[s, L.S_LEAK])
-        total += SA[i, L.S_CRED] * max(0.0, gain)
+        total += odd_credibility(st_, i) * max(0.0, gain)
     return (100 * st_.W[L.W_DAMAGE] * st_.W[L.W_SANC_YEARS] * (1 - SA[s, L.S_ADAPT])
             * total)
 
@@ -1128,6 +1137,7 @@ class OddMonth:
     def threaten_all(self, i, first):
         s = self.s
         AP = s.AP
+        s.SA[i, L.S_WARNED] = 1.0
         if AP[i, L.A_ESC_STEP] <= 0:
             return
         for r in range(s.RP.shape[0]):
@@ -1146,6 +1156,9 @@ class OddMonth:
             if int(month) != m:
                 continue
             table, row, col = int(table), int(row), int(col)
+            if table == L.EV_PACKAGE:  # a scheduled sanctions round (7.13)
+                s.SANC[row, col] = odd_after_package(s.SANC[row, col], value, 1.0)
+                continue
             if table == L.EV_WORLD:
                 s.W[col] = value
             else:

@@ -44,7 +44,9 @@ def blank(n: int, nc: int = 1, nr: int = 0, nt: int = 0) -> tuple[Params, State,
     p = Params(W=np.zeros(L.NW), AP=np.zeros((n, L.NA)), CP=np.zeros((nc, L.NC)),
                RP=np.zeros((nr, L.NR)), TP=np.zeros((nt, L.NT)), CAP=np.zeros((n, nc)),
                DEM=np.zeros((n, nc)), TM=np.zeros((nt, n)), AFF0=np.eye(n),
-               SANC0=np.zeros((n, n)), TRADE0=np.zeros((n, n)), EV=np.zeros((0, 5)))
+               SANC0=np.zeros((n, n)), TRADE0=np.zeros((n, n)), EV=np.zeros((0, 5)),
+               BUILT0=np.zeros((n, nc)), BK=np.zeros((n, n)))
+    p.AP[:, L.A_COHESION] = 1.0  # states act as one
     return p, new_state(n, nc, nr, nt), new_decisions(n, nr, nt)
 
 

@@ -176,3 +176,55 @@ def test_a_world_with_other_actor_ids_runs_everywhere(tmp_path, engine):
     model = sim.DiplomacyModel(scn, seed=3)
     model.run()
     assert any("Iran" in e.text for e in model.story)
+
+
+# ---- what a scenario can now say: rounds of sanctions, home production, backing --------------
+
+def test_a_scheduled_package_raises_the_senders_sanctions_that_month(tmp_path, numba_kernel):
+    builder = ScenarioBuilder.from_scenario("baseline")
+    builder.event(5, "packages.USA.RUS", 0.5, "A new round of US sanctions on Russia")
+    scn = builder.build(tmp_path, "round")
+    _, monthly = simulate(scn, runs=20)
+    before, after = monthly["sanctions_USA_RUS"][:, 4], monthly["sanctions_USA_RUS"][:, 5]
+    # A package cuts half of what is left to cut: s' = 1 - (1 - s)(1 - 0.5).
+    np.testing.assert_allclose(after, 1 - (1 - before) * 0.5, atol=1e-12)
+
+
+@pytest.mark.parametrize(("key", "value", "says"), [
+    ("packages.USA.NOBODY", 0.2, "unknown actor 'NOBODY'"),
+    ("packages.USA.USA", 0.2, "cannot sanction itself"),
+    ("packages.USA.RUS", 1.5, "in [0, 1]"),
+])
+def test_a_bad_package_event_is_refused_with_its_key(tmp_path, key, value, says):
+    builder = ScenarioBuilder.from_scenario("baseline").event(5, key, value)
+    with pytest.raises(sim.ScenarioError) as err:
+        builder.build(tmp_path, "bad")
+    message = str(err.value)
+    assert says in message and "events." in message, message
+
+
+def test_home_production_at_the_start_lowers_the_need_for_imports(tmp_path, numba_kernel):
+    demand = sim.load_scenario("baseline").spec.actors["RUS"].demand["drones"]
+    builder = ScenarioBuilder.from_scenario("baseline")
+    builder.raw["actors"]["RUS"]["built"] = {"drones": demand}
+    scn = builder.build(tmp_path, "self_sufficient")
+    _, monthly = simulate(scn, runs=50)
+    assert monthly["shipped_iran_russia_drones"].sum() == 0  # Russia needs no imported drones
+    _, base = simulate(sim.load_scenario("baseline"), runs=50)
+    assert base["shipped_iran_russia_drones"].sum() > 0
+
+
+def test_a_bloc_that_backs_a_senders_threats_deters_more(tmp_path, numba_kernel):
+    """NATO's warning backing the US makes the US threats weigh more: Iran ships less."""
+    builder = ScenarioBuilder.from_scenario("baseline")
+    builder.raw["actors"]["NATO"].update(warning=1.0, backs=["USA"], escalation_step=0.0,
+                                         escalation_cap=0.0, credibility=0.9)
+    backed = builder.build(tmp_path, "backed")
+    builder.raw["actors"]["NATO"]["backs"] = []
+    alone = builder.build(tmp_path, "alone")
+    covert = ["iran_russia_drones", "iran_russia_missiles"]
+    _, b = simulate(backed)
+    _, a = simulate(alone)
+    shipped_b = sum(b[f"shipped_{r}"].sum() for r in covert)
+    shipped_a = sum(a[f"shipped_{r}"].sum() for r in covert)
+    assert shipped_b < shipped_a

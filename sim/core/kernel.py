@@ -61,7 +61,7 @@ def run_params(p0):
     return Params(np.empty_like(p0.W), np.empty_like(p0.AP), np.empty_like(p0.CP),
                   np.empty_like(p0.RP), np.empty_like(p0.TP), np.empty_like(p0.CAP),
                   np.empty_like(p0.DEM), p0.TM, np.empty_like(p0.AFF0),
-                  np.empty_like(p0.SANC0), np.empty_like(p0.TRADE0), p0.EV)
+                  np.empty_like(p0.SANC0), np.empty_like(p0.TRADE0), p0.EV, p0.BUILT0, p0.BK)
 
 
 @rule_njit

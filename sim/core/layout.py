@@ -230,6 +230,7 @@ EV_ROUTE = 3
 EV_TRACK = 4
 EV_CAPACITY = 5
 EV_DEMAND = 6
+EV_PACKAGE = 7
 
 # --- threat decisions DTH[sender, route] ----------------------------------------------------
 TH_NONE = 0  # no decision

@@ -577,6 +577,9 @@ def sanction_pairs(cs: CompiledScenario) -> np.ndarray:
                 facilitators = busting & trades
                 facilitators[[i, j]] = False
                 can[i, facilitators] = True
+    for _month, table, row, col, _value in cs.EV:
+        if int(table) == L.EV_PACKAGE:
+            can[int(row), int(col)] = True
     np.fill_diagonal(can, False)
     return np.argwhere(can).astype(np.int64).reshape(-1, 2)
 

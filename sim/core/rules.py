@@ -84,6 +84,10 @@ class Params(NamedTuple):
     """Starting trade shares, ``TRADE0[from, to]``."""
     EV: np.ndarray
     """Scheduled events, rows (month, table, row, column, value)."""
+    BUILT0: np.ndarray
+    """Home production at the start, units a month, ``BUILT0[actor, category]``."""
+    BK: np.ndarray
+    """Backing: 1 if actor k's warning backs actor i's threats, ``BK[k, i]``."""
 
 
 class State(NamedTuple):
@@ -98,7 +102,8 @@ class State(NamedTuple):
     TRADE: np.ndarray
     """Trade shares, ``TRADE[from, to]`` (rows sum to at most 1)."""
     BUILT: np.ndarray
-    """Own production built by assistance, units a month, ``BUILT[actor, category]``."""
+    """Home production (at the start, and built by assistance), units a month,
+    ``BUILT[actor, category]``."""
     RS: np.ndarray
     """Routes, ``RS[route, ...]``."""
     TS: np.ndarray
@@ -325,8 +330,9 @@ def threaten_all(i, first, p, s):
     violated by shipments from month ``first`` and stands for ``deadline`` months.
     """
     AP, RP = p.AP, p.RP
+    s.SA[i, L.S_WARNED] = 1.0
     if AP[i, L.A_ESC_STEP] <= 0.0:
-        return
+        return  # a warning with no sanctions of its own: it backs others' threats (BK)
     for r in range(RP.shape[0]):
         j = int(RP[r, L.R_SUPPLIER])
         if j == i or not is_covert(r, p) or s.AFF[i, j] >= 0.0:
@@ -335,7 +341,6 @@ def threaten_all(i, first, p, s):
             continue
         s.THR[i, r] = first
         s.TDL[i, r] = first + AP[i, L.A_DEADLINE] - 1.0
-    s.SA[i, L.S_WARNED] = 1.0
 
 
 @njit
@@ -356,7 +361,7 @@ def init_state(p, s):
     copy_into(s.AFF, p.AFF0)
     copy_into(s.SANC, p.SANC0)
     copy_into(s.TRADE, p.TRADE0)
-    s.BUILT[:, :] = 0.0
+    copy_into(s.BUILT, p.BUILT0)
     s.RS[:, :] = 0.0
     s.RS[:, L.RS_FIRST] = -1.0
     TS[:, :] = 0.0
@@ -411,6 +416,9 @@ def apply_events(month, p, s):
     ``EV`` rows are (month, table, row, column, value). Relief priority and credibility are both
     parameters and state, so an event on them changes the state too; an event setting ``warning``
     is a public warning: the actor threatens at once (its threats bind this month's shipments).
+    An event ``packages.SENDER.TARGET`` is a sanctions round the scenario schedules (one the
+    threat stage does not produce, such as the EU's packages on Russia): the sender imposes a
+    package of that size on the target (:func:`after_package`, up to intensity 1).
     """
     EV = p.EV
     for e in range(EV.shape[0]):
@@ -420,6 +428,9 @@ def apply_events(month, p, s):
         row = int(EV[e, 2])
         col = int(EV[e, 3])
         value = EV[e, 4]
+        if table == L.EV_PACKAGE:
+            s.SANC[row, col] = after_package(s.SANC[row, col], value, 1.0)
+            continue
         set_parameter(p, table, row, col, value)
         if table == L.EV_ACTOR:
             if col == L.A_PRIO:
@@ -479,13 +490,30 @@ def route_need(r, p, s):
 
 
 @njit
+def backed_credibility(i, p, s):
+    """Credibility of sender ``i``'s threats, with the backing of the blocs that warned.
+
+    A bloc whose public warning backs ``i`` (``backs``) makes its threats more credible, as far
+    as the bloc's members act together and the bloc itself is believed (Martin 1992: an
+    institution makes cooperation on sanctions credible): the doubt ``1 - cred`` shrinks by the
+    share ``cohesion_k x cred_k`` for each such bloc ``k`` that has warned.
+    """
+    doubt = 1.0 - s.SA[i, L.S_CRED]
+    for k in range(p.AP.shape[0]):
+        if p.BK[k, i] > 0.0 and s.SA[k, L.S_WARNED] >= 0.5:
+            doubt *= 1.0 - p.AP[k, L.A_COHESION] * s.SA[k, L.S_CRED]
+    return 1.0 - doubt
+
+
+@njit
 def threat_cost(r, p, s):
     """Expected GDP loss (% of GDP) from the packages threatened over route ``r``.
 
     What the supplier would lose if the shipment were seen, over the ``sanction_years`` a package
     is expected to hurt (Neuenkirch & Neumeier 2015: about seven years for US sanctions).
 
-    Sum over the senders with a standing threat over the route: credibility x the pressure the
+    Sum over the senders with a standing threat over the route: credibility (with the backing of
+    the blocs that warned, :func:`backed_credibility`) x the pressure the
     package would add (what is left to cut, after leakage) x damage rate x (1 - adaptation).
     """
     AP, SA = p.AP, s.SA
@@ -501,7 +529,7 @@ def threat_cost(r, p, s):
             continue
         level = after_package(now, package_of(i, c, p), cap)
         gain = (raw_pressure_with(j, i, level, p, s) - SA[j, L.S_RAW]) * (1.0 - SA[j, L.S_LEAK])
-        total += SA[i, L.S_CRED] * max(0.0, gain)
+        total += backed_credibility(i, p, s) * max(0.0, gain)
     return 100.0 * p.W[L.W_DAMAGE] * p.W[L.W_SANC_YEARS] * (1.0 - SA[j, L.S_ADAPT]) * total
 
 

@@ -31,6 +31,8 @@ class RunState:
     SANC0: np.ndarray
     TRADE0: np.ndarray
     EV: np.ndarray
+    BUILT0: np.ndarray
+    BK: np.ndarray
     SA: np.ndarray
     AFF: np.ndarray
     SANC: np.ndarray
@@ -71,7 +73,8 @@ class RunState:
         n, nc, nr, nt = cs.AP.shape[0], cs.CP.shape[0], cs.RP.shape[0], cs.TP.shape[0]
         copies = {name: getattr(cs, name).copy()
                   for name in ("W", "AP", "CP", "RP", "TP", "CAP", "DEM")}
-        shared = {name: getattr(cs, name) for name in ("TM", "AFF0", "SANC0", "TRADE0", "EV")}
+        shared = {name: getattr(cs, name) for name in ("TM", "AFF0", "SANC0", "TRADE0", "EV",
+                                                          "BUILT0", "BK")}
         st = cls(**copies, **shared, **new_state(n, nc, nr, nt)._asdict(),
                  **new_decisions(n, nr, nt)._asdict())
         init_state(st.params, st.state)

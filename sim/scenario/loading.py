@@ -276,7 +276,11 @@ def _check_references(spec: ScenarioSpec, label: str) -> None:
         if a.escalation_step > 0 and a.escalation_cap <= 0:
             raise ScenarioError(label, f"actors.{aid}.escalation_cap",
                                 "must be above 0 when escalation_step is above 0")
-        for table in ("capacity", "demand"):
+        for other in a.backs:
+            actor(f"actors.{aid}.backs", other)
+            if other == aid:
+                raise ScenarioError(label, f"actors.{aid}.backs", "an actor cannot back itself")
+        for table in ("capacity", "demand", "built"):
             for cat, units in getattr(a, table).items():
                 if cat not in cats:
                     raise ScenarioError(label, f"actors.{aid}.{table}.{cat}",
@@ -431,6 +435,17 @@ def _event_target(spec: ScenarioSpec, key: str, where: str, label: str) -> tuple
         return ScenarioError(label, where, f"{key!r}: {why}")
 
     head = parts[0]
+    if head == "packages":
+        # packages.SENDER.TARGET: the sender imposes a package on the target that month
+        if len(parts) != 3:
+            raise fail("a package is packages.SENDER.TARGET")
+        for who in parts[1:]:
+            if who not in spec.actors:
+                raise fail(f"unknown actor {who!r}")
+        if parts[1] == parts[2]:
+            raise fail("an actor cannot sanction itself")
+        order = canonical_order(spec.actors)
+        return L.EV_PACKAGE, order.index(parts[1]), order.index(parts[2])
     if head in ("world", "theatre") and len(parts) == 2:
         fields = L.WORLD_FIELDS if head == "world" else L.THEATRE_FIELDS
         if parts[1] not in fields:
@@ -442,7 +457,7 @@ def _event_target(spec: ScenarioSpec, key: str, where: str, label: str) -> tuple
               "tracks": (spec.tracks, L.TRACK_FIELDS, L.EV_TRACK)}
     if head not in tables or len(parts) not in (3, 4):
         raise fail("not a parameter events can set (world.*, theatre.*, actors.ID.*, "
-                   "categories.ID.*, routes.ID.*, tracks.ID.*)")
+                   "categories.ID.*, routes.ID.*, tracks.ID.*, packages.SENDER.TARGET)")
     items, fields, table = tables[head]
     if parts[1] not in items:
         raise fail(f"unknown {head[:-1]} {parts[1]!r}")
@@ -461,6 +476,11 @@ def _check_event_value(spec: ScenarioSpec, key: str, value: float, table: int, w
                        label: str) -> None:
     """An event's value must satisfy the bounds of the parameter it sets."""
     parts = key.split(".")
+    if table == L.EV_PACKAGE:
+        if not 0.0 <= value <= 1.0:
+            raise ScenarioError(label, where, f"a package is the share of the target's remaining "
+                                f"exposure it cuts, in [0, 1] (got {value!r})")
+        return
     if table in (L.EV_CAPACITY, L.EV_DEMAND):
         if not math.isfinite(value) or value < 0:
             raise ScenarioError(label, where, f"units must be finite and >= 0 (got {value!r})")
@@ -523,7 +543,7 @@ def _set_dotted(raw: dict[str, Any], key: str, value: Any, label: str) -> None:
         raise ScenarioError(label, key, "parent is a value, not a table")
 
 
-_OPTIONAL_TABLES = {"world", "teaching", "capacity", "demand", "outcomes"}
+_OPTIONAL_TABLES = {"world", "teaching", "capacity", "demand", "built", "outcomes"}
 
 
 def parse_override_value(text: str) -> Any:
@@ -661,6 +681,8 @@ class CompiledScenario:
     SANC0: np.ndarray
     TRADE0: np.ndarray
     EV: np.ndarray
+    BUILT0: np.ndarray
+    BK: np.ndarray
     horizon: int
     actor_ids: list[str]
     actor_names: list[str]
@@ -677,7 +699,8 @@ class CompiledScenario:
             getattr(self, name).flags.writeable = False
 
 
-_ARRAYS = ("W", "AP", "CP", "RP", "TP", "TM", "CAP", "DEM", "AFF0", "SANC0", "TRADE0", "EV")
+_ARRAYS = ("W", "AP", "CP", "RP", "TP", "TM", "CAP", "DEM", "AFF0", "SANC0", "TRADE0", "EV",
+           "BUILT0", "BK")
 
 
 def canonical_order(items: Iterable[str]) -> list[str]:
@@ -729,6 +752,8 @@ def compile_scenario(scn: Scenario) -> CompiledScenario:
     AP = np.zeros((n, L.NA))
     CAP = np.zeros((n, nc))
     DEM = np.zeros((n, nc))
+    BUILT0 = np.zeros((n, nc))
+    BK = np.zeros((n, n))
     AP[:, L.A_ID] = _identity_keys("actor", aids, scn.source)
     for a, actor in spec.actors.items():
         for name, col in L.ACTOR_FIELDS.items():
@@ -737,6 +762,10 @@ def compile_scenario(scn: Scenario) -> CompiledScenario:
             CAP[idx[a], cidx[c]] = units
         for c, units in actor.demand.items():
             DEM[idx[a], cidx[c]] = units
+        for c, units in actor.built.items():
+            BUILT0[idx[a], cidx[c]] = units
+        for other in actor.backs:
+            BK[idx[a], idx[other]] = 1.0
 
     CP = np.zeros((nc, L.NC))
     CP[:, L.C_ID] = _identity_keys("category", cids, scn.source)
@@ -783,7 +812,7 @@ def compile_scenario(scn: Scenario) -> CompiledScenario:
 
     return CompiledScenario(
         W=W, AP=AP, CP=CP, RP=RP, TP=TP, TM=TM, CAP=CAP, DEM=DEM, AFF0=AFF0, SANC0=SANC0,
-        TRADE0=TRADE0, EV=EV, horizon=spec.meta.horizon, actor_ids=aids,
+        TRADE0=TRADE0, EV=EV, BUILT0=BUILT0, BK=BK, horizon=spec.meta.horizon, actor_ids=aids,
         actor_names=[spec.actors[a].name for a in aids], category_ids=cids,
         category_units=[spec.categories[c].unit for c in cids],
         route_ids=rids, track_ids=tids,

@@ -194,7 +194,7 @@ _THREAT_CODES = [
     ("EXHAUSTED", "the sender is at its cap: the threat lapses with nothing left to impose"),
 ]
 
-_TABLES = ["WORLD", "ACTOR", "CATEGORY", "ROUTE", "TRACK", "CAPACITY", "DEMAND"]
+_TABLES = ["WORLD", "ACTOR", "CATEGORY", "ROUTE", "TRACK", "CAPACITY", "DEMAND", "PACKAGE"]
 
 
 def _is_numeric(model: type[BaseModel], name: str) -> bool:

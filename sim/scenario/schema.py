@@ -131,6 +131,14 @@ class Actor(_Strict):
                                        description="Units per month it can export, by category.")
     demand: dict[str, float] = Field(default_factory=dict,
                                      description="Units per month it needs at war intensity 1.")
+    built: dict[str, float] = Field(default_factory=dict,
+                                    description="Units per month it already builds at home at the "
+                                    "start, by category (its need for imports is its demand less "
+                                    "this; production assistance adds to it).")
+    backs: list[str] = Field(default_factory=list,
+                             description="Actors whose threats its public warning backs: while it "
+                             "has warned, their threats are more credible, as far as its members "
+                             "act together (Martin 1992).")
     relief_priority: float = Prob(0.0, "Weight its government puts on sanctions relief.",
                                   "weight")
     control: float = Prob(1.0, "Its government's control over the transfers its security "
