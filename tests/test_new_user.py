@@ -283,7 +283,8 @@ def test_a_full_output_folder_is_refused_before_computing(tmp_path):
 
 def test_ctrl_c_with_workers_is_one_line_and_leaves_nothing_half_written(tmp_path):
     pytest.importorskip("distributed")
-    cmd = [str(EXE), "run", "baseline", "--runs", "2000000", "--workers", "2", "--chunk-size",
+    # enough runs to be interrupted, few enough for the memory guard (the baseline has 9 actors)
+    cmd = [str(EXE), "run", "baseline", "--runs", "1000000", "--workers", "2", "--chunk-size",
            "20000", "--out", "ens", "--long-job"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, "MPLBACKEND": "Agg"},
