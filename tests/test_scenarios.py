@@ -464,7 +464,7 @@ def test_every_policy_applies_to_every_bundled_scenario(name, policy):
 def test_a_policy_changes_what_it_names_and_nothing_else(baseline):
     scn = baseline.with_policy("maximum_pressure")
     assert scn.spec.actors["USA"].escalation_step == 0.3
-    assert scn.spec.actors["NATO"].audience_cost == 100.0
+    assert scn.spec.actors["EU"].audience_cost == 100.0
     assert scn.spec.actors["USA"].credibility == baseline.spec.actors["USA"].credibility
     assert scn.content_hash() != baseline.content_hash()
     assert baseline.with_policy("status_quo").content_hash() == baseline.content_hash()
@@ -509,11 +509,11 @@ def test_an_overlay_may_only_set_doctrine_keys(tmp_path, baseline, body, key):
 
 
 def test_a_bundled_overlay_skips_actors_a_scenario_lacks(tmp_path):
-    lean = ScenarioBuilder.from_scenario("baseline").without_actor("NATO").build(tmp_path, "lean")
-    assert "NATO" not in lean.spec.actors and "nato_ukraine_aid" not in lean.spec.routes
+    lean = ScenarioBuilder.from_scenario("baseline").without_actor("EU").build(tmp_path, "lean")
+    assert "EU" not in lean.spec.actors and all(s.sender != "EU" for s in lean.spec.sanctions)
     assert lean.spec.tracks["relief"].counterparts == ["USA"]
     scn = lean.with_policy("maximum_pressure")
-    assert scn.spec.actors["USA"].escalation_step == 0.3 and "NATO" not in scn.spec.actors
+    assert scn.spec.actors["USA"].escalation_step == 0.3 and "EU" not in scn.spec.actors
 
 
 @pytest.mark.parametrize("key", sorted(schema.Actor.model_fields))
@@ -535,11 +535,11 @@ def test_an_overlay_sets_exactly_the_doctrine_keys(tmp_path, baseline, key):
 
 
 def test_a_user_overlay_file_applies(tmp_path, baseline):
-    path = write(tmp_path / "hawk.toml", "[policy]\ntitle = 'Hawk'\n\n[actors.NATO]\n"
+    path = write(tmp_path / "hawk.toml", "[policy]\ntitle = 'Hawk'\n\n[actors.EU]\n"
                  "escalation_step = 0.25\nsecondary = 0.5\n")
     scn = load_scenario("baseline", policy=str(path))
-    assert scn.spec.actors["NATO"].escalation_step == 0.25
-    assert scn.spec.actors["NATO"].secondary == 0.5
+    assert scn.spec.actors["EU"].escalation_step == 0.25
+    assert scn.spec.actors["EU"].secondary == 0.5
     assert scn.policies == ("hawk",)
 
 
@@ -642,7 +642,7 @@ def test_overrides_set_nested_keys_and_refuse_unknown_ones(baseline):
 def test_cross_field_rules_are_enforced(baseline):
     cases = {
         "actors.IRN.cohesion": ({"actors.IRN.cohesion": 0.5}),
-        "actors.NATO.escalation_cap": ({"actors.NATO.escalation_cap": 0.0}),
+        "actors.EU.escalation_cap": ({"actors.EU.escalation_cap": 0.0}),
         "routes.iran_russia_drones.recipient": ({"routes.iran_russia_drones.recipient": "IRN"}),
         "theatre.defender": ({"theatre.defender": "RUS"}),
         "tracks.ceasefire.party": ({"tracks.ceasefire.party": "IRN"}),
