@@ -577,8 +577,10 @@ def test_the_baseline_is_not_degenerate(baseline, numba_kernel):
     headline = {
         "relief deal": s["relief_reached"] == 1,
         "ceasefire": s["ceasefire_reached"] == 1,
-        "missile transfers detected": s["detected_missiles"] > 0,
+        # North Korea's missiles are seen in every run (as on the record); Iran's are the question
+        "Iranian missile transfers detected": s["detected_iran_russia_missiles"] > 0,
         "relief deal broken": s["relief_broken"] == 1,
+        "ceasefire broken down": s["ceasefire_broken"] == 1,
         "a threat backed down from": s["failed_follow_through"] > 0,
     }
     for what, happened in headline.items():
