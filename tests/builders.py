@@ -123,7 +123,8 @@ class ScenarioBuilder:
 
     def without_actor(self, actor_id: str) -> ScenarioBuilder:
         """Remove an actor and everything that names it: its routes (and their events),
-        relations, trade, sanctions, events, track seats, key pairs and sources.
+        relations, trade, sanctions, events (its packages too), track seats, the backing of
+        others, key pairs and sources.
 
         A track whose party it was goes too; the theatre must not name it.
         """
@@ -142,12 +143,18 @@ class ScenarioBuilder:
             track["counterparts"] = [a for a in track["counterparts"] if a != actor_id]
             if track.get("mediator") == actor_id:
                 track["mediator"] = ""
+        for other in raw["actors"].values():
+            if actor_id in other.get("backs", []):
+                other["backs"] = [a for a in other["backs"] if a != actor_id]
         raw["relations"] = [r for r in raw["relations"] if actor_id not in (r["a"], r["b"])]
         raw["trade"] = [t for t in raw["trade"] if actor_id not in (t["from"], t["to"])]
         raw["sanctions"] = [s for s in raw["sanctions"]
                             if actor_id not in (s["sender"], s["target"])]
 
         def names_gone(key: str) -> bool:
+            parts = key.split(".")
+            if parts[0] == "packages":  # packages.SENDER.TARGET
+                return actor_id in parts[1:]
             return any(key == g or key.startswith(g + ".") for g in gone)
 
         raw["events"] = [e for e in raw["events"] if not names_gone(e["key"])]
