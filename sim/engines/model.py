@@ -392,8 +392,10 @@ def _flow(model: DiplomacyModel, r: int, its: bool = False) -> str:
 
 
 def _rise(old: float, new: float) -> str:
-    """``"from 0.80 to 0.83"``, with three decimals where two would not show the change."""
-    digits = 3 if f"{old:.2f}" == f"{new:.2f}" and old != new else 2
+    """``"from 0.80 to 0.83"``, with as many decimals (up to six) as it takes to show the change."""
+    digits = 2
+    while digits < 6 and old != new and f"{old:.{digits}f}" == f"{new:.{digits}f}":
+        digits += 1
     return f"from {old:.{digits}f} to {new:.{digits}f}"
 
 
