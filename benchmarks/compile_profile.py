@@ -96,15 +96,18 @@ json.dump({"wall_seconds": wall, "cpu_seconds": cpu, "exit": code, "functions": 
 """
 
 
-def profile(command: list[str], env_extra: dict[str, str] | None = None) -> dict:
-    """Profile ``diplosim COMMAND`` in a new process with an empty Numba cache."""
+def profile(command: list[str], env_extra: dict[str, str] | None = None,
+            tree: Path = REPO) -> dict:
+    """Profile ``diplosim COMMAND`` of the code in ``tree``, new process, empty Numba cache."""
     cache = tempfile.mkdtemp(prefix="diplosim-cold-")
     out = Path(cache) / "profile.json"
     env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PROFILE_OUT": str(out), **(env_extra or {})}
+    if tree != REPO:
+        env["PYTHONPATH"] = str(tree)
     try:
         t = time.perf_counter()
         subprocess.run([sys.executable, "-c", _CHILD, *command], env=env, check=True,
-                       capture_output=True, cwd=REPO)
+                       capture_output=True, cwd=tree)
         outer = time.perf_counter() - t
         res = json.loads(out.read_text())
     finally:
@@ -148,12 +151,33 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS), help="where to write the JSON")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="an environment variable for the profiled process (repeatable)")
+    parser.add_argument("--base", metavar="REV",
+                        help="also profile git revision REV, alternately with this tree")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds (with --base)")
     parser.add_argument("command", nargs="*", help="diplosim arguments (after --)")
     args = parser.parse_args()
     env = dict(e.split("=", 1) for e in args.env)
-    res = profile(args.command or DEFAULT_COMMAND, env)
+    command = args.command or DEFAULT_COMMAND
+    if args.base:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        from revisions import unpack
+
+        rounds: dict[str, list[dict]] = {"base": [], "this": []}
+        with tempfile.TemporaryDirectory() as tmp:
+            unpack(args.base, Path(tmp))
+            for _ in range(args.rounds):
+                for name, tree in (("base", Path(tmp)), ("this", REPO)):
+                    res = profile(command, env, tree)
+                    rounds[name].append(res)
+                    print(f"{name:>4}: {res['process_wall_seconds']:6.1f} s wall, "
+                          f"{res['cpu_seconds']:5.1f} CPU s, "
+                          f"{sum(len(f['specialisations']) for f in res['functions'].values())}"
+                          f" specialisations; load {res['load_average'][0]:.2f}", flush=True)
+        res = {"base": args.base, "rounds": rounds}
+    else:
+        res = profile(command, env)
+        report(res)
     res["env"] = env
-    report(res)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
