@@ -178,7 +178,34 @@ def test_the_cache_folder_is_the_projects_own_not_the_users(tmp_path):
 
     assert folder(projects).startswith(str(jit.cache_dir()))
     assert not folder(users).startswith(str(jit.cache_dir()))
+    # The twin compiled callers call has its own folder: Numba's cache index would not tell
+    # a function compiled with its Python wrapper from one compiled without.
+    twin = projects._numba_type_.dispatcher
+    assert folder(twin).startswith(str(jit.cache_dir() / "callees"))
     assert numba.config.CACHE_DIR == os.environ.get("NUMBA_CACHE_DIR", "")
+
+
+def test_compiled_callers_call_a_twin_without_wrappers_one_specialisation_per_types():
+    @jit.njit(cache=False)
+    def price(x, step):
+        return x + step
+
+    @jit.njit(cache=False)
+    def two_steps(x):
+        return price(x, 1) * 10 + price(x, 2)
+
+    assert two_steps(3) == 45
+    twin = price._numba_type_.dispatcher
+    assert twin is not price and twin.py_func is price.py_func
+    assert twin.targetoptions["no_cpython_wrapper"] and twin.targetoptions["no_cfunc_wrapper"]
+    assert not price.targetoptions.get("no_cpython_wrapper")
+    # The constants 1 and 2 compile one specialisation of plain int64, not two literal ones.
+    assert twin.signatures == [(numba.int64, numba.int64)]
+    # Python has not called price yet; its call compiles the entry with its Python wrapper.
+    assert price.signatures == []
+    assert price(2.5, 1) == 3.5
+    assert price.signatures == [(numba.float64, numba.int64)]
+    assert two_steps.signatures == [(numba.int64,)]
 
 
 def test_no_module_sets_matplotlibs_backend():

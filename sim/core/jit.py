@@ -19,6 +19,18 @@ needs apply to its own functions only.
   project's functions (callees and the parallel kernel's gufuncs are compiled inside it), under
   Numba's compiler lock, and restores them after. A cache hit compiles nothing. A user's
   ``NUMBA_LOOP_VECTORIZE`` / ``NUMBA_SLP_VECTORIZE`` wins.
+- **Less to compile** (cold start). Numba compiles, for every function, a CPython wrapper (to
+  call it from Python) and a C-callable wrapper (for first-class function pointers); for a rule
+  taking the named tuples of the compiled core, the wrapper unboxes some fifty arrays, and the
+  two took about a quarter of a cold ``diplosim run``'s compilation, though only the kernel's loop
+  and the band accumulator are ever called from Python there. So each project function is two
+  dispatchers of the same Python function (:class:`EntryDispatcher`): the one Python calls, with
+  its CPython wrapper, and a twin that compiled callers call, without wrappers, compiled only
+  when a caller needs it (cached in a ``callees`` sub-folder: Numba's cache index does not tell
+  the two apart). Neither has a C-callable wrapper. And a constant argument (a draw's purpose)
+  no longer compiles a function once per value: every signature is compiled for the arguments'
+  plain types (Numba's ``Literal[int](9)`` becomes ``int64``), the same machine code after LLVM
+  inlines the constant (one specialisation of ``uniform`` instead of seven).
 """
 
 from __future__ import annotations
@@ -32,8 +44,11 @@ from pathlib import Path
 from typing import Any
 
 import numba
+from numba.core import types
+from numba.core.caching import FunctionCache
 from numba.core.compiler_lock import global_compiler_lock
 from numba.core.dispatcher import Dispatcher
+from numba.core.registry import CPUDispatcher
 
 #: Every module whose code the compiled kernels contain: the whole compiled core, and the band
 #: accumulators of :mod:`sim.results.bands`. A missing file is an error, never silently skipped
@@ -105,6 +120,8 @@ def _compiled_with_kernel_settings(dispatcher: Any) -> Any:
 
     @functools.wraps(compile_)
     def compile(sig: Any) -> Any:
+        if isinstance(sig, tuple):  # argument types (a call or a caller's type inference)
+            sig = tuple(types.unliteral(t) for t in sig)
         with numba_config(kernel_settings()):
             return compile_(sig)
 
@@ -119,10 +136,10 @@ JIT_DISABLED: bool = bool(numba.config.DISABLE_JIT)
 def njit(*args: Any, **kwargs: Any) -> Any:
     """``numba.njit`` with the project's defaults: cached on disk, no fastmath, vectorisers off.
 
-    Used as ``@njit`` or ``@njit(parallel=True, ...)``. The cache folder is :func:`cache_dir`
+    Used as ``@njit`` or ``@njit(nogil=True, ...)``. The cache folder is :func:`cache_dir`
     and compilation runs under :func:`kernel_settings`, both for the project's functions only
-    (see the module's docstring). fastmath stays off so that the compiled and pure-Python paths
-    agree.
+    (see the module's docstring); the result is an :class:`EntryDispatcher`. fastmath stays off
+    so that the compiled and pure-Python paths agree.
     """
     kwargs.setdefault("cache", True)
     if len(args) == 1 and callable(args[0]):
@@ -130,14 +147,66 @@ def njit(*args: Any, **kwargs: Any) -> Any:
     return lambda fn: _decorate(fn, args, kwargs)
 
 
+def _cache_folder(callees: bool = False) -> str | None:
+    """``CACHE_DIR`` for a project function's cache (None: Numba's default for the user's)."""
+    user = os.environ.get("NUMBA_CACHE_DIR")
+    base = Path(user) if user else cache_dir()
+    if callees:
+        return str(base / "callees")
+    return None if user else str(base)
+
+
+def _dispatcher(cls: type, fn: Callable, options: dict[str, Any], cache: bool,
+                callees: bool) -> Any:
+    """A ``cls`` dispatcher of ``fn`` as ``numba.njit(**options)`` makes it, cached if asked."""
+    disp = cls(py_func=fn, locals={},
+               targetoptions={"nopython": True, "boundscheck": None, **options})
+    if cache:
+        folder = _cache_folder(callees)
+        # The cache folder is read when caching is enabled.
+        with numba_config(kernel_settings() | ({"CACHE_DIR": folder} if folder else {})):
+            disp.enable_caching()
+    return _compiled_with_kernel_settings(disp)
+
+
+class EntryDispatcher(CPUDispatcher):
+    """A project function as Python calls it; compiled callers call its twin without wrappers.
+
+    Numba types a jitted function that compiled code refers to from its ``_numba_type_``: here
+    the twin's, a dispatcher of the same Python function and options with neither a CPython nor
+    a C-callable wrapper (see the module's docstring), made at the first compiled call. The
+    twin compiles its own specialisations, so a function called both from Python and from
+    compiled code (``init_state`` in the Mesa engine and in the kernel) is compiled twice in a
+    process that does both; a cold ``diplosim run`` calls only the kernel's loop from Python.
+    """
+
+    @property
+    def _numba_type_(self) -> types.Dispatcher:
+        with global_compiler_lock:
+            callee = self.__dict__.get("_callee")
+            if callee is None:
+                callee = _dispatcher(CPUDispatcher, self.py_func,
+                                     {**self.targetoptions, "no_cpython_wrapper": True},
+                                     isinstance(self._cache, FunctionCache), callees=True)
+                self._callee = callee
+        return types.Dispatcher(callee)
+
+
 def _decorate(fn: Callable, args: tuple, kwargs: dict[str, Any]) -> Any:
-    # The cache folder is read at decoration; a signature given here compiles at once.
-    settings = kernel_settings()
-    if kwargs.get("cache") and not os.environ.get("NUMBA_CACHE_DIR"):
-        settings["CACHE_DIR"] = str(cache_dir())
-    with numba_config(settings):
-        dispatcher = numba.njit(*args, **kwargs)(fn)
-    return _compiled_with_kernel_settings(dispatcher)
+    if JIT_DISABLED:
+        return fn
+    options = {k: v for k, v in kwargs.items() if k != "cache"}
+    options["no_cfunc_wrapper"] = True
+    disp = _dispatcher(EntryDispatcher, fn, options, bool(kwargs.get("cache")), callees=False)
+    if args:  # signatures given: compiled at once, as numba.njit does
+        from numba.core import typeinfer
+
+        sigs = args[0] if isinstance(args[0], list) else [args[0]]
+        with typeinfer.register_dispatcher(disp):
+            for sig in sigs:
+                disp.compile(sig)
+        disp.disable_compile()
+    return disp
 
 
 def rule_njit(*args, **kwargs):

@@ -21,7 +21,7 @@ from sim.core.rules import (
 )
 
 
-@njit
+@njit(inline="always")
 def begin_month(key, p, s, d):
     """Before the decisions of month ``key.month``: its events fire, the decisions are cleared."""
     apply_events(key.month, p, s)
@@ -60,13 +60,13 @@ def decide_all(key, p, s, d):
         decide_track(t, key, p, s, d)
 
 
-@njit
+@njit(inline="always")
 def end_month(key, p, s, d):
     """After the decisions: resolve them all at once and move the world one month."""
     resolve_month(key, p, s, d)
 
 
-@njit
+@njit(inline="always")
 def step_month(key, p, s, d):
     """One whole month in the Numba engine: begin, every decision, end."""
     begin_month(key, p, s, d)
