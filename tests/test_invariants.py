@@ -244,7 +244,8 @@ def test_no_relief_deal_in_a_month_its_party_ships_covertly(name, policy, numba_
 
 def sanction_ceiling(cs: CompiledScenario, sender: int, target: int) -> float:
     """The highest sanction ``sender`` may hold on ``target``: its escalation cap (the highest
-    any event sets), or the level at the start if that was higher.
+    any event sets), or the level at the start if that was higher, raised by the rounds the
+    scenario schedules.
 
     The one place that says what the doctrine allows: a doctrine that lets a sender go above its
     cap (and says why) is written here.
@@ -253,7 +254,13 @@ def sanction_ceiling(cs: CompiledScenario, sender: int, target: int) -> float:
     for _month, table, row, col, value in cs.EV:
         if int(table) == L.EV_ACTOR and int(row) == sender and int(col) == L.A_ESC_CAP:
             cap = max(cap, value)
-    return max(cap, cs.SANC0[sender, target])
+    level = max(cap, cs.SANC0[sender, target])
+    # Rounds the scenario schedules (packages.SENDER.TARGET) may go beyond the cap: each cuts its
+    # share of what is left (a package is monotone in the level, so this bounds the run).
+    for _month, table, row, col, value in sorted(map(tuple, cs.EV)):
+        if int(table) == L.EV_PACKAGE and (int(row), int(col)) == (sender, target):
+            level = 1.0 - (1.0 - level) * (1.0 - value)
+    return level
 
 
 def sanctions_over_cap(scn: Scenario, runs: Runs) -> list[str]:
