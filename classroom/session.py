@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from sim.scenario import (
     list_policies,
     list_scenarios,
     load_scenario,
+    read_scenario_text,
 )
 
 DEFAULT_SCENARIO = "baseline"
@@ -235,7 +235,8 @@ class Classroom:
         """Switch to a bundled (or uploaded) scenario; the controls take its values."""
         with self._lock:
             try:
-                base = self._uploads[name] if name in self._uploads else load_scenario(name)
+                base = self._uploads[name] if name in self._uploads else \
+                    load_scenario(name, allow_paths=False)
                 self._apply(base, self.policy, {}, self.seed)
             except ScenarioError as exc:
                 self.errors["scenario"] = refusal(exc)
@@ -254,6 +255,9 @@ class Classroom:
         policy = None if name in (None, "", NO_POLICY) else name
         with self._lock:
             try:
+                if policy is not None and policy not in list_policies():
+                    raise ScenarioError(policy[:60], "(name)", "no bundled policy of that name "
+                                        f"(known: {', '.join(list_policies())})")
                 self._apply(self.base, policy, {}, self.seed)
             except ScenarioError as exc:
                 self.errors["policy"] = refusal(exc)
@@ -305,23 +309,28 @@ class Classroom:
     def upload(self, filename: str, data: bytes, slot: str = "upload") -> bool:
         """Use an uploaded scenario file (TOML), validated like any scenario file.
 
-        It may ``extends = "baseline"`` (a bundled name). On success it joins the scenario
-        choices under ``uploaded: NAME`` and becomes the current scenario; on a fault the
-        message goes to ``errors[slot]``.
+        It may ``extends = "baseline"``: a bundled scenario, by name only. A path in
+        ``extends`` is refused and no file of the server is opened
+        (:func:`sim.scenario.read_scenario_text` with ``allow_paths=False``). On success it
+        joins the scenario choices under ``uploaded: NAME`` and becomes the current scenario;
+        on a fault the message goes to ``errors[slot]``.
         """
         safe = _SAFE_NAME.sub("_", Path(filename or "scenario.toml").name) or "scenario.toml"
         if not safe.endswith(".toml"):
             safe += ".toml"
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            with self._lock:
+                self.errors[slot] = f"{safe}: (file): not UTF-8 text ({exc.reason})"
+            return False
         with self._lock:
-            with tempfile.TemporaryDirectory(prefix="diplosim-upload-") as tmp:
-                path = Path(tmp) / safe
-                path.write_bytes(data)
-                try:
-                    base = load_scenario(path)
-                    base.compile()
-                except ScenarioError as exc:
-                    self.errors[slot] = f"{safe}: {exc.key}: {exc.fault}"
-                    return False
+            try:
+                base = read_scenario_text(text, safe, allow_paths=False)
+                base.compile()
+            except ScenarioError as exc:
+                self.errors[slot] = f"{safe}: {exc.key}: {exc.fault}"
+                return False
             label = f"uploaded: {safe}"
             self._uploads[label] = base
             self._apply(base, None, {}, self.seed)

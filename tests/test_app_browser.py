@@ -265,3 +265,14 @@ def test_typed_scenario_is_validated(page: Page) -> None:
     page.get_by_role("button", name="Use this scenario").click()
     expect(page.locator(".control-actors-NATO-cohesion input[type=text]")).to_have_value("0.2")
     expect(page.locator(".upload .diplosim-error")).to_have_count(0)
+
+
+def test_pasted_path_extends_is_refused(page: Page) -> None:
+    editor = page.locator(".scenario-editor textarea")
+    editor.fill('extends = "/etc/passwd"\n[actors.NATO]\ncohesion = 0.9\n')
+    page.get_by_role("button", name="Use this scenario").click()
+    error = page.locator(".upload .diplosim-error")
+    expect(error).to_contain_text("edited.toml: extends: may only name a bundled scenario "
+                                  f"(known: {', '.join(sim.list_scenarios())}), not a path")
+    expect(error).not_to_contain_text("root")  # nothing of the file is echoed
+    expect(page.get_by_text("Baseline 2024: Iranian arms to Russia")).to_be_visible()
