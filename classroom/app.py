@@ -23,9 +23,8 @@ from typing import Any
 import solara
 from solara import v
 
-from analysis.plots import fan_chart, network_plot
+from classroom.charts import RunChart, chart_rows, fan_option, network_option, run_panels
 from classroom.controls import Control
-from classroom.figures import run_charts
 from classroom.session import (
     EDITOR_EXAMPLE,
     FUTURES_RUNS,
@@ -180,8 +179,9 @@ def FuturesView(room: Classroom, version: int, running: bool, error: str | None,
         if f is None or figure not in f.band_names:
             return None
         label = labels.get(figure, figure)
-        return fan_chart(f.bands, figure, title=f"{label}: {f.runs:,} futures", ylabel="",
-                         run=room.monthly().get(figure))
+        run = room.monthly().get(figure)
+        return fan_option(f.fan(figure), f"{label}: {f.runs:,} futures",
+                          run=None if run is None else run.tolist())
 
     fig = solara.use_memo(draw_fan, fan_key)
     with solara.Card(f"{FUTURES_RUNS:,} futures", classes=["futures"]):
@@ -220,7 +220,26 @@ def FuturesView(room: Classroom, version: int, running: bool, error: str | None,
                 solara.Select("Fan chart of", values=list(names), value=current,
                               on_value=lambda label: set_figure(names[label]))
                 if fig is not None:
-                    solara.FigureMatplotlib(fig, format="png", dependencies=fan_key)
+                    with solara.Column(classes=["fan-chart"]):
+                        solara.FigureEcharts(option=fig, attributes={"style": "height: 320px;"})
+
+
+@solara.component
+def RunCharts(room: Classroom, version: int, labels: dict[str, str]):
+    """The run's six panels, drawn in the browser (:class:`classroom.charts.RunChart`).
+
+    After each render the browser is brought to the run: a step sends that month's row only.
+    """
+    names = solara.use_memo(lambda: list(room.model.monthly_columns),
+                            [room.scenario.content_hash()])
+    columns, panels = solara.use_memo(lambda: run_panels(names, labels), [names])
+    chart = RunChart.element(panels=panels, horizon=room.scenario.horizon)
+
+    def push() -> None:
+        solara.get_widget(chart).show(chart_rows(room.monthly(), columns))
+
+    solara.use_effect(push, None)  # every render; nothing is sent when nothing changed
+    return chart
 
 
 @solara.component
@@ -397,12 +416,11 @@ def Page():
                             + (" · end of the horizon" if room.finished else ""))
                 for what, fact in room.so_far().items():
                     _small(f"{what}: {fact}")
-            fig = solara.use_memo(lambda: run_charts(room.monthly(), labels, horizon), run_key)
-            solara.FigureMatplotlib(fig, format="png", dependencies=run_key)
+            RunCharts(room, version.value, labels)
         with solara.Columns([1, 1]):
             with solara.Card("Network of relations", classes=["network"]):
-                net = solara.use_memo(lambda: network_plot(room.network()), run_key)
-                solara.FigureMatplotlib(net, format="png", dependencies=run_key)
+                net = solara.use_memo(lambda: network_option(room.network()), run_key)
+                solara.FigureEcharts(option=net, attributes={"style": "height: 400px;"})
             Story(room, version.value)
         FuturesView(room, version.value, futures_running.value, futures_error.value or None,
                     on_futures)

@@ -76,10 +76,19 @@ def browser(app_url: str) -> Iterator:
 
 
 @pytest.fixture
-def page(browser, app_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
+def frames() -> list[str]:
+    """The text frames the page received on its websocket (the server's messages)."""
+    return []
+
+
+@pytest.fixture
+def page(browser, app_url: str, tmp_path: Path, request: pytest.FixtureRequest,
+         frames: list[str]) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1600},
                                   accept_downloads=True)
     pg = context.new_page()
+    pg.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(
+        f if isinstance(f, str) else "")))
     pg.set_default_timeout(TIMEOUT_MS)
     pg.goto(app_url)
     expect(pg.get_by_text("Step: 0", exact=True)).to_be_visible(timeout=90_000)
@@ -111,12 +120,21 @@ def test_page_loads_with_the_baseline(page: Page) -> None:
     expect(missile.locator("input[type=text]")).to_have_value("0.2")
     expect(page.locator(".control-actors-USA-warning")).to_contain_text("US has warned")
     expect(page.locator(".control-seed input[type=text]")).to_have_value("7")
-    expect(page.locator(".network img")).to_have_count(1)
+    expect(page.locator(".network canvas")).to_have_count(1)  # drawn in the browser
+    expect(page.locator(".run-chart canvas")).to_have_count(6)
+    expect(page.locator(".run-charts")).to_have_attribute("data-months", "0")
     expect(page.get_by_text("Nothing has happened yet", exact=False)).to_be_visible()
 
 
-def test_stepping_advances_the_month_and_the_story(page: Page) -> None:
+def test_stepping_advances_the_month_and_the_story(page: Page, frames: list[str]) -> None:
+    loaded = len(frames)
     _step(page, 1, 0)
+    # The charts grow by one point: the server sent that month's figures, not pictures.
+    expect(page.locator(".run-charts")).to_have_attribute("data-months", "1")
+    step = frames[loaded:]
+    appends = [f for f in step if '"method": "append"' in f]
+    assert len(appends) == 1 and len(appends[0]) < 3000, [len(f) for f in appends]
+    assert not any("image/png" in f for f in step)
     # One line for each route Iran ships on in month 1 of the same run (seed 7).
     first = sim.DiplomacyModel("baseline", seed=7).run(1).story
     shipped = [e for e in first if e.month == 1 and e.text.startswith("Iran ships")]
@@ -131,6 +149,7 @@ def test_stepping_advances_the_month_and_the_story(page: Page) -> None:
     expect(page.get_by_text("Month 1 of 36 (2024-01)")).to_be_visible()
     _step(page, 2, 1)
     expect(page.get_by_text("Month 3 of 36 (2024-03)")).to_be_visible()
+    expect(page.locator(".run-charts")).to_have_attribute("data-months", "3")
     expect(_story_line(page, 3, "Iran ships").first).to_be_visible()
 
     page.get_by_role("button", name="Play", exact=True).click()
@@ -205,7 +224,7 @@ def test_run_1000_futures_shows_probabilities(page: Page, numba_kernel) -> None:
     expect(more.locator("tr", has_text="Final war balance")).to_be_visible()
     rows = page.locator(".futures-table tr, .futures-table-more tr")
     expect(rows).to_have_count(len(table) + 2)  # and a header row each
-    expect(page.locator(".futures img")).to_have_count(1)  # the fan chart
+    expect(page.locator(".fan-chart canvas")).to_have_count(1)  # the fan chart
     expect(page.get_by_text("Futures: outcomes with CIs (.csv)")).to_be_visible()
 
 
