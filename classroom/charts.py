@@ -24,6 +24,8 @@ import ipyvuetify
 import pandas as pd
 import traitlets
 
+from classroom.session import sent_value as _num
+
 COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
            "#666666")
 """Series colours, as in :mod:`classroom.figures`."""
@@ -85,14 +87,6 @@ def run_panels(names: list[str], labels: dict[str, str]) -> tuple[list[str], lis
          "series": trust},
     ]
     return columns, panels
-
-
-def _num(x: Any) -> float | None:
-    """A value as sent to the browser: 5 significant digits, None for NaN (JSON has none)."""
-    x = float(x)
-    if not math.isfinite(x):
-        return None
-    return float(f"{x:.5g}")
 
 
 def chart_rows(monthly: pd.DataFrame, columns: list[str]) -> list[list[float | None]]:

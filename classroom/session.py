@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from classroom.controls import (
@@ -37,7 +38,7 @@ from classroom.controls import (
     typed_value,
 )
 from sim.core import layout as L
-from sim.core.outcomes import sanction_pairs
+from sim.core.outcomes import n_outcomes, outcome_layout, sanction_pairs, summarize
 from sim.engines.model import DiplomacyModel, StoryEvent
 from sim.jobs.ensemble import run_ensemble
 from sim.results.table import estimate_text, interval_text
@@ -66,6 +67,14 @@ cohesion = 0.95
 """What the scenario editor on the page starts with."""
 BAND_QUANTILES = (5, 25, 50, 75, 95)
 """Percentiles of the fan chart (the ensemble's q05..q95): 90% and 50% bands, median."""
+
+
+def sent_value(x: Any) -> float | None:
+    """A figure as sent to the browser: 5 significant digits, None for NaN (JSON has none)."""
+    x = float(x)
+    if not math.isfinite(x):
+        return None
+    return float(f"{x:.5g}")
 
 
 # ---- the ensemble: "Run 1,000 futures" ---------------------------------------------------------
@@ -124,10 +133,34 @@ class Futures:
                 for r in t.itertuples(index=False)]
 
 
+_FUTURES_SLOT = threading.Lock()
+_futures_waiting = 0
+_waiting_lock = threading.Lock()
+
+
+def futures_waiting() -> int:
+    """Ensembles of this server process asked for and not finished (running or queued)."""
+    return _futures_waiting
+
+
 def run_futures(scn: Scenario, seed: int, runs: int = FUTURES_RUNS) -> Futures:
-    """Run ``runs`` futures of ``scn`` with the Numba engine: outcome table and fan bands."""
-    start = time.perf_counter()
-    res = run_ensemble(scn, runs=runs, seed=seed, engine="numba", progress=False, bands=True)
+    """Run ``runs`` futures of ``scn`` with the Numba engine: outcome table and fan bands.
+
+    One ensemble at a time per server process: the kernel already uses every core (without
+    the GIL, so other pages keep answering), and a class clicking at once queues instead of
+    oversubscribing the machine. ``seconds`` counts the computation, not the wait.
+    """
+    global _futures_waiting
+    with _waiting_lock:
+        _futures_waiting += 1
+    try:
+        with _FUTURES_SLOT:
+            start = time.perf_counter()
+            res = run_ensemble(scn, runs=runs, seed=seed, engine="numba", progress=False,
+                               bands=True)
+    finally:
+        with _waiting_lock:
+            _futures_waiting -= 1
     return Futures(runs=runs, seed=int(seed), settings_hash=scn.content_hash(),
                    seconds=time.perf_counter() - start, summary=res.summary,
                    table=res.outcome_table(), bands=res.bands)
@@ -178,6 +211,8 @@ class Classroom:
         self.playing = False
         self._play_token = 0
         self._uploads: dict[str, Scenario] = {}
+        self._rows: tuple[Any, tuple[str, ...], list[list[float | None]]] = (None, (), [])
+        self._layout: tuple[Any, ...] = (None,)
 
     # ---- choices -------------------------------------------------------------------------
     @property
@@ -425,6 +460,22 @@ class Classroom:
         return [(month, [ev.text for ev in events])
                 for month, events in self.story_events_by_month(newest_first)]
 
+    def chart_rows(self, columns: list[str]) -> list[list[float | None]]:
+        """The run's monthly figures of ``columns`` as rows for the browser's charts.
+
+        Read from the model's DataCollector and kept: a step formats one new row only.
+        Values have 5 significant digits (:func:`sent_value`).
+        """
+        with self._lock:
+            model, names, rows = self._rows
+            if model is not self.model or names != tuple(columns):
+                model, names, rows = self.model, tuple(columns), []
+            record = model.datacollector.model_vars
+            for k in range(len(rows), len(record["month"])):
+                rows.append([sent_value(record[c][k]) for c in names])
+            self._rows = (model, names, rows)
+            return list(rows)
+
     def monthly(self) -> pd.DataFrame:
         """The run's monthly record so far (month 0 is the start)."""
         with self._lock:
@@ -444,7 +495,7 @@ class Classroom:
     def so_far(self) -> dict[str, str]:
         """A few headline facts of the run so far, in words."""
         with self._lock:
-            out = self.model.outcomes()
+            out = self._outcomes()
             cs = self.model.compiled
         facts = {"Transfers exposed": f"{out.get('transfers_detected', 0.0):.0f}"}
         for t, kind in zip(cs.track_ids, cs.track_kinds, strict=True):
@@ -453,6 +504,22 @@ class Classroom:
             label = what if what not in facts else f"{what} ({t})"
             facts[label] = "not yet" if math.isnan(m) else f"month {m:.0f}"
         return facts
+
+    def _outcomes(self) -> dict[str, float]:
+        """``self.model.outcomes()``, with the outcome layout worked out once per model.
+
+        The layout costs some milliseconds to declare, paid on every month of play otherwise.
+        """
+        model = self.model
+        if self._layout[0] is not model.compiled:
+            cs = model.compiled
+            names, idx = outcome_layout(cs)
+            pairs = np.array(cs.key_pairs, dtype=np.int64).reshape(-1, 2)
+            self._layout = (cs, n_outcomes(cs), names, idx, pairs)
+        _, n, names, idx, pairs = self._layout
+        raw = np.zeros(n)
+        summarize(raw, model.state.params, model.state.state, pairs)
+        return {name: float(raw[k]) for name, k in zip(names, idx, strict=True)}
 
     # ---- futures -------------------------------------------------------------------------
     def run_futures(self, runs: int = FUTURES_RUNS) -> Futures:

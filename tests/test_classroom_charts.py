@@ -72,3 +72,15 @@ def test_network_and_fan_options_are_plain_data() -> None:
     assert all(abs(w - (hi - lo)) < 1e-3 for (_, w), lo, hi in
                zip(width, fan["p5"], fan["p95"], strict=True))
     assert opt["yAxis"]["min"] == 0.5 and opt["series"][-1]["markLine"]["data"] == [{"xAxis": 2}]
+
+
+def test_rows_kept_by_the_room_match_the_run() -> None:
+    room = Classroom()
+    columns, _ = run_panels(list(room.model.monthly_columns), monthly_labels(room.scenario))
+    for _ in range(3):
+        room.step()
+        assert room.chart_rows(columns) == chart_rows(room.monthly(), columns)
+    assert room.set_seed("9")
+    assert room.chart_rows(columns) == chart_rows(room.monthly(), columns)
+    room.reset()
+    assert len(room.chart_rows(columns)) == 1
