@@ -18,6 +18,7 @@ import html
 import threading
 import time
 import traceback
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -276,6 +277,119 @@ def FuturesView(room: Classroom, settings: int, futures: solara.Reactive[int]):
 
 
 @solara.component
+def BranchesView(room: Classroom, month: int, settings: int):
+    """What-if branches forked from the run at its month, and their futures side by side.
+
+    Each branch switches a policy and/or moves a control from the next month on; "Compare"
+    runs 1,000 futures of the run as it is and of each branch on the same seed, so that run r
+    of every column shares its first months and meets the same draws (common random numbers).
+    """
+    version = solara.use_reactive(0)
+    policy, set_policy = solara.use_state(NO_POLICY)
+    control, set_control = solara.use_state("")
+    value, set_value = solara.use_state("")
+    figure, set_figure = solara.use_state("gdp_index_IRN")
+    request = solara.use_reactive(0)
+    busy = solara.use_reactive(False)
+    failed = solara.use_reactive("")
+    _ = version.value
+
+    def compute() -> None:
+        if not request.value:
+            return
+        try:
+            room.compare_branches()
+            failed.value = ""
+        except Exception as exc:  # noqa: BLE001 (shown beside the button, logged for us)
+            traceback.print_exc()
+            failed.value = f"{type(exc).__name__}: {exc}"
+        finally:
+            busy.value = False
+            version.value += 1
+
+    solara.use_thread(compute, dependencies=[request.value], intrusive_cancel=False)
+
+    def on_compare() -> None:
+        busy.value = True
+        request.value += 1
+
+    labels_by_key = {c.label: c.key for c in room.controls}
+
+    def on_add() -> None:
+        room.add_branch(policy, labels_by_key.get(control), value)
+        version.value += 1
+
+    def on_remove(name: str) -> None:
+        room.remove_branch(name)
+        version.value += 1
+
+    labels = solara.use_memo(lambda: monthly_labels(room.scenario),
+                             [room.scenario.content_hash()])
+    c = room.comparison
+    with solara.Card("What-if branches", classes=["branches"]):
+        _small(f"Fork the run at month {month}: from month {month + 1}, switch a policy "
+               "and/or move a control, then compare 1,000 futures of each with the run as it "
+               "is. Run r of every column is the same run up to the fork and meets the same "
+               "random draws after it (common random numbers): the differences are the "
+               "branch's doing.")
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+            with solara.Column(style={"width": "200px"}):
+                solara.Select("Switch to policy", values=room.policy_choices, value=policy,
+                              on_value=set_policy)
+            with solara.Column(style={"width": "220px"}, classes=["branch-control"]):
+                solara.Select("and/or move", values=["", *labels_by_key], value=control,
+                              on_value=set_control)
+            with solara.Column(style={"width": "90px"}, classes=["branch-value"]):
+                solara.InputText("to", value=value, on_value=set_value, dense=True)
+            solara.Button("Add branch", outlined=True, on_click=on_add,
+                          disabled=room.finished)
+        if "branch" in room.errors:
+            _error(room.errors["branch"], "branch")
+        for b in room.branches:
+            with solara.Row(style={"align-items": "center"}, classes=["branch-item"]):
+                solara.Text(b.label)
+                solara.Button("Remove", text=True, small=True,
+                              on_click=lambda name=b.name: on_remove(name))
+        with solara.Row(style={"align-items": "center"}):
+            solara.Button(f"Compare {FUTURES_RUNS:,} futures of each", color="primary",
+                          on_click=on_compare, disabled=busy.value or not room.branches)
+            if busy.value:
+                solara.Text("Running the futures of every branch…")
+        if failed.value:
+            _error(f"The branches could not be compared: {failed.value}", "branches")
+        if c is None:
+            return
+        solara.Text(f"Futures from month {c.month}, seed {c.futures[0].seed}, "
+                    f"{c.futures[0].runs:,} runs each", classes=["branches-done"])
+        head = v.Html(tag="tr", children=[
+            v.Html(tag="th", children=[h], style_="text-align: left; padding: 2px 10px 2px 0")
+            for h in ("outcome", *c.names)])
+        cell = "padding: 2px 10px; white-space: nowrap"
+        rows = [v.Html(tag="tr", children=[
+            v.Html(tag="td", children=[r["label"]], style_="padding: 2px 10px 2px 0"),
+            *(v.Html(tag="td", children=[x], style_=cell) for x in r["cells"])])
+            for r in c.rows()]
+        v.Html(tag="table", class_="branches-table", children=[head, *rows],
+               style_="font-size: 13px; border-collapse: collapse; margin: 8px 0")
+        for b in c.branches:
+            _small(b.label)
+        choices = [n for n in c.futures[0].band_names if n in labels]
+        names = {labels[n]: n for n in choices}
+        solara.Select("Fan charts of", values=list(names),
+                      value=labels.get(figure, labels[choices[0]]) if choices else "",
+                      on_value=lambda label: set_figure(names[label]))
+        if figure in choices:
+            y = c.y_range(figure)
+            with solara.Columns([1] * len(c.futures)):
+                for name, f, b in zip(c.names, c.futures, (None, *c.branches), strict=True):
+                    opt = fan_option(f.fan(figure), f"{labels[figure]}: {name}", y_range=y,
+                                     since=None if b is None else b.month)
+                    with solara.Column(classes=["branch-fan"]):
+                        solara.FigureEcharts(option=opt,
+                                             attributes={"style": "height: 280px;"})
+
+
+@solara.component
 def RunCharts(room: Classroom, version: int, labels: dict[str, str]):
     """The run's six panels, drawn in the browser (:class:`classroom.charts.RunChart`).
 
@@ -415,6 +529,40 @@ def _upload(room: Classroom, info: dict[str, Any]) -> None:
 
 
 @solara.component
+def Share(room: Classroom, settings: solara.Reactive[int], run: solara.Reactive[int],
+          futures: solara.Reactive[int]):
+    """Save this what-if to a file or a link that reopens it exactly; open a saved one.
+
+    The what-if is the scenario (a bundled name, or the whole file when it was typed or
+    uploaded), the policy, the controls, the seed, the month and the branches.
+    """
+    link, set_link = solara.use_state("")
+    version = solara.use_reactive(0)
+    _ = version.value
+
+    def on_open(info: dict[str, Any]) -> None:
+        if room.open_whatif(info.get("data") or b"", slot="whatif"):
+            settings.value += 1
+            run.value += 1
+            futures.value += 1
+        version.value += 1
+
+    with solara.Card("Share this what-if", classes=["share"]):
+        _small("Scenario, policy, controls, seed, month and branches, in one file or link "
+               "that reopens this run exactly.")
+        solara.FileDownload(room.whatif_json, filename="whatif.json",
+                            label="This what-if (.json)", mime_type="application/json")
+        solara.Button("Make a link", text=True, on_click=lambda: set_link(room.whatif_link()))
+        if link:
+            v.Html(tag="a", class_="whatif-link", attributes={"href": link, "target": "_blank"},
+                   children=["Link to this what-if (copy it)"])
+        solara.FileDrop(label="Drop a what-if file (.json) here to reopen it", lazy=False,
+                        on_file=on_open)
+        if "whatif" in room.errors:
+            _error(room.errors["whatif"], "whatif")
+
+
+@solara.component
 def Downloads(room: Classroom, settings: solara.Reactive[int],
               futures: solara.Reactive[int]):
     """Settings as a scenario file, the run and its story, the futures: as files."""
@@ -427,6 +575,8 @@ def Downloads(room: Classroom, settings: solara.Reactive[int],
                             label="This run, month by month (.csv)", mime_type="text/csv")
         solara.FileDownload(room.story_csv, filename="run_story.csv",
                             label="This run's story (.csv)", mime_type="text/csv")
+        solara.FileDownload(room.handout_html, filename="handout.html",
+                            label="Printable handout (.html)", mime_type="text/html")
         if room.futures is not None:
             solara.FileDownload(room.futures_table_csv, filename="futures_outcomes.csv",
                                 label="Futures: outcomes with CIs (.csv)",
@@ -434,6 +584,15 @@ def Downloads(room: Classroom, settings: solara.Reactive[int],
             solara.FileDownload(room.futures_csv, filename="futures_runs.csv",
                                 label="Futures: one row per run (.csv)",
                                 mime_type="text/csv")
+
+
+def _room_from_link(search: str) -> Classroom:
+    """A new session; a ``?whatif=...`` link reopens that what-if in it."""
+    room = Classroom()
+    value = urllib.parse.parse_qs(search).get("whatif")
+    if value:
+        room.open_whatif(value[0])
+    return room
 
 
 @solara.component
@@ -446,7 +605,8 @@ def Page():
     a month of play), ``futures`` new ensembles. A step thus costs the model's month, the run
     card, the network and one new month of story, not the whole page.
     """
-    room = solara.use_memo(Classroom, [])
+    search = solara.use_router().search or ""
+    room = solara.use_memo(lambda: _room_from_link(search), [])
     settings = solara.use_reactive(0)
     run = solara.use_reactive(0)
     futures = solara.use_reactive(0)
@@ -481,6 +641,7 @@ def Page():
 
     with solara.Sidebar():
         Settings(room, settings, on_settings)
+        Share(room, settings, run, futures)
         Downloads(room, settings, futures)
 
     Main(room, settings, run, futures, on_run, app_error)
@@ -505,3 +666,4 @@ def Main(room: Classroom, settings: solara.Reactive[int], run: solara.Reactive[i
             NetworkCard(room, run_v)
             Story(room, run_v)
         FuturesView(room, settings_v, futures)
+        BranchesView(room, room.month, settings_v)

@@ -16,11 +16,14 @@ object, so everything here is tested without a browser.
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import math
 import re
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ import pandas as pd
 
 from classroom.controls import (
     CONTROLS,
+    CONTROLS_BY_KEY,
     Control,
     RefusedText,
     read_value,
@@ -39,6 +43,7 @@ from classroom.controls import (
 )
 from sim.core import layout as L
 from sim.core.outcomes import n_outcomes, outcome_layout, sanction_pairs, summarize
+from sim.engines.branches import branch_scenario
 from sim.engines.model import DiplomacyModel, StoryEvent
 from sim.jobs.ensemble import run_ensemble
 from sim.results.table import estimate_text, interval_text
@@ -176,6 +181,88 @@ def warm_kernel() -> float:
     return time.perf_counter() - start
 
 
+# ---- branches: what-ifs forked from the run ----------------------------------------------------
+
+MAX_BRANCHES = 3
+BRANCH_NAMES = "ABC"
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A what-if forked from the room's run: from month ``month + 1``, a change.
+
+    Attributes:
+        name: "A", "B" or "C".
+        month: the month it forks at (the run's month when it was made).
+        policy: a policy overlay switched on at the fork, or None.
+        overrides: parameters moved at the fork, ``((dotted key, value), ...)``.
+    """
+
+    name: str
+    month: int
+    policy: str | None = None
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    def scenario(self, scn: Scenario) -> Scenario:
+        """The branch of ``scn`` (:func:`sim.branch_scenario`)."""
+        return branch_scenario(scn, self.month, policy=self.policy,
+                               overrides=dict(self.overrides))
+
+    @property
+    def label(self) -> str:
+        """``"A: from month 13, policy maximum_pressure, NATO cohesion = 1"``."""
+        parts = [f"policy {self.policy}"] if self.policy else []
+        for key, value in self.overrides:
+            control = CONTROLS_BY_KEY.get(key)
+            parts.append(f"{control.label if control else key} = {value:g}")
+        return f"{self.name}: from month {self.month + 1}, {', '.join(parts) or 'no change'}"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The futures of the run as it is and of each branch, on one seed (common random numbers).
+
+    ``futures[0]`` is the run as it is; ``futures[k]`` the branch ``branches[k - 1]``. Run r of
+    every one of them is the same run r up to the fork month.
+    """
+
+    month: int
+    branches: tuple[Branch, ...]
+    futures: tuple[Futures, ...]
+
+    @property
+    def names(self) -> list[str]:
+        """Column names: "as it is", then each branch's name."""
+        return ["as it is", *(b.name for b in self.branches)]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The headline outcomes side by side: label, unit and one "estimate [CI]" per column."""
+        tables = [f.table.set_index("outcome") for f in self.futures]
+        out = []
+        for r in self.futures[0].table[self.futures[0].table["headline"]].itertuples():
+            cells = []
+            for f, t in zip(self.futures, tables, strict=True):
+                if r.outcome in t.index:
+                    row = t.loc[r.outcome]
+                    cells.append(f"{estimate_text(row['kind'], row['estimate'])} "
+                                 f"{interval_text(row['kind'], row['lo'], row['hi'])}")
+                elif r.column in f.summary.columns:  # left out of a table: cannot vary there
+                    value = float(f.summary[r.column].mean())
+                    cells.append(f"{estimate_text(r.kind, value)} (in every run)")
+                else:
+                    cells.append("cannot happen here")
+            out.append({"outcome": r.outcome, "label": r.label, "unit": r.unit,
+                        "cells": cells})
+        return out
+
+    def y_range(self, figure: str) -> tuple[float, float]:
+        """One y range for the fans of ``figure`` side by side (the widest band)."""
+        lo = min(float(f.fan(figure)["p5"].min()) for f in self.futures)
+        hi = max(float(f.fan(figure)["p95"].max()) for f in self.futures)
+        pad = 0.05 * (hi - lo) if hi > lo else 0.05
+        return lo - pad, hi + pad
+
+
 # ---- the session -------------------------------------------------------------------------------
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -208,6 +295,8 @@ class Classroom:
         self.scenario = self._effective(self.base, policy, {})
         self.model = DiplomacyModel(self.scenario, seed=self.seed)
         self.futures: Futures | None = None
+        self.branches: list[Branch] = []
+        self.comparison: Comparison | None = None
         self.playing = False
         self._play_token = 0
         self._uploads: dict[str, Scenario] = {}
@@ -538,6 +627,171 @@ class Classroom:
         return f is not None and f.settings_hash == self.scenario.content_hash() and \
             f.seed == self.seed
 
+    # ---- branches ------------------------------------------------------------------------
+    def add_branch(self, policy: str | None = None, key: str | None = None,
+                   value: Any = None) -> bool:
+        """Fork the run at its month into a what-if: a policy switched and/or a control moved.
+
+        ``value`` may be typed text (read like a control's box). Refused branches leave a
+        message in ``errors["branch"]``.
+        """
+        policy = None if policy in (None, "", NO_POLICY) else policy
+        with self._lock:
+            try:
+                if len(self.branches) >= MAX_BRANCHES:
+                    raise RefusedText(f"at most {MAX_BRANCHES} branches: remove one first")
+                if self.finished:
+                    raise RefusedText("the run is at its horizon: Reset or step back first")
+                if policy is not None and policy not in list_policies():
+                    raise RefusedText(f"no bundled policy {policy[:40]!r}")
+                overrides: tuple[tuple[str, Any], ...] = ()
+                if key:
+                    if key not in CONTROLS_BY_KEY:
+                        raise RefusedText(f"no control {key[:60]!r}")
+                    moved = typed_value(value) if isinstance(value, str) else value
+                    overrides = ((key, moved),)
+                if policy is None and not overrides:
+                    raise RefusedText("choose a policy or a control to change")
+                used = {b.name for b in self.branches}
+                name = next(n for n in BRANCH_NAMES if n not in used)
+                branch = Branch(name, self.month, policy, overrides)
+                branch.scenario(self.scenario)  # validated now, not at the comparison
+            except RefusedText as exc:
+                self.errors["branch"] = str(exc)
+                return False
+            except ScenarioError as exc:
+                self.errors["branch"] = refusal(exc)
+                return False
+            self.branches.append(branch)
+            self.branches.sort(key=lambda b: b.name)
+            self.errors.pop("branch", None)
+            return True
+
+    def remove_branch(self, name: str) -> None:
+        """Remove the branch of that name."""
+        with self._lock:
+            self.branches = [b for b in self.branches if b.name != name]
+
+    def compare_branches(self, runs: int = FUTURES_RUNS) -> Comparison:
+        """Run ``runs`` futures of the run as it is and of every branch, on the room's seed.
+
+        Run r of each is the same run up to its fork month, then meets the same draws.
+        """
+        with self._lock:
+            scn, seed, branches = self.scenario, self.seed, tuple(self.branches)
+        if not branches:
+            raise RefusedText("add a branch first")
+        futures = [run_futures(scn, seed, runs)]
+        futures += [run_futures(b.scenario(scn), seed, runs) for b in branches]
+        comparison = Comparison(min(b.month for b in branches), branches, tuple(futures))
+        with self._lock:
+            self.comparison = comparison
+        return comparison
+
+    # ---- share and print ---------------------------------------------------------------
+    def whatif(self) -> dict[str, Any]:
+        """This what-if as plain data: scenario, policy, controls, seed, month and branches.
+
+        A bundled scenario is named; an uploaded or typed one is carried whole (its TOML), so
+        the file reopens the same run anywhere (:meth:`open_whatif`).
+        """
+        with self._lock:
+            bundled = self.source_label in list_scenarios()
+            return {
+                "format": WHATIF_FORMAT,
+                "scenario": self.source_label if bundled else None,
+                "scenario_toml": None if bundled else self.base.to_toml(),
+                "scenario_name": self.source_label.removeprefix("uploaded: "),
+                "policy": self.policy,
+                "overrides": dict(self.overrides),
+                "seed": str(self.seed),
+                "month": self.month,
+                "branches": [{"name": b.name, "month": b.month, "policy": b.policy,
+                              "overrides": [[k, v] for k, v in b.overrides]}
+                             for b in self.branches],
+            }
+
+    def whatif_json(self) -> str:
+        """:meth:`whatif` as a JSON file's text."""
+        return json.dumps(self.whatif(), indent=1) + "\n"
+
+    def whatif_link(self) -> str:
+        """:meth:`whatif` as a link's query (``?whatif=...``: zlib, then URL-safe base64)."""
+        data = json.dumps(self.whatif(), separators=(",", ":")).encode()
+        return "?whatif=" + base64.urlsafe_b64encode(zlib.compress(data, 9)).decode().rstrip("=")
+
+    def open_whatif(self, text: str | bytes, slot: str = "whatif") -> bool:
+        """Reopen a what-if (the JSON of :meth:`whatif_json`, or a link's ``whatif`` value).
+
+        Everything in it is checked like the page's own inputs (bundled names only, a carried
+        scenario read with ``allow_paths=False``, the controls validated, branches at their
+        months); the run is replayed to the saved month. A fault leaves the room as it was
+        and its message in ``errors[slot]``.
+        """
+        try:
+            data = _whatif_data(text)
+            base, source = self._whatif_base(data)
+            policy = data.get("policy")
+            if policy is not None and policy not in list_policies():
+                raise RefusedText(f"policy: no bundled policy {str(policy)[:40]!r}")
+            overrides = data.get("overrides") or {}
+            if not isinstance(overrides, dict) or not all(isinstance(k, str) for k in overrides):
+                raise RefusedText("overrides: must be a table of dotted keys and values")
+            seed = seed_from_text(str(data.get("seed", DEFAULT_SEED)))
+            scenario = self._effective(base, policy, overrides)
+            month = data.get("month", 0)
+            if not isinstance(month, int) or not 0 <= month <= scenario.horizon:
+                raise RefusedText(f"month: must be a whole number from 0 to {scenario.horizon}")
+            branches = [_branch_from(b, scenario) for b in data.get("branches") or []]
+            if len(branches) > MAX_BRANCHES:
+                raise RefusedText(f"branches: at most {MAX_BRANCHES}")
+        except (RefusedText, ScenarioError) as exc:
+            msg = refusal(exc) if isinstance(exc, ScenarioError) else str(exc)
+            with self._lock:
+                self.errors[slot] = f"what-if not opened: {msg}"
+            return False
+        with self._lock:
+            self.playing = False
+            self._play_token += 1
+            self.base, self.policy, self.overrides, self.seed = base, policy, overrides, seed
+            self.scenario = scenario
+            self.model = DiplomacyModel(scenario, seed=seed)
+            self.model.run(month)
+            if source not in list_scenarios():
+                self._uploads[source] = base
+            self.source_label = source
+            self.branches = branches
+            self.comparison = None
+            self.futures = None
+            self.errors.clear()
+            self.notice = f"What-if reopened: {source}, seed {seed}, month {month}" + \
+                (f", {len(branches)} branch{'es' * (len(branches) != 1)}" if branches else "")
+        return True
+
+    @staticmethod
+    def _whatif_base(data: dict[str, Any]) -> tuple[Scenario, str]:
+        if data.get("scenario_toml") is not None:
+            text = data["scenario_toml"]
+            if not isinstance(text, str):
+                raise RefusedText("scenario_toml: must be a scenario file's text")
+            name = _SAFE_NAME.sub("_", str(data.get("scenario_name") or "whatif.toml"))[:60]
+            name = name if name.endswith(".toml") else name + ".toml"
+            return read_scenario_text(text, name, allow_paths=False), f"uploaded: {name}"
+        name = data.get("scenario")
+        if not isinstance(name, str):
+            raise RefusedText("scenario: a bundled scenario's name is missing")
+        return load_scenario(name, allow_paths=False), name
+
+    def handout_html(self) -> str:
+        """A printable handout of the run: settings, charts, story, futures, branches, questions.
+
+        One self-contained HTML file (the charts are PNG images inside it, drawn with
+        matplotlib as in the reports) that prints well on A4 or Letter.
+        """
+        from classroom.handout import handout
+
+        return handout(self)
+
     # ---- downloads -----------------------------------------------------------------------
     def settings_toml(self) -> str:
         """The current settings as a self-contained scenario file.
@@ -576,6 +830,61 @@ class Classroom:
         """The last futures' outcome table with confidence intervals as CSV ('' if none)."""
         f = self.futures
         return "" if f is None else _csv(f.table)
+
+
+WHATIF_FORMAT = "diplosim-whatif/1"
+MAX_WHATIF_BYTES = 1_000_000
+
+
+def _whatif_data(text: str | bytes) -> dict[str, Any]:
+    """The data of a what-if file (JSON) or link value (zlib + URL-safe base64)."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_WHATIF_BYTES:
+            raise RefusedText("larger than 1 MB: not a what-if file")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RefusedText("not UTF-8 text: not a what-if file") from None
+    text = text.strip()
+    if text.startswith("?whatif="):
+        text = text[len("?whatif="):]
+    if not text.startswith("{"):
+        inflate = zlib.decompressobj()
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            out = inflate.decompress(raw, MAX_WHATIF_BYTES)
+            whole = inflate.eof or inflate.unconsumed_tail  # a bomb stops at 1 MB, not cut
+            text = out.decode("utf-8")
+        except (ValueError, zlib.error, UnicodeDecodeError):
+            whole = False
+        if not whole:
+            raise RefusedText("not a what-if link (it was cut or changed?)")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RefusedText(f"not a what-if file (JSON: {exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict) or data.get("format") != WHATIF_FORMAT:
+        raise RefusedText(f"not a what-if file (its format should be {WHATIF_FORMAT})")
+    return data
+
+
+def _branch_from(data: Any, scenario: Scenario) -> Branch:
+    """A saved branch, checked: its name, month, policy and moved controls."""
+    if not isinstance(data, dict):
+        raise RefusedText("branches: each branch is a table")
+    name, month = data.get("name"), data.get("month")
+    if name not in tuple(BRANCH_NAMES) or not isinstance(month, int):
+        raise RefusedText("branches: each has a name (A, B or C) and a month")
+    policy = data.get("policy")
+    if policy is not None and policy not in list_policies():
+        raise RefusedText(f"branch {name}: no bundled policy {str(policy)[:40]!r}")
+    pairs = data.get("overrides") or []
+    if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and p[0] in CONTROLS_BY_KEY for p in pairs):
+        raise RefusedText(f"branch {name}: overrides are [control key, value] pairs")
+    branch = Branch(name, month, policy, tuple((k, v) for k, v in pairs))
+    branch.scenario(scenario)  # validated: a ScenarioError names the fault
+    return branch
 
 
 def _csv(df: pd.DataFrame) -> str:

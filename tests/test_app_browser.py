@@ -8,6 +8,7 @@ extras (solara, playwright) are missing; ``.ci/run`` installs Chromium so CI run
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import re
 import subprocess
@@ -295,3 +296,83 @@ def test_pasted_path_extends_is_refused(page: Page) -> None:
                                   f"(known: {', '.join(sim.list_scenarios())}), not a path")
     expect(error).not_to_contain_text("root")  # nothing of the file is echoed
     expect(page.get_by_text("Baseline 2024: Iranian arms to Russia")).to_be_visible()
+
+
+def test_branches_side_by_side(page: Page, numba_kernel) -> None:
+    _step(page, 3, 0)
+    branches = page.locator(".branches")
+    branches.get_by_role("button", name="Switch to policy (none)").click()
+    page.get_by_role("option", name="maximum_pressure").click()
+    branches.get_by_role("button", name="Add branch").click()
+    expect(branches.locator(".branch-item")).to_have_text(
+        re.compile(r"^A: from month 4, policy maximum_pressure"))
+    branches.get_by_role("button", name="Compare 1,000 futures of each").click()
+    expect(branches.locator(".branches-done")).to_have_text(
+        "Futures from month 3, seed 7, 1,000 runs each")
+    table = branches.locator(".branches-table")
+    expect(table.locator("tr").first).to_have_text(re.compile(r"outcome\s*as it is\s*A"))
+    scn = sim.load_scenario("baseline")
+    for col, s in enumerate((scn, sim.branch_scenario(scn, 3, policy="maximum_pressure"))):
+        t = sim.run_ensemble(s, runs=1000, seed=7).outcome_table().set_index("outcome")
+        for outcome in ("gdp_index_IRN", "any_escalations"):
+            row = t.loc[outcome]
+            cell = table.locator("tr", has_text=row["label"]).locator("td").nth(col + 1)
+            expect(cell).to_contain_text(estimate_text(row["kind"], row["estimate"]))
+    expect(branches.locator(".branch-fan canvas")).to_have_count(2)  # side by side
+
+
+def _drop_file(page: Page, selector: str, name: str, text: str) -> None:
+    """Drop a file on Solara's FileDrop (which has no file input) as a user would."""
+    page.locator(selector).evaluate(
+        """(el, [name, text]) => {
+            // A dropped file as the browser gives it (a file system entry of the file).
+            const file = new File([text], name, {type: "application/json"});
+            const item = {webkitGetAsEntry: () => ({isFile: true, file: (ok) => ok(file)})};
+            const drop = new Event("drop", {bubbles: true, cancelable: true});
+            Object.defineProperty(drop, "dataTransfer", {value: {items: [item]}});
+            el.dispatchEvent(drop);
+        }""", [name, text])
+
+
+def test_share_and_reopen(page: Page, browser, app_url: str, tmp_path: Path) -> None:
+    nato = page.locator(".control-actors-NATO-cohesion input[type=text]")
+    nato.fill("0.95")
+    nato.press("Enter")
+    expect(nato).to_have_value("0.95")
+    _step(page, 2, 0)
+    story = page.locator(".story-line").all_inner_texts()
+    share = page.locator(".share")
+    share.get_by_role("button", name="Make a link").click()
+    href = share.locator(".whatif-link").get_attribute("href")
+    assert href and href.startswith("?whatif=")
+    with page.expect_download() as info:
+        share.get_by_text("This what-if (.json)").click()
+    saved = tmp_path / "whatif.json"
+    info.value.save_as(saved)
+
+    for how in ("link", "file"):
+        context = browser.new_context(viewport={"width": 1400, "height": 1600})
+        other = context.new_page()
+        other.set_default_timeout(TIMEOUT_MS)
+        if how == "link":
+            other.goto(app_url + href)
+        else:
+            other.goto(app_url)
+            expect(other.get_by_text("Step: 0", exact=True)).to_be_visible(timeout=90_000)
+            _drop_file(other, ".share .solara-file-drop", "whatif.json",
+                       saved.read_text())
+        expect(other.get_by_text("Step: 2", exact=True)).to_be_visible(timeout=90_000)
+        expect(other.get_by_text("What-if reopened: baseline, seed 7, month 2")).to_be_visible()
+        expect(other.locator(".control-actors-NATO-cohesion input[type=text]")
+               ).to_have_value("0.95")
+        expect(other.locator(".run-charts")).to_have_attribute("data-months", "2")
+        assert other.locator(".story-line").all_inner_texts() == story
+        other.screenshot(path=str(tmp_path / f"reopened-{how}.png"))
+        context.close()
+    with page.expect_download() as info:
+        page.get_by_text("Printable handout (.html)").click()
+    handout = tmp_path / "handout.html"
+    info.value.save_as(handout)
+    text = handout.read_text()
+    assert "<h2>Questions</h2>" in text
+    assert html.escape(story[0].split(": ", 1)[1]) in text  # the story, without the month
