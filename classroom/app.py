@@ -25,7 +25,14 @@ from typing import Any
 import solara
 from solara import v
 
-from classroom.charts import RunChart, fan_option, network_option, run_panels
+from classroom.charts import (
+    EchartsFigure,
+    RunChart,
+    fan_option,
+    figure_json,
+    network_option,
+    run_panels,
+)
 from classroom.controls import Control
 from classroom.session import (
     EDITOR_EXAMPLE,
@@ -220,17 +227,17 @@ def FuturesView(room: Classroom, settings: int, futures: solara.Reactive[int]):
     error = failed.value or None
     running = busy.value
     labels = solara.use_memo(lambda: monthly_labels(room.scenario),
-                             [room.scenario.content_hash()])
+                             [room.scenario_hash])
     f = room.futures
-    fan_key = [id(f), figure, room.month, room.scenario.content_hash(), room.seed]
+    fan_key = [id(f), figure, room.month, room.scenario_hash, room.seed]
 
     def draw_fan():
         if f is None or figure not in f.band_names:
             return None
         label = labels.get(figure, figure)
         mine = room.monthly().get(figure)
-        return fan_option(f.fan(figure), f"{label}: {f.runs:,} futures",
-                          run=None if mine is None else mine.tolist())
+        return figure_json(fan_option(f.fan(figure), f"{label}: {f.runs:,} futures",
+                                      run=None if mine is None else mine.tolist()))
 
     fig = solara.use_memo(draw_fan, fan_key)
     with solara.Card(f"{FUTURES_RUNS:,} futures", classes=["futures"]):
@@ -273,7 +280,8 @@ def FuturesView(room: Classroom, settings: int, futures: solara.Reactive[int]):
                               on_value=lambda label: set_figure(names[label]))
                 if fig is not None:
                     with solara.Column(classes=["fan-chart"]):
-                        solara.FigureEcharts(option=fig, attributes={"style": "height: 320px;"})
+                        EchartsFigure.element(option_json=fig,
+                                              attributes={"style": "height: 320px;"})
 
 
 @solara.component
@@ -324,7 +332,7 @@ def BranchesView(room: Classroom, month: int, settings: int):
         version.value += 1
 
     labels = solara.use_memo(lambda: monthly_labels(room.scenario),
-                             [room.scenario.content_hash()])
+                             [room.scenario_hash])
     c = room.comparison
     with solara.Card("What-if branches", classes=["branches"]):
         _small(f"Fork the run at month {month}: from month {month + 1}, switch a policy "
@@ -385,8 +393,8 @@ def BranchesView(room: Classroom, month: int, settings: int):
                     opt = fan_option(f.fan(figure), f"{labels[figure]}: {name}", y_range=y,
                                      since=None if b is None else b.month)
                     with solara.Column(classes=["branch-fan"]):
-                        solara.FigureEcharts(option=opt,
-                                             attributes={"style": "height: 280px;"})
+                        EchartsFigure.element(option_json=figure_json(opt),
+                                              attributes={"style": "height: 280px;"})
 
 
 @solara.component
@@ -396,9 +404,9 @@ def RunCharts(room: Classroom, version: int, labels: dict[str, str]):
     After each render the browser is brought to the run: a step sends that month's row only.
     """
     names = solara.use_memo(lambda: list(room.model.monthly_columns),
-                            [room.scenario.content_hash()])
+                            [room.scenario_hash])
     columns, panels = solara.use_memo(lambda: run_panels(names, labels), [names])
-    chart = RunChart.element(panels=panels, horizon=room.scenario.horizon)
+    chart = RunChart.element(panels=figure_json(panels), horizon=room.scenario.horizon)
 
     def push() -> None:
         solara.get_widget(chart).show(room.chart_rows(columns))
@@ -449,7 +457,7 @@ def RunCard(room: Classroom, run: solara.Reactive[int], version: int,
                                         guarded(on_reset)), [])
     month, horizon = room.month, room.scenario.horizon
     labels = solara.use_memo(lambda: monthly_labels(room.scenario),
-                             [room.scenario.content_hash()])
+                             [room.scenario_hash])
     with solara.Card("One run", classes=["run"]):
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.Button("Step", color="primary", on_click=handlers[0],
@@ -470,10 +478,10 @@ def RunCard(room: Classroom, run: solara.Reactive[int], version: int,
 @solara.component
 def NetworkCard(room: Classroom, run: int):
     """The network of relations at the current month, drawn in the browser."""
-    key = [room.scenario.content_hash(), room.seed, room.month, id(room.model)]
-    net = solara.use_memo(lambda: network_option(room.network()), key)
+    key = [room.scenario_hash, room.seed, room.month, id(room.model)]
+    net = solara.use_memo(lambda: figure_json(network_option(room.network())), key)
     with solara.Card("Network of relations", classes=["network"]):
-        solara.FigureEcharts(option=net, attributes={"style": "height: 400px;"})
+        EchartsFigure.element(option_json=net, attributes={"style": "height: 400px;"})
 
 
 @solara.component

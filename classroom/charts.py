@@ -17,6 +17,7 @@ The option builders are pure functions of data, tested without a browser.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -95,17 +96,44 @@ def chart_rows(monthly: pd.DataFrame, columns: list[str]) -> list[list[float | N
     return [[_num(x) for x in row] for row in data]
 
 
+class EchartsFigure(ipyvuetify.VuetifyTemplate):
+    """One ECharts chart whose option comes as JSON text (``figure.vue``).
+
+    Like :func:`solara.FigureEcharts`, but the option is one string: the page's renderer walks
+    every list and dict of a component's arguments on each render, and a fan chart's option
+    holds hundreds of points.
+    """
+
+    template_file = (__file__, "figure.vue")
+
+    option_json = traitlets.Unicode("").tag(sync=True)
+    attributes = traitlets.Dict({}).tag(sync=True)
+    cdn = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+
+    @traitlets.default("cdn")
+    def _cdn(self) -> str | None:
+        import solara.settings
+
+        return None if solara.settings.assets.proxy else solara.settings.assets.cdn
+
+
+def figure_json(option: dict) -> str:
+    """An ECharts option as the JSON text :class:`EchartsFigure` takes."""
+    return json.dumps(option, separators=(",", ":"))
+
+
 class RunChart(ipyvuetify.VuetifyTemplate):
     """The run's six panels, drawn in the browser; they grow by one point a month.
 
-    ``panels`` and ``horizon`` describe the charts (sent when the scenario changes); ``rows``
+    ``panels`` (JSON text, see :class:`EchartsFigure`) and ``horizon`` describe the charts
+    (sent when the scenario changes); ``rows``
     is the run's table. :meth:`show` sends only what changed: the new months' rows as one
     small message when the run stepped on, the whole table when it was replaced.
     """
 
     template_file = (__file__, "charts.vue")
 
-    panels = traitlets.List().tag(sync=True)
+    panels = traitlets.Unicode("[]").tag(sync=True)
     horizon = traitlets.Int(36).tag(sync=True)
     rows = traitlets.List().tag(sync=True)
     cdn = traitlets.Unicode(None, allow_none=True).tag(sync=True)
@@ -127,8 +155,6 @@ class RunChart(ipyvuetify.VuetifyTemplate):
         A step (``rows`` extends what the browser has) sends only the new rows; the widget's
         own state is updated without a message, so a page that reconnects draws the whole run.
         """
-        import json
-
         old = self.rows
         if rows == old:
             return "same"

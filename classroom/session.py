@@ -302,6 +302,7 @@ class Classroom:
         self._uploads: dict[str, Scenario] = {}
         self._rows: tuple[Any, tuple[str, ...], list[list[float | None]]] = (None, (), [])
         self._layout: tuple[Any, ...] = (None,)
+        self._hash: tuple[Any, str] = (None, "")
 
     # ---- choices -------------------------------------------------------------------------
     @property
@@ -549,6 +550,14 @@ class Classroom:
         return [(month, [ev.text for ev in events])
                 for month, events in self.story_events_by_month(newest_first)]
 
+    @property
+    def scenario_hash(self) -> str:
+        """``self.scenario.content_hash()``, worked out once per scenario (the page asks often)."""
+        scn = self.scenario
+        if self._hash[0] is not scn:
+            self._hash = (scn, scn.content_hash())
+        return self._hash[1]
+
     def chart_rows(self, columns: list[str]) -> list[list[float | None]]:
         """The run's monthly figures of ``columns`` as rows for the browser's charts.
 
@@ -624,7 +633,7 @@ class Classroom:
     def futures_current(self) -> bool:
         """Whether the last futures were computed for the current settings and seed."""
         f = self.futures
-        return f is not None and f.settings_hash == self.scenario.content_hash() and \
+        return f is not None and f.settings_hash == self.scenario_hash and \
             f.seed == self.seed
 
     # ---- branches ------------------------------------------------------------------------

@@ -8,7 +8,14 @@ import networkx as nx
 
 import sim
 from analysis.plots import relations_graph
-from classroom.charts import RunChart, chart_rows, fan_option, network_option, run_panels
+from classroom.charts import (
+    RunChart,
+    chart_rows,
+    fan_option,
+    figure_json,
+    network_option,
+    run_panels,
+)
 from classroom.session import Classroom, monthly_labels
 
 
@@ -33,7 +40,7 @@ def test_a_step_sends_one_row_and_a_replay_sends_the_run(monkeypatch) -> None:
     room = Classroom()
     columns, panels = run_panels(list(room.model.monthly_columns),
                                  monthly_labels(room.scenario))
-    widget = RunChart(panels=panels, horizon=room.scenario.horizon)
+    widget = RunChart(panels=figure_json(panels), horizon=room.scenario.horizon)
     sent: list[dict] = []
     monkeypatch.setattr(widget, "send", lambda msg: sent.append(msg))
     assert widget.show(chart_rows(room.monthly(), columns)) == "replace"
