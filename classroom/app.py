@@ -379,8 +379,9 @@ def BranchesView(room: Classroom, month: int, settings: int):
             for r in c.rows()]
         v.Html(tag="table", class_="branches-table", children=[head, *rows],
                style_="font-size: 13px; border-collapse: collapse; margin: 8px 0")
-        for b in c.branches:
-            _small(b.label)
+        with solara.Column(gap="0px"):
+            for b in c.branches:
+                _small(b.label)
         choices = [n for n in c.futures[0].band_names if n in labels]
         names = {labels[n]: n for n in choices}
         solara.Select("Fan charts of", values=list(names),

@@ -244,12 +244,14 @@ def fan_option(fan: pd.DataFrame, title: str, run: list[float] | None = None,
     """
     months = [int(m) for m in fan["month"]]
 
-    def pts(values: Any) -> list[list[float | None]]:
-        return [[m, _num(v)] for m, v in zip(months, values, strict=True)]
+    def pts(values: Any) -> list[float | None]:
+        return [_num(v) for v in values]
 
-    def width(lo: str, hi: str) -> list[list[float | None]]:
-        return [[m, _num(b - a)] for m, a, b in zip(months, fan[lo], fan[hi], strict=True)]
+    def width(lo: str, hi: str) -> list[float | None]:
+        return [_num(b - a) for a, b in zip(fan[lo], fan[hi], strict=True)]
 
+    # Bands are stacked areas (lower edge, then the band's width on top of it): ECharts stacks
+    # areas on a category axis, one category per month.
     band = {"type": "line", "showSymbol": False, "lineStyle": {"width": 0}, "silent": True}
     series = [
         {**band, "name": "p5", "data": pts(fan["p5"]), "stack": "b90"},
@@ -264,14 +266,14 @@ def fan_option(fan: pd.DataFrame, title: str, run: list[float] | None = None,
     if run is not None:
         series.append({"type": "line", "name": "this run", "showSymbol": False,
                        "color": "#d95f02", "lineStyle": {"width": 2},
-                       "data": [[m, _num(v)] for m, v in enumerate(run)]})
+                       "data": [_num(v) for v in run]})
     if since is not None:
         series[-1]["markLine"] = {"silent": True, "symbol": "none", "label": {
             "formatter": f"fork: month {since}", "fontSize": 9},
-            "lineStyle": {"color": "#999", "type": "dashed"}, "data": [{"xAxis": since}]}
+            "lineStyle": {"color": "#999", "type": "dashed"}, "data": [{"xAxis": str(since)}]}
     y: dict[str, Any] = {"type": "value", "scale": True}
     if y_range is not None:
-        y.update(min=_num(y_range[0]), max=_num(y_range[1]))
+        y.update(min=math.floor(y_range[0] * 100) / 100, max=math.ceil(y_range[1] * 100) / 100)
     return {
         "animation": False,
         "title": {"text": title, "left": 0, "textStyle": {"fontSize": 12}},
@@ -280,8 +282,8 @@ def fan_option(fan: pd.DataFrame, title: str, run: list[float] | None = None,
                                        *(["this run"] if run is not None else [])],
                    "textStyle": {"fontSize": 10}},
         "grid": {"left": 50, "right": 14, "top": 50, "bottom": 28},
-        "xAxis": {"type": "value", "min": 0, "max": max(months, default=1), "name": "month",
-                  "nameLocation": "middle", "nameGap": 20},
+        "xAxis": {"type": "category", "data": [str(m) for m in months], "boundaryGap": False,
+                  "name": "month", "nameLocation": "middle", "nameGap": 20},
         "yAxis": y,
         "series": series,
     }

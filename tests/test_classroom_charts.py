@@ -76,9 +76,11 @@ def test_network_and_fan_options_are_plain_data() -> None:
     names = [s["name"] for s in opt["series"]]
     assert names == ["p5", "90% of futures", "p25", "50% of futures", "median", "this run"]
     width = opt["series"][1]["data"]
-    assert all(abs(w - (hi - lo)) < 1e-3 for (_, w), lo, hi in
+    assert all(abs(w - (hi - lo)) < 1e-3 for w, lo, hi in
                zip(width, fan["p5"], fan["p95"], strict=True))
-    assert opt["yAxis"]["min"] == 0.5 and opt["series"][-1]["markLine"]["data"] == [{"xAxis": 2}]
+    assert opt["xAxis"]["data"] == [str(m) for m in fan["month"]]
+    assert opt["yAxis"]["min"] == 0.5 and opt["yAxis"]["max"] == 1.5
+    assert opt["series"][-1]["markLine"]["data"] == [{"xAxis": "2"}]
 
 
 def test_rows_kept_by_the_room_match_the_run() -> None:
