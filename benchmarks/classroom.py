@@ -156,7 +156,7 @@ async def student(k: int, browser, url: str, barrier: asyncio.Barrier, rec: dict
         except Exception as exc:  # noqa: BLE001 (counted and reported)
             rec["errors"].append(f"page {k}, {name}: {type(exc).__name__}: "
                                  f"{str(exc).splitlines()[0][:160]}")
-            alive = name != "load"
+            alive = name != "load"  # a page that did not load sits the rest out
 
     async def load() -> None:
         await asyncio.sleep(k * arrive_every)  # students arrive one after another
@@ -205,8 +205,8 @@ async def student(k: int, browser, url: str, barrier: asyncio.Barrier, rec: dict
     async def done() -> None:
         pass
 
-    for name, body in (("start", load), ("load", steps), ("step", slider),
-                       ("slider", futures), ("futures", play), ("play", done)):
+    for name, body in (("load", load), ("step", steps), ("slider", slider),
+                       ("futures", futures), ("play", play), ("end", done)):
         await phase(name, body)
     await ctx.close()
 
@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         "errors": rec["errors"],
         "server_rss_mib": {"idle": idle / 2**20, "peak": memory.peak / 2**20,
                            "end": memory.last / 2**20},
-        "server_cpu_by_phase": {b[0]: {"seconds": b[1] - a[1], "server_cpu": b[2] - a[2]}
+        "server_cpu_by_phase": {a[0]: {"seconds": b[1] - a[1], "server_cpu": b[2] - a[2]}
                                 for a, b in zip(marks, marks[1:], strict=False)},
         "cpu_seconds": {"server": server_cpu, "machine": machine_cpu,
                         "available": wall * (os.cpu_count() or 1)},
