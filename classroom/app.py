@@ -14,23 +14,32 @@ Nothing typed or uploaded is executed: numbers are read as TOML values, files wi
 
 from __future__ import annotations
 
+import html
 import threading
 import time
 import traceback
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 import solara
 from solara import v
 
-from analysis.plots import fan_chart, network_plot
+from classroom.charts import (
+    EchartsFigure,
+    RunChart,
+    fan_option,
+    figure_json,
+    network_option,
+    run_panels,
+)
 from classroom.controls import Control
-from classroom.figures import run_charts
 from classroom.session import (
     EDITOR_EXAMPLE,
     FUTURES_RUNS,
     NO_POLICY,
     Classroom,
+    futures_waiting,
     monthly_labels,
     warm_kernel,
 )
@@ -114,7 +123,7 @@ def ScenarioEditor(on_use: Callable[[str], None]):
 
 
 @solara.component
-def Teaching(room: Classroom, version: int):
+def Teaching(room: Classroom, settings: int):
     """Title, description, what to notice and things to try, of the current scenario."""
     t = room.teaching
     with solara.Card(t["title"], classes=["teaching"]):
@@ -129,11 +138,32 @@ def Teaching(room: Classroom, version: int):
             solara.Info(room.notice, dense=True)
 
 
+def _story_month_html(month: int, when: str, events: tuple[tuple[str, str], ...]) -> str:
+    """One month of the story as HTML, every text escaped (shown as text, never as markup)."""
+    out = [f'<div style="font-weight: 600; margin-top: 6px">Month {month} '
+           f"({html.escape(when)})</div>"]
+    for text, why in events:
+        out.append(f'<div class="story-line" style="font-size: 13px">Month {month}: '
+                   f"{html.escape(text)}</div>")
+        if why:
+            out.append('<div class="story-why" style="font-size: 12px; color: #666; '
+                       f'margin: 0 0 3px 14px">why: {html.escape(why)}</div>')
+    return "".join(out)
+
+
 @solara.component
-def Story(room: Classroom, version: int):
+def StoryMonth(month: int, when: str, events: tuple[tuple[str, str], ...]):
+    """One month of the story: one element, re-drawn only if that month's lines change."""
+    text = solara.use_memo(lambda: _story_month_html(month, when, events), [month, when, events])
+    solara.HTML(tag="div", unsafe_innerHTML=text, classes=["story-month"])
+
+
+@solara.component
+def Story(room: Classroom, run: int):
     """The story of the run in plain words, newest month first.
 
-    Under each decision, in grey, its reasons: the terms that weighed most in it.
+    Under each decision, in grey, its reasons: the terms that weighed most in it. A month is
+    one element (its lines escaped), so a step adds one and leaves the others alone.
     """
     with solara.Card("Story of the run", classes=["story"]):
         months = room.story_events_by_month(newest_first=True)
@@ -144,14 +174,8 @@ def Story(room: Classroom, version: int):
                 _small("Under a decision, why: the terms that weighed most in it (for a "
                        "shipment, its utility's terms: positive for shipping, negative against).")
             for month, events in months:
-                solara.Text(f"Month {month} ({room.calendar(month)})",
-                            style={"font-weight": "600", "margin-top": "6px"})
-                for ev in events:
-                    v.Html(tag="div", class_="story-line", children=[f"Month {month}: {ev.text}"],
-                           style_="font-size: 13px;")
-                    if ev.why:
-                        v.Html(tag="div", class_="story-why", children=[f"why: {ev.why}"],
-                               style_="font-size: 12px; color: #666; margin: 0 0 3px 14px;")
+                StoryMonth(month, room.calendar(month),
+                           tuple((ev.text, ev.why) for ev in events)).key(f"m{month}")
 
 
 def _table_rows(rows: list[dict[str, Any]]) -> list[Any]:
@@ -167,21 +191,53 @@ def _table_rows(rows: list[dict[str, Any]]) -> list[Any]:
 
 
 @solara.component
-def FuturesView(room: Classroom, version: int, running: bool, error: str | None,
-                on_run: Callable[[], None]):
-    """The "Run 1,000 futures" button, the outcome table with 95% intervals and a fan chart."""
+def FuturesView(room: Classroom, settings: int, futures: solara.Reactive[int]):
+    """The "Run 1,000 futures" button, the outcome table with 95% intervals and a fan chart.
+
+    The ensemble runs in a thread of its own (the Numba kernel releases the GIL), so other
+    pages keep answering while it runs; one ensemble at a time per server
+    (:func:`classroom.session.run_futures`). Not re-drawn by the run's steps: the fan chart's
+    "this run" shows the run up to the month the chart was drawn.
+    """
+    _ = futures.value
     figure, set_figure = solara.use_state("gdp_index_IRN")
+    request = solara.use_reactive(0)
+    busy = solara.use_reactive(False)
+    failed = solara.use_reactive("")
+
+    def compute() -> None:
+        if not request.value:
+            return
+        try:
+            room.run_futures()
+            failed.value = ""
+        except Exception as exc:  # noqa: BLE001 (shown beside the button, logged for us)
+            traceback.print_exc()
+            failed.value = f"{type(exc).__name__}: {exc}"
+        finally:
+            busy.value = False
+            futures.value += 1
+
+    solara.use_thread(compute, dependencies=[request.value], intrusive_cancel=False)
+
+    def on_run() -> None:
+        busy.value = True
+        request.value += 1
+
+    error = failed.value or None
+    running = busy.value
     labels = solara.use_memo(lambda: monthly_labels(room.scenario),
-                             [room.scenario.content_hash()])
+                             [room.scenario_hash])
     f = room.futures
-    fan_key = [id(f), figure, room.month, room.scenario.content_hash(), room.seed]
+    fan_key = [id(f), figure, room.month, room.scenario_hash, room.seed]
 
     def draw_fan():
         if f is None or figure not in f.band_names:
             return None
         label = labels.get(figure, figure)
-        return fan_chart(f.bands, figure, title=f"{label}: {f.runs:,} futures", ylabel="",
-                         run=room.monthly().get(figure))
+        mine = room.monthly().get(figure)
+        return figure_json(fan_option(f.fan(figure), f"{label}: {f.runs:,} futures",
+                                      run=None if mine is None else mine.tolist()))
 
     fig = solara.use_memo(draw_fan, fan_key)
     with solara.Card(f"{FUTURES_RUNS:,} futures", classes=["futures"]):
@@ -192,7 +248,10 @@ def FuturesView(room: Classroom, version: int, running: bool, error: str | None,
             solara.Button(f"Run {FUTURES_RUNS:,} futures", color="primary", on_click=on_run,
                           disabled=running)
             if running:
-                solara.Text(f"Running {FUTURES_RUNS:,} futures…")
+                others = futures_waiting() - 1
+                queue = f" ({others} other ensemble{'s' * (others != 1)} of the class first)" \
+                    if others > 0 else ""
+                solara.Text(f"Running {FUTURES_RUNS:,} futures…{queue}")
         if error:
             _error(f"The futures could not be run: {error}", "futures")
         if f is None:
@@ -220,39 +279,152 @@ def FuturesView(room: Classroom, version: int, running: bool, error: str | None,
                 solara.Select("Fan chart of", values=list(names), value=current,
                               on_value=lambda label: set_figure(names[label]))
                 if fig is not None:
-                    solara.FigureMatplotlib(fig, format="png", dependencies=fan_key)
+                    with solara.Column(classes=["fan-chart"]):
+                        EchartsFigure.element(option_json=fig,
+                                              attributes={"style": "height: 320px;"})
 
 
 @solara.component
-def Page():
-    """The whole page.
+def BranchesView(room: Classroom, month: int, settings: int):
+    """What-if branches forked from the run at its month, and their futures side by side.
 
-    Settings in the sidebar; teaching, the run, its network and story, and the futures in the
-    main column.
+    Each branch switches a policy and/or moves a control from the next month on; "Compare"
+    runs 1,000 futures of the run as it is and of each branch on the same seed, so that run r
+    of every column shares its first months and meets the same draws (common random numbers).
     """
-    room = solara.use_memo(Classroom, [])
     version = solara.use_reactive(0)
-    play_token = solara.use_reactive(0)
-    futures_request = solara.use_reactive(0)
-    app_error = solara.use_reactive("")
-    solara.use_effect(ensure_warm, [])
+    policy, set_policy = solara.use_state(NO_POLICY)
+    control, set_control = solara.use_state("")
+    value, set_value = solara.use_state("")
+    figure, set_figure = solara.use_state("gdp_index_IRN")
+    request = solara.use_reactive(0)
+    busy = solara.use_reactive(False)
+    failed = solara.use_reactive("")
+    _ = version.value
 
-    def bump() -> None:
+    def compute() -> None:
+        if not request.value:
+            return
+        try:
+            room.compare_branches()
+            failed.value = ""
+        except Exception as exc:  # noqa: BLE001 (shown beside the button, logged for us)
+            traceback.print_exc()
+            failed.value = f"{type(exc).__name__}: {exc}"
+        finally:
+            busy.value = False
+            version.value += 1
+
+    solara.use_thread(compute, dependencies=[request.value], intrusive_cancel=False)
+
+    def on_compare() -> None:
+        busy.value = True
+        request.value += 1
+
+    labels_by_key = {c.label: c.key for c in room.controls}
+
+    def on_add() -> None:
+        room.add_branch(policy, labels_by_key.get(control), value)
         version.value += 1
 
-    def guarded(fn: Callable[..., Any]) -> Callable[..., None]:
-        """Run a handler; an unexpected fault becomes a message, never a dead page."""
+    def on_remove(name: str) -> None:
+        room.remove_branch(name)
+        version.value += 1
 
-        def run(*args: Any) -> None:
-            try:
-                fn(*args)
-                app_error.value = ""
-            except Exception as exc:  # noqa: BLE001 (shown to the user, logged for us)
-                traceback.print_exc()
-                app_error.value = f"{type(exc).__name__}: {exc}"
-            bump()
+    labels = solara.use_memo(lambda: monthly_labels(room.scenario),
+                             [room.scenario_hash])
+    c = room.comparison
+    with solara.Card("What-if branches", classes=["branches"]):
+        _small(f"Fork the run at month {month}: from month {month + 1}, switch a policy "
+               "and/or move a control, then compare 1,000 futures of each with the run as it "
+               "is. Run r of every column is the same run up to the fork and meets the same "
+               "random draws after it (common random numbers): the differences are the "
+               "branch's doing.")
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+            with solara.Column(style={"width": "200px"}):
+                solara.Select("Switch to policy", values=room.policy_choices, value=policy,
+                              on_value=set_policy)
+            with solara.Column(style={"width": "220px"}, classes=["branch-control"]):
+                solara.Select("and/or move", values=["", *labels_by_key], value=control,
+                              on_value=set_control)
+            with solara.Column(style={"width": "90px"}, classes=["branch-value"]):
+                solara.InputText("to", value=value, on_value=set_value, dense=True)
+            solara.Button("Add branch", outlined=True, on_click=on_add,
+                          disabled=room.finished)
+        if "branch" in room.errors:
+            _error(room.errors["branch"], "branch")
+        for b in room.branches:
+            with solara.Row(style={"align-items": "center"}, classes=["branch-item"]):
+                solara.Text(b.label)
+                solara.Button("Remove", text=True, small=True,
+                              on_click=lambda name=b.name: on_remove(name))
+        with solara.Row(style={"align-items": "center"}):
+            solara.Button(f"Compare {FUTURES_RUNS:,} futures of each", color="primary",
+                          on_click=on_compare, disabled=busy.value or not room.branches)
+            if busy.value:
+                solara.Text("Running the futures of every branch…")
+        if failed.value:
+            _error(f"The branches could not be compared: {failed.value}", "branches")
+        if c is None:
+            return
+        solara.Text(f"Futures from month {c.month}, seed {c.futures[0].seed}, "
+                    f"{c.futures[0].runs:,} runs each", classes=["branches-done"])
+        head = v.Html(tag="tr", children=[
+            v.Html(tag="th", children=[h], style_="text-align: left; padding: 2px 10px 2px 0")
+            for h in ("outcome", *c.names)])
+        cell = "padding: 2px 10px; white-space: nowrap"
+        rows = [v.Html(tag="tr", children=[
+            v.Html(tag="td", children=[r["label"]], style_="padding: 2px 10px 2px 0"),
+            *(v.Html(tag="td", children=[x], style_=cell) for x in r["cells"])])
+            for r in c.rows()]
+        v.Html(tag="table", class_="branches-table", children=[head, *rows],
+               style_="font-size: 13px; border-collapse: collapse; margin: 8px 0")
+        with solara.Column(gap="0px"):
+            for b in c.branches:
+                _small(b.label)
+        choices = [n for n in c.futures[0].band_names if n in labels]
+        names = {labels[n]: n for n in choices}
+        solara.Select("Fan charts of", values=list(names),
+                      value=labels.get(figure, labels[choices[0]]) if choices else "",
+                      on_value=lambda label: set_figure(names[label]))
+        if figure in choices:
+            y = c.y_range(figure)
+            with solara.Columns([1] * len(c.futures)):
+                for name, f, b in zip(c.names, c.futures, (None, *c.branches), strict=True):
+                    opt = fan_option(f.fan(figure), f"{labels[figure]}: {name}", y_range=y,
+                                     since=None if b is None else b.month)
+                    with solara.Column(classes=["branch-fan"]):
+                        EchartsFigure.element(option_json=figure_json(opt),
+                                              attributes={"style": "height: 280px;"})
 
-        return run
+
+@solara.component
+def RunCharts(room: Classroom, version: int, labels: dict[str, str]):
+    """The run's six panels, drawn in the browser (:class:`classroom.charts.RunChart`).
+
+    After each render the browser is brought to the run: a step sends that month's row only.
+    """
+    names = solara.use_memo(lambda: list(room.model.monthly_columns),
+                            [room.scenario_hash])
+    columns, panels = solara.use_memo(lambda: run_panels(names, labels), [names])
+    chart = RunChart.element(panels=figure_json(panels), horizon=room.scenario.horizon)
+
+    def push() -> None:
+        solara.get_widget(chart).show(room.chart_rows(columns))
+
+    solara.use_effect(push, None)  # every render; nothing is sent when nothing changed
+    return chart
+
+
+@solara.component
+def RunCard(room: Classroom, run: solara.Reactive[int], version: int,
+            guarded: Callable[..., Any]):
+    """Step, Play/Pause, Reset, Mesa's step counter, the run's facts so far and its charts.
+
+    Re-rendered when the run changes (``version``: a step, a month of play, a replay); the
+    sidebar is not. The play thread moves ``run`` on.
+    """
+    play_token = solara.use_reactive(0)
 
     def play_loop() -> None:
         token = play_token.value
@@ -262,44 +434,15 @@ def Page():
             time.sleep(PLAY_INTERVAL_S)
             try:
                 going = room.play_tick(token)
-            except Exception as exc:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 (logged; the page stops playing)
                 traceback.print_exc()
-                app_error.value = f"{type(exc).__name__}: {exc}"
                 going = False
-            bump()
+            run.value += 1
             if not going:
                 return
 
     solara.use_thread(play_loop, dependencies=[play_token.value], intrusive_cancel=False)
 
-    futures_running = solara.use_reactive(False)
-    futures_error = solara.use_reactive("")
-
-    def compute_futures() -> None:
-        if not futures_request.value:
-            return
-        try:
-            room.run_futures()
-            futures_error.value = ""
-        except Exception as exc:  # noqa: BLE001 (shown beside the button, logged for us)
-            traceback.print_exc()
-            futures_error.value = f"{type(exc).__name__}: {exc}"
-        finally:
-            futures_running.value = False
-            bump()
-
-    solara.use_thread(compute_futures, dependencies=[futures_request.value],
-                      intrusive_cancel=False)
-
-    def on_futures() -> None:
-        futures_running.value = True
-        futures_request.value += 1
-
-    # Stable handlers (the same objects every render), so controls re-render only on change.
-    on_set = solara.use_memo(lambda: guarded(room.set_value), [])
-    on_text = solara.use_memo(lambda: guarded(room.set_text), [])
-
-    @guarded
     def on_play() -> None:
         if room.playing:
             room.pause()
@@ -307,102 +450,229 @@ def Page():
         else:
             play_token.value = room.play()
 
-    @guarded
     def on_reset() -> None:
         room.reset()
         play_token.value = 0
 
-    on_use = solara.use_memo(lambda: guarded(room.use_text), [])
-
-    def on_upload(info: dict[str, Any]) -> None:
-        data = info.get("data") or b""
-        if len(data) > MAX_UPLOAD_BYTES:
-            room.errors["upload"] = f"{info.get('name')}: larger than 1 MB, not a scenario file"
-        else:
-            room.upload(info.get("name", "scenario.toml"), data)
-
-    _ = version.value  # re-render on every change of the session
+    handlers = solara.use_memo(lambda: (guarded(room.step), guarded(on_play),
+                                        guarded(on_reset)), [])
     month, horizon = room.month, room.scenario.horizon
-    run_key = [room.scenario.content_hash(), room.seed, month]
-    labels = solara.use_memo(lambda: monthly_labels(room.scenario), [run_key[0]])
+    labels = solara.use_memo(lambda: monthly_labels(room.scenario),
+                             [room.scenario_hash])
+    with solara.Card("One run", classes=["run"]):
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+            solara.Button("Step", color="primary", on_click=handlers[0],
+                          disabled=room.playing or room.finished)
+            solara.Button("Pause" if room.playing else "Play", color="primary",
+                          on_click=handlers[1], disabled=room.finished and not room.playing)
+            solara.Button("Reset", on_click=handlers[2])
+            solara.Text(f"Step: {room.model.steps}", classes=["step-counter"],
+                        style={"font-weight": "600", "margin-left": "12px"})
+            solara.Text(f"Month {month} of {horizon}"
+                        + (f" ({room.calendar()})" if month else " (start)")
+                        + (" · end of the horizon" if room.finished else ""))
+            for what, fact in room.so_far().items():
+                _small(f"{what}: {fact}")
+        RunCharts(room, version, labels)
+
+
+@solara.component
+def NetworkCard(room: Classroom, run: int):
+    """The network of relations at the current month, drawn in the browser."""
+    key = [room.scenario_hash, room.seed, room.month, id(room.model)]
+    net = solara.use_memo(lambda: figure_json(network_option(room.network())), key)
+    with solara.Card("Network of relations", classes=["network"]):
+        EchartsFigure.element(option_json=net, attributes={"style": "height: 400px;"})
+
+
+@solara.component
+def Settings(room: Classroom, settings: solara.Reactive[int], guarded: Callable[..., Any]):
+    """The sidebar's settings: scenario, policy, seed, controls, your own scenario."""
+    _ = settings.value
+    handlers = solara.use_memo(lambda: {
+        "scenario": guarded(room.choose_scenario), "policy": guarded(room.choose_policy),
+        "seed": guarded(room.set_seed), "set": guarded(room.set_value),
+        "text": guarded(room.set_text), "use": guarded(room.use_text),
+        "upload": guarded(lambda info: _upload(room, info)),
+    }, [])
+    with solara.Card("Scenario", classes=["settings"]):
+        solara.Select("Scenario", values=room.scenario_choices, value=room.source_label,
+                      on_value=handlers["scenario"])
+        if "scenario" in room.errors:
+            _error(room.errors["scenario"], "scenario")
+        solara.Select("Policy overlay", values=room.policy_choices,
+                      value=room.policy or NO_POLICY, on_value=handlers["policy"])
+        if "policy" in room.errors:
+            _error(room.errors["policy"], "policy")
+        with solara.Column(classes=["control-seed"], gap="0px"):
+            solara.InputText("Seed", value=str(room.seed), error="seed" in room.errors,
+                             on_value=handlers["seed"])
+            _small("a whole number from 0 to 2**64 - 1; the same seed gives the same run")
+            if "seed" in room.errors:
+                _error(room.errors["seed"], "seed")
+    with solara.Card("Controls", classes=["controls"]):
+        _small("Changing a control replays the run to the current month with the new "
+               "value. Type an exact value in the box beside a slider.")
+        values = room.control_values()
+        for control in room.controls:
+            ControlView(control, values[control.key], room.errors.get(control.key),
+                        handlers["set"], handlers["text"])
+    with solara.Card("Your own scenario file", classes=["upload"]):
+        _small("A .toml scenario (it may start with extends = \"baseline\", a bundled "
+               "scenario by name); it is validated like any scenario file.")
+        solara.FileDrop(label="Drop a .toml scenario file here", lazy=False,
+                        on_file=handlers["upload"])
+        if "upload" in room.errors:
+            _error(room.errors["upload"], "upload")
+        ScenarioEditor(handlers["use"])
+        if "edited" in room.errors:
+            _error(room.errors["edited"], "edited")
+
+
+def _upload(room: Classroom, info: dict[str, Any]) -> None:
+    data = info.get("data") or b""
+    if len(data) > MAX_UPLOAD_BYTES:
+        room.errors["upload"] = f"{info.get('name')}: larger than 1 MB, not a scenario file"
+    else:
+        room.upload(info.get("name", "scenario.toml"), data)
+
+
+@solara.component
+def Share(room: Classroom, settings: solara.Reactive[int], run: solara.Reactive[int],
+          futures: solara.Reactive[int]):
+    """Save this what-if to a file or a link that reopens it exactly; open a saved one.
+
+    The what-if is the scenario (a bundled name, or the whole file when it was typed or
+    uploaded), the policy, the controls, the seed, the month and the branches.
+    """
+    link, set_link = solara.use_state("")
+    version = solara.use_reactive(0)
+    _ = version.value
+
+    def on_open(info: dict[str, Any]) -> None:
+        if room.open_whatif(info.get("data") or b"", slot="whatif"):
+            settings.value += 1
+            run.value += 1
+            futures.value += 1
+        version.value += 1
+
+    with solara.Card("Share this what-if", classes=["share"]):
+        _small("Scenario, policy, controls, seed, month and branches, in one file or link "
+               "that reopens this run exactly.")
+        solara.FileDownload(room.whatif_json, filename="whatif.json",
+                            label="This what-if (.json)", mime_type="application/json")
+        solara.Button("Make a link", text=True, on_click=lambda: set_link(room.whatif_link()))
+        if link:
+            v.Html(tag="a", class_="whatif-link", attributes={"href": link, "target": "_blank"},
+                   children=["Link to this what-if (copy it)"])
+        solara.FileDrop(label="Drop a what-if file (.json) here to reopen it", lazy=False,
+                        on_file=on_open)
+        if "whatif" in room.errors:
+            _error(room.errors["whatif"], "whatif")
+
+
+@solara.component
+def Downloads(room: Classroom, settings: solara.Reactive[int],
+              futures: solara.Reactive[int]):
+    """Settings as a scenario file, the run and its story, the futures: as files."""
+    _ = settings.value, futures.value
+    with solara.Card("Downloads", classes=["downloads"]):
+        solara.FileDownload(room.settings_toml, filename=room.settings_filename(),
+                            label="Settings as a scenario file (.toml)",
+                            mime_type="application/toml")
+        solara.FileDownload(room.monthly_csv, filename="run_monthly.csv",
+                            label="This run, month by month (.csv)", mime_type="text/csv")
+        solara.FileDownload(room.story_csv, filename="run_story.csv",
+                            label="This run's story (.csv)", mime_type="text/csv")
+        solara.FileDownload(room.handout_html, filename="handout.html",
+                            label="Printable handout (.html)", mime_type="text/html")
+        if room.futures is not None:
+            solara.FileDownload(room.futures_table_csv, filename="futures_outcomes.csv",
+                                label="Futures: outcomes with CIs (.csv)",
+                                mime_type="text/csv")
+            solara.FileDownload(room.futures_csv, filename="futures_runs.csv",
+                                label="Futures: one row per run (.csv)",
+                                mime_type="text/csv")
+
+
+def _room_from_link(search: str) -> Classroom:
+    """A new session; a ``?whatif=...`` link reopens that what-if in it."""
+    room = Classroom()
+    value = urllib.parse.parse_qs(search).get("whatif")
+    if value:
+        room.open_whatif(value[0])
+    return room
+
+
+@solara.component
+def Page():
+    """The whole page.
+
+    Settings in the sidebar; teaching, the run, its network and story, and the futures in the
+    main column. Each part re-renders only when what it shows changes: ``settings`` counts
+    changes of the settings (which also replay the run), ``run`` changes of the run (a step,
+    a month of play), ``futures`` new ensembles. A step thus costs the model's month, the run
+    card, the network and one new month of story, not the whole page.
+    """
+    search = solara.use_router().search or ""
+    room = solara.use_memo(lambda: _room_from_link(search), [])
+    settings = solara.use_reactive(0)
+    run = solara.use_reactive(0)
+    futures = solara.use_reactive(0)
+    app_error = solara.use_reactive("")
+    solara.use_effect(ensure_warm, [])
+
+    def guarded_for(*changed: solara.Reactive[int]) -> Callable[..., Callable[..., None]]:
+        def guarded(fn: Callable[..., Any]) -> Callable[..., None]:
+            """Run a handler; an unexpected fault becomes a message, never a dead page."""
+
+            def handle(*args: Any) -> None:
+                try:
+                    fn(*args)
+                    if app_error.peek():
+                        app_error.value = ""
+                except Exception as exc:  # noqa: BLE001 (shown to the user, logged for us)
+                    traceback.print_exc()
+                    app_error.value = f"{type(exc).__name__}: {exc}"
+                for counter in changed:
+                    counter.value += 1
+
+            return handle
+
+        return guarded
+
+    on_settings = solara.use_memo(lambda: guarded_for(settings, run), [])
+    on_run = solara.use_memo(lambda: guarded_for(run), [])
 
     solara.Title("diplosim classroom")
     with solara.AppBar():
         solara.AppBarTitle("diplosim classroom: arms transfers, sanctions and negotiation")
 
     with solara.Sidebar():
-        with solara.Card("Scenario", classes=["settings"]):
-            solara.Select("Scenario", values=room.scenario_choices, value=room.source_label,
-                          on_value=guarded(room.choose_scenario))
-            if "scenario" in room.errors:
-                _error(room.errors["scenario"], "scenario")
-            solara.Select("Policy overlay", values=room.policy_choices,
-                          value=room.policy or NO_POLICY, on_value=guarded(room.choose_policy))
-            if "policy" in room.errors:
-                _error(room.errors["policy"], "policy")
-            with solara.Column(classes=["control-seed"], gap="0px"):
-                solara.InputText("Seed", value=str(room.seed), error="seed" in room.errors,
-                                 on_value=guarded(room.set_seed))
-                _small("a whole number from 0 to 2**64 - 1; the same seed gives the same run")
-                if "seed" in room.errors:
-                    _error(room.errors["seed"], "seed")
-        with solara.Card("Controls", classes=["controls"]):
-            _small("Changing a control replays the run to the current month with the new "
-                   "value. Type an exact value in the box beside a slider.")
-            values = room.control_values()
-            for control in room.controls:
-                ControlView(control, values[control.key], room.errors.get(control.key),
-                            on_set, on_text)
-        with solara.Card("Your own scenario file", classes=["upload"]):
-            _small("A .toml scenario (it may start with extends = \"baseline\"); it is "
-                   "validated like any scenario file.")
-            solara.FileDrop(label="Drop a .toml scenario file here", lazy=False,
-                            on_file=guarded(on_upload))
-            if "upload" in room.errors:
-                _error(room.errors["upload"], "upload")
-            ScenarioEditor(on_use)
-            if "edited" in room.errors:
-                _error(room.errors["edited"], "edited")
-        with solara.Card("Downloads", classes=["downloads"]):
-            solara.FileDownload(room.settings_toml, filename=room.settings_filename(),
-                                label="Settings as a scenario file (.toml)",
-                                mime_type="application/toml")
-            solara.FileDownload(room.monthly_csv, filename="run_monthly.csv",
-                                label="This run, month by month (.csv)", mime_type="text/csv")
-            solara.FileDownload(room.story_csv, filename="run_story.csv",
-                                label="This run's story (.csv)", mime_type="text/csv")
-            if room.futures is not None:
-                solara.FileDownload(room.futures_table_csv, filename="futures_outcomes.csv",
-                                    label="Futures: outcomes with CIs (.csv)",
-                                    mime_type="text/csv")
-                solara.FileDownload(room.futures_csv, filename="futures_runs.csv",
-                                    label="Futures: one row per run (.csv)",
-                                    mime_type="text/csv")
+        Settings(room, settings, on_settings)
+        Share(room, settings, run, futures)
+        Downloads(room, settings, futures)
 
+    Main(room, settings, run, futures, on_run, app_error)
+
+
+@solara.component
+def Main(room: Classroom, settings: solara.Reactive[int], run: solara.Reactive[int],
+         futures: solara.Reactive[int], guarded: Callable[..., Any],
+         app_error: solara.Reactive[str]):
+    """The main column: teaching, the run, its network and story, the futures.
+
+    The one component that follows the counters, so that a change is one render pass: its
+    parts get the counters' values and re-render only when theirs changed.
+    """
+    settings_v, run_v = settings.value, run.value
     with solara.Column(style={"padding": "8px"}):
         if app_error.value:
             _error(f"Something went wrong (the page keeps working): {app_error.value}", "app")
-        Teaching(room, version.value)
-        with solara.Card("One run", classes=["run"]):
-            with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-                solara.Button("Step", color="primary", on_click=guarded(room.step),
-                              disabled=room.playing or room.finished)
-                solara.Button("Pause" if room.playing else "Play", color="primary",
-                              on_click=on_play, disabled=room.finished and not room.playing)
-                solara.Button("Reset", on_click=on_reset)
-                solara.Text(f"Step: {room.model.steps}", classes=["step-counter"],
-                            style={"font-weight": "600", "margin-left": "12px"})
-                solara.Text(f"Month {month} of {horizon}"
-                            + (f" ({room.calendar()})" if month else " (start)")
-                            + (" · end of the horizon" if room.finished else ""))
-                for what, fact in room.so_far().items():
-                    _small(f"{what}: {fact}")
-            fig = solara.use_memo(lambda: run_charts(room.monthly(), labels, horizon), run_key)
-            solara.FigureMatplotlib(fig, format="png", dependencies=run_key)
+        Teaching(room, settings_v)
+        RunCard(room, run, run_v, guarded)
         with solara.Columns([1, 1]):
-            with solara.Card("Network of relations", classes=["network"]):
-                net = solara.use_memo(lambda: network_plot(room.network()), run_key)
-                solara.FigureMatplotlib(net, format="png", dependencies=run_key)
-            Story(room, version.value)
-        FuturesView(room, version.value, futures_running.value, futures_error.value or None,
-                    on_futures)
+            NetworkCard(room, run_v)
+            Story(room, run_v)
+        FuturesView(room, settings_v, futures)
+        BranchesView(room, room.month, settings_v)

@@ -1,8 +1,14 @@
-"""Make the README's screenshot of the classroom app: ``python -m classroom.screenshot``.
+"""Make the README's screenshots of the classroom app: ``python -m classroom.screenshot``.
 
 Starts ``diplosim ui`` on a free loopback port, opens it in headless Chromium (Debian's
-package, through Playwright), steps the baseline run to month 14, runs 1,000 futures and saves
-the page as a PNG (default ``docs/figures/app.png``).
+package, through Playwright) and saves, under ``docs/figures/`` by default:
+
+* ``classroom-app.png``: the baseline run stepped to month 14, with 1,000 futures;
+* ``classroom-branches.png``: two what-if branches forked at month 12 and their futures side by
+  side;
+* ``classroom-share.png``: a what-if reopened from its link (another browser context);
+* ``classroom-refusal.png``: a pasted scenario that extends a path, refused;
+* ``classroom-handout.png``: the first page of the printable handout.
 """
 
 from __future__ import annotations
@@ -15,19 +21,30 @@ from pathlib import Path
 
 from classroom.serve import free_port, launch_chromium, stop, wait_until_up
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "figures" / "app.png"
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "docs" / "figures"
 MONTHS = 14
+SHOTS = ("app", "branches", "share", "refusal", "handout")
 
 
-def make_screenshot(out: Path, months: int = MONTHS, width: int = 1440,
-                    height: int = 2560) -> Path:
-    """Serve the app, drive it to an informative state and save a screenshot to ``out``."""
+def _step_to(page, months: int, start: int = 0) -> None:
+    from playwright.sync_api import expect
+
+    for k in range(start + 1, months + 1):
+        page.get_by_role("button", name="Step", exact=True).click()
+        expect(page.get_by_text(f"Step: {k}", exact=True)).to_be_visible()
+
+
+def make_screenshots(out_dir: Path, months: int = MONTHS, only: tuple[str, ...] = SHOTS,
+                     width: int = 1440) -> list[Path]:
+    """Serve the app, drive it to each state and save the screenshots into ``out_dir``."""
     from playwright.sync_api import expect, sync_playwright
 
-    expect.set_options(timeout=90_000)
+    expect.set_options(timeout=120_000)
+    out_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    with tempfile.TemporaryFile("w+") as log:
+    written: list[Path] = []
+    with tempfile.TemporaryFile("w+") as log, tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.Popen([sys.executable, "-c", "import sys; from sim.cli import main; "
                                  "sys.exit(main())", "ui", "--port", str(port)],
                                 stdout=log, stderr=subprocess.STDOUT)
@@ -35,17 +52,71 @@ def make_screenshot(out: Path, months: int = MONTHS, width: int = 1440,
             wait_until_up(url, timeout=300, proc=proc)
             with sync_playwright() as p:
                 browser = launch_chromium(p)
-                page = browser.new_page(viewport={"width": width, "height": height})
-                page.set_default_timeout(90_000)
-                page.goto(url)
-                expect(page.get_by_text("Step: 0", exact=True)).to_be_visible()
-                for k in range(1, months + 1):
-                    page.get_by_role("button", name="Step", exact=True).click()
-                    expect(page.get_by_text(f"Step: {k}", exact=True)).to_be_visible()
-                page.get_by_role("button", name="Run 1,000 futures").click()
-                expect(page.locator(".futures img")).to_have_count(1)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(out))
+
+                def new_page(height: int = 2300, address: str = url):
+                    ctx = browser.new_context(viewport={"width": width, "height": height},
+                                              accept_downloads=True)
+                    page = ctx.new_page()
+                    page.set_default_timeout(120_000)
+                    page.goto(address)
+                    expect(page.locator(".step-counter")).to_be_visible()
+                    return page
+
+                def shot(page, name: str, **kwargs) -> None:
+                    path = out_dir / f"classroom-{name}.png"
+                    page.screenshot(path=str(path), **kwargs)
+                    written.append(path)
+
+                if "app" in only:
+                    page = new_page()
+                    _step_to(page, months)
+                    page.get_by_role("button", name="Run 1,000 futures").click()
+                    expect(page.locator(".fan-chart canvas")).to_have_count(1)
+                    shot(page, "app", clip={"x": 0, "y": 0, "width": width, "height": 2200})
+                if "branches" in only or "share" in only:
+                    page = new_page()
+                    _step_to(page, 12)
+                    branches = page.locator(".branches")
+                    for policy in ("maximum_pressure", "engagement"):
+                        branches.get_by_role("button", name="Switch to policy").click()
+                        page.get_by_role("option", name=policy).click()
+                        branches.get_by_role("button", name="Add branch").click()
+                    branches.get_by_role("button", name="Compare 1,000 futures of each").click()
+                    expect(branches.locator(".branch-fan canvas")).to_have_count(3)
+                    branches.scroll_into_view_if_needed()
+                    if "branches" in only:
+                        box = branches.bounding_box()
+                        shot(page, "branches", clip={"x": box["x"] - 8, "y": box["y"] - 8,
+                                                     "width": box["width"] + 16,
+                                                     "height": box["height"] + 16})
+                    if "share" in only:
+                        share = page.locator(".share")
+                        share.get_by_role("button", name="Make a link").click()
+                        href = share.locator(".whatif-link").get_attribute("href")
+                        other = new_page(height=1300, address=url + href)
+                        expect(other.get_by_text("What-if reopened", exact=False)
+                               ).to_be_visible()
+                        expect(other.get_by_text("Step: 12", exact=True)).to_be_visible()
+                        shot(other, "share")
+                if "refusal" in only:
+                    page = new_page(height=1300)
+                    page.locator(".scenario-editor textarea").fill(
+                        'extends = "/etc/passwd"\n[actors.NATO]\ncohesion = 0.9\n')
+                    page.get_by_role("button", name="Use this scenario").click()
+                    expect(page.locator(".upload .diplosim-error")).to_be_visible()
+                    page.locator(".upload").scroll_into_view_if_needed()
+                    shot(page, "refusal")
+                if "handout" in only:
+                    page = new_page()
+                    _step_to(page, months)
+                    with page.expect_download() as info:
+                        page.get_by_text("Printable handout (.html)").click()
+                    handout = Path(tmp) / "handout.html"
+                    info.value.save_as(handout)
+                    ctx = browser.new_context(viewport={"width": 900, "height": 1300})
+                    view = ctx.new_page()
+                    view.goto(handout.as_uri())
+                    shot(view, "handout")
                 browser.close()
         except RuntimeError:
             log.seek(0)
@@ -53,22 +124,24 @@ def make_screenshot(out: Path, months: int = MONTHS, width: int = 1440,
             raise
         finally:
             stop(proc)
-    return out
+    return written
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m classroom.screenshot [--out PATH] [--months N]``."""
+    """Command line: ``python -m classroom.screenshot [--out-dir DIR] [--only NAME ...]``."""
     parser = argparse.ArgumentParser(prog="python -m classroom.screenshot",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help=f"PNG to write (default {DEFAULT_OUT})")
+    parser.add_argument("--out-dir", type=Path, default=DEFAULT_DIR,
+                        help=f"folder of the PNG files (default {DEFAULT_DIR})")
     parser.add_argument("--months", type=int, default=MONTHS,
-                        help=f"months to step before the shot (default {MONTHS})")
+                        help=f"months to step before the main shot (default {MONTHS})")
+    parser.add_argument("--only", nargs="+", choices=SHOTS, default=list(SHOTS),
+                        help="which screenshots (default: all)")
     args = parser.parse_args(argv)
-    if not 0 <= args.months <= 600:
-        parser.error("--months must be from 0 to 600")
-    path = make_screenshot(args.out, args.months)
-    print(f"wrote {path}")
+    if not 0 <= args.months <= 36:
+        parser.error("--months must be from 0 to 36")
+    for path in make_screenshots(args.out_dir, args.months, tuple(args.only)):
+        print(f"wrote {path}")
     return 0
 
 

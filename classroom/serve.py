@@ -2,8 +2,9 @@
 
 Shared by ``diplosim ui``, the screenshot command and the browser tests.
 
-The server is ``solara run classroom/app.py --production`` on 127.0.0.1 (loopback only: the
-app is for the person at this machine). Solara's front end is served from the installed
+The server is ``solara run classroom/app.py --production`` on 127.0.0.1 by default (loopback
+only: the app is for the person at this machine); ``diplosim ui --host`` serves a class network
+and says what that exposes (:func:`exposure`). Solara's front end is served from the installed
 ``solara-assets`` package, so the page works offline.
 """
 
@@ -41,22 +42,51 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def port_problem(port: int) -> str | None:
-    """Why the app cannot listen on 127.0.0.1:``port``, or None if it can right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+def port_problem(port: int, host: str = HOST) -> str | None:
+    """Why the app cannot listen on ``host``:``port``, or None if it can right now."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
         try:
-            s.bind((HOST, port))
+            s.bind((host, port))
         except PermissionError:
             return "not allowed for this user (ports below 1024 need root)"
+        except socket.gaierror:
+            return f"{host} is not an address of this machine"
         except OSError as exc:
-            return f"already in use on {HOST}" if exc.errno in (errno.EADDRINUSE,) else \
-                f"cannot be opened on {HOST} ({exc.strerror})"
+            if exc.errno == errno.EADDRINUSE:
+                return f"already in use on {host}"
+            if exc.errno == errno.EADDRNOTAVAIL:
+                return f"{host} is not an address of this machine"
+            return f"cannot be opened on {host} ({exc.strerror})"
     return None
 
 
-def server_command(port: int) -> list[str]:
-    """The command line that serves the app on 127.0.0.1:``port``."""
-    return [sys.executable, "-m", "solara", "run", str(app_path()), "--host", HOST, "--port",
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (only this machine can connect)."""
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def exposure(host: str, port: int) -> list[str]:
+    """What serving on ``host``:``port`` exposes, in plain words ([] for loopback)."""
+    if is_loopback(host):
+        return []
+    where = "every network interface of this machine" if host in ("0.0.0.0", "::") else \
+        f"the network address {host}"
+    return [
+        f"the app listens on {where}, port {port}: anyone who can reach this machine there "
+        "can open it",
+        "no login and no encryption (plain http): use it on a class network you trust, not "
+        "on the internet",
+        "every visitor can run simulations (each 'Run 1,000 futures' takes about a second of "
+        "this machine's CPU) and sees only their own session",
+        "visitors cannot read files here: a typed or uploaded scenario may extend only the "
+        "bundled scenarios, by name",
+    ]
+
+
+def server_command(port: int, host: str = HOST) -> list[str]:
+    """The command line that serves the app on ``host``:``port``."""
+    return [sys.executable, "-m", "solara", "run", str(app_path()), "--host", host, "--port",
             str(port), "--production", "--no-open"]
 
 

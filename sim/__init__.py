@@ -26,6 +26,8 @@ _EXPORTS: dict[str, str] = {
     "ActorAgent": "sim.engines.model",
     "DiplomacyModel": "sim.engines.model",
     "StoryEvent": "sim.engines.model",
+    "branch_scenario": "sim.engines.branches",
+    "fork": "sim.engines.branches",
     "EnsembleResult": "sim.results.ensemble",
     "load_results": "sim.results.ensemble",
     "run_ensemble": "sim.jobs.ensemble",
@@ -38,11 +40,12 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "ActorAgent", "DiplomacyModel", "EnsembleResult", "Scenario", "ScenarioError", "StoryEvent",
-    "__version__",
+    "__version__", "branch_scenario", "fork",
     "list_policies", "list_scenarios", "load_results", "load_scenario", "run_ensemble",
 ]
 
 if TYPE_CHECKING:
+    from sim.engines.branches import branch_scenario, fork
     from sim.engines.model import ActorAgent, DiplomacyModel, StoryEvent
     from sim.errors import ScenarioError
     from sim.jobs.ensemble import run_ensemble

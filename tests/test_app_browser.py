@@ -8,6 +8,7 @@ extras (solara, playwright) are missing; ``.ci/run`` installs Chromium so CI run
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import re
 import subprocess
@@ -76,10 +77,19 @@ def browser(app_url: str) -> Iterator:
 
 
 @pytest.fixture
-def page(browser, app_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
+def frames() -> list[str]:
+    """The text frames the page received on its websocket (the server's messages)."""
+    return []
+
+
+@pytest.fixture
+def page(browser, app_url: str, tmp_path: Path, request: pytest.FixtureRequest,
+         frames: list[str]) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1600},
                                   accept_downloads=True)
     pg = context.new_page()
+    pg.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(
+        f if isinstance(f, str) else "")))
     pg.set_default_timeout(TIMEOUT_MS)
     pg.goto(app_url)
     expect(pg.get_by_text("Step: 0", exact=True)).to_be_visible(timeout=90_000)
@@ -111,12 +121,21 @@ def test_page_loads_with_the_baseline(page: Page) -> None:
     expect(missile.locator("input[type=text]")).to_have_value("0.2")
     expect(page.locator(".control-actors-USA-warning")).to_contain_text("US has warned")
     expect(page.locator(".control-seed input[type=text]")).to_have_value("7")
-    expect(page.locator(".network img")).to_have_count(1)
+    expect(page.locator(".network canvas")).to_have_count(1)  # drawn in the browser
+    expect(page.locator(".run-chart canvas")).to_have_count(6)
+    expect(page.locator(".run-charts")).to_have_attribute("data-months", "0")
     expect(page.get_by_text("Nothing has happened yet", exact=False)).to_be_visible()
 
 
-def test_stepping_advances_the_month_and_the_story(page: Page) -> None:
+def test_stepping_advances_the_month_and_the_story(page: Page, frames: list[str]) -> None:
+    loaded = len(frames)
     _step(page, 1, 0)
+    # The charts grow by one point: the server sent that month's figures, not pictures.
+    expect(page.locator(".run-charts")).to_have_attribute("data-months", "1")
+    step = frames[loaded:]
+    appends = [f for f in step if '"method": "append"' in f]
+    assert len(appends) == 1 and len(appends[0]) < 3000, [len(f) for f in appends]
+    assert not any("image/png" in f for f in step)
     # One line for each route Iran ships on in month 1 of the same run (seed 7).
     first = sim.DiplomacyModel("baseline", seed=7).run(1).story
     shipped = [e for e in first if e.month == 1 and e.text.startswith("Iran ships")]
@@ -131,6 +150,7 @@ def test_stepping_advances_the_month_and_the_story(page: Page) -> None:
     expect(page.get_by_text("Month 1 of 36 (2024-01)")).to_be_visible()
     _step(page, 2, 1)
     expect(page.get_by_text("Month 3 of 36 (2024-03)")).to_be_visible()
+    expect(page.locator(".run-charts")).to_have_attribute("data-months", "3")
     expect(_story_line(page, 3, "Iran ships").first).to_be_visible()
 
     page.get_by_role("button", name="Play", exact=True).click()
@@ -205,7 +225,7 @@ def test_run_1000_futures_shows_probabilities(page: Page, numba_kernel) -> None:
     expect(more.locator("tr", has_text="Final war balance")).to_be_visible()
     rows = page.locator(".futures-table tr, .futures-table-more tr")
     expect(rows).to_have_count(len(table) + 2)  # and a header row each
-    expect(page.locator(".futures img")).to_have_count(1)  # the fan chart
+    expect(page.locator(".fan-chart canvas")).to_have_count(1)  # the fan chart
     expect(page.get_by_text("Futures: outcomes with CIs (.csv)")).to_be_visible()
 
 
@@ -265,3 +285,94 @@ def test_typed_scenario_is_validated(page: Page) -> None:
     page.get_by_role("button", name="Use this scenario").click()
     expect(page.locator(".control-actors-NATO-cohesion input[type=text]")).to_have_value("0.2")
     expect(page.locator(".upload .diplosim-error")).to_have_count(0)
+
+
+def test_pasted_path_extends_is_refused(page: Page) -> None:
+    editor = page.locator(".scenario-editor textarea")
+    editor.fill('extends = "/etc/passwd"\n[actors.NATO]\ncohesion = 0.9\n')
+    page.get_by_role("button", name="Use this scenario").click()
+    error = page.locator(".upload .diplosim-error")
+    expect(error).to_contain_text("edited.toml: extends: may only name a bundled scenario "
+                                  f"(known: {', '.join(sim.list_scenarios())}), not a path")
+    expect(error).not_to_contain_text("root")  # nothing of the file is echoed
+    expect(page.get_by_text("Baseline 2024: Iranian arms to Russia")).to_be_visible()
+
+
+def test_branches_side_by_side(page: Page, numba_kernel) -> None:
+    _step(page, 3, 0)
+    branches = page.locator(".branches")
+    branches.get_by_role("button", name="Switch to policy (none)").click()
+    page.get_by_role("option", name="maximum_pressure").click()
+    branches.get_by_role("button", name="Add branch").click()
+    expect(branches.locator(".branch-item")).to_have_text(
+        re.compile(r"^A: from month 4, policy maximum_pressure"))
+    branches.get_by_role("button", name="Compare 1,000 futures of each").click()
+    expect(branches.locator(".branches-done")).to_have_text(
+        "Futures from month 3, seed 7, 1,000 runs each")
+    table = branches.locator(".branches-table")
+    expect(table.locator("tr").first).to_have_text(re.compile(r"outcome\s*as it is\s*A"))
+    scn = sim.load_scenario("baseline")
+    for col, s in enumerate((scn, sim.branch_scenario(scn, 3, policy="maximum_pressure"))):
+        t = sim.run_ensemble(s, runs=1000, seed=7).outcome_table().set_index("outcome")
+        for outcome in ("gdp_index_IRN", "any_escalations"):
+            row = t.loc[outcome]
+            cell = table.locator("tr", has_text=row["label"]).locator("td").nth(col + 1)
+            expect(cell).to_contain_text(estimate_text(row["kind"], row["estimate"]))
+    expect(branches.locator(".branch-fan canvas")).to_have_count(2)  # side by side
+
+
+def _drop_file(page: Page, selector: str, name: str, text: str) -> None:
+    """Drop a file on Solara's FileDrop (which has no file input) as a user would."""
+    page.locator(selector).evaluate(
+        """(el, [name, text]) => {
+            // A dropped file as the browser gives it (a file system entry of the file).
+            const file = new File([text], name, {type: "application/json"});
+            const item = {webkitGetAsEntry: () => ({isFile: true, file: (ok) => ok(file)})};
+            const drop = new Event("drop", {bubbles: true, cancelable: true});
+            Object.defineProperty(drop, "dataTransfer", {value: {items: [item]}});
+            el.dispatchEvent(drop);
+        }""", [name, text])
+
+
+def test_share_and_reopen(page: Page, browser, app_url: str, tmp_path: Path) -> None:
+    nato = page.locator(".control-actors-NATO-cohesion input[type=text]")
+    nato.fill("0.95")
+    nato.press("Enter")
+    expect(nato).to_have_value("0.95")
+    _step(page, 2, 0)
+    story = page.locator(".story-line").all_inner_texts()
+    share = page.locator(".share")
+    share.get_by_role("button", name="Make a link").click()
+    href = share.locator(".whatif-link").get_attribute("href")
+    assert href and href.startswith("?whatif=")
+    with page.expect_download() as info:
+        share.get_by_text("This what-if (.json)").click()
+    saved = tmp_path / "whatif.json"
+    info.value.save_as(saved)
+
+    for how in ("link", "file"):
+        context = browser.new_context(viewport={"width": 1400, "height": 1600})
+        other = context.new_page()
+        other.set_default_timeout(TIMEOUT_MS)
+        if how == "link":
+            other.goto(app_url + href)
+        else:
+            other.goto(app_url)
+            expect(other.get_by_text("Step: 0", exact=True)).to_be_visible(timeout=90_000)
+            _drop_file(other, ".share .solara-file-drop", "whatif.json",
+                       saved.read_text())
+        expect(other.get_by_text("Step: 2", exact=True)).to_be_visible(timeout=90_000)
+        expect(other.get_by_text("What-if reopened: baseline, seed 7, month 2")).to_be_visible()
+        expect(other.locator(".control-actors-NATO-cohesion input[type=text]")
+               ).to_have_value("0.95")
+        expect(other.locator(".run-charts")).to_have_attribute("data-months", "2")
+        assert other.locator(".story-line").all_inner_texts() == story
+        other.screenshot(path=str(tmp_path / f"reopened-{how}.png"))
+        context.close()
+    with page.expect_download() as info:
+        page.get_by_text("Printable handout (.html)").click()
+    handout = tmp_path / "handout.html"
+    info.value.save_as(handout)
+    text = handout.read_text()
+    assert "<h2>Questions</h2>" in text
+    assert html.escape(story[0].split(": ", 1)[1]) in text  # the story, without the month

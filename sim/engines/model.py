@@ -325,6 +325,15 @@ class DiplomacyModel(mesa.Model):
         return pd.DataFrame([(e.month, e.kind, e.text, e.why) for e in self.story],
                             columns=["month", "kind", "text", "reasons"])
 
+    def fork(self, **changes: Any) -> DiplomacyModel:
+        """A what-if branch of this run at its current month, on common random numbers.
+
+        ``changes``: ``policy``, ``overrides``, ``events`` (:func:`sim.engines.branches.fork`).
+        """
+        from sim.engines.branches import fork
+
+        return fork(self, **changes)
+
 
 # ------------------------------------------------------------------------------------------
 # The story: each month's decisions and what they changed, in plain words, with their reasons

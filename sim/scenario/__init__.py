@@ -12,10 +12,12 @@ from sim.scenario.loading import (
     list_scenarios,
     load_scenario,
     parse_override_value,
+    read_scenario_text,
     scenario_dir,
 )
 
 __all__ = [
     "CompiledScenario", "Scenario", "ScenarioError", "compile_scenario", "list_policies",
-    "list_scenarios", "load_scenario", "parse_override_value", "scenario_dir",
+    "list_scenarios", "load_scenario", "parse_override_value", "read_scenario_text",
+    "scenario_dir",
 ]

@@ -63,6 +63,10 @@ def _read_toml(path: Path, label: str) -> dict[str, Any]:
         raise ScenarioError(label, "(file)", f"not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise ScenarioError(label, "(file)", f"cannot be read ({exc.strerror})") from None
+    return _parse_toml(text, label)
+
+
+def _parse_toml(text: str, label: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -167,20 +171,34 @@ def _refuse_remove_without_parent(raw: dict[str, Any], label: str) -> None:
                                     "`extends` can remove an entry (of its parent)")
 
 
-def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def _load_raw(path: Path, seen: tuple[Path, ...] = (), allow_paths: bool = True,
+              text: str | None = None) -> dict[str, Any]:
+    """The merged raw data of a scenario file (or of ``text``, labelled ``path``).
+
+    With ``allow_paths`` False, ``extends`` may only name a bundled scenario: no other file is
+    opened, so text from an untrusted user cannot make the loader read (or echo) the server's
+    files. Bundled scenarios themselves extend with paths as usual.
+    """
     label = str(path)
-    raw = _read_toml(path, label)
+    raw = _read_toml(path, label) if text is None else _parse_toml(text, label)
     parent = raw.get("extends", "")
     if not parent:
         _refuse_remove_without_parent(raw, label)
     if parent:
         if not isinstance(parent, str):
             raise ScenarioError(label, "extends", "must be a scenario name or path (text)")
-        try:
-            parent_path = (path.parent / parent) if parent.endswith(".toml") else _resolve_path(
-                parent, scenario_dir(), "scenario")
-        except ScenarioError as exc:
-            raise ScenarioError(label, "extends", exc.fault) from None
+        if not allow_paths:
+            known = list_scenarios()
+            if parent not in known:
+                raise ScenarioError(label, "extends", "may only name a bundled scenario "
+                                    f"(known: {', '.join(known)}), not a path or another file")
+            parent_path = scenario_dir() / f"{parent}.toml"
+        else:
+            try:
+                parent_path = (path.parent / parent) if parent.endswith(".toml") else \
+                    _resolve_path(parent, scenario_dir(), "scenario")
+            except ScenarioError as exc:
+                raise ScenarioError(label, "extends", exc.fault) from None
         if parent_path.resolve() in seen:
             raise ScenarioError(label, "extends", f"circular: {parent} extends itself")
         if not parent_path.is_file():
@@ -644,21 +662,51 @@ class Scenario:
         return compile_scenario(self)
 
 
-def load_scenario(name_or_path: str | Path, policy: str | None = None) -> Scenario:
+def load_scenario(name_or_path: str | Path, policy: str | None = None, *,
+                  allow_paths: bool = True) -> Scenario:
     """Load a bundled scenario by name or a ``.toml`` file by path, validated.
 
     Args:
         name_or_path: ``"baseline"`` (see :func:`list_scenarios`) or a path.
         policy: optional policy overlay name or path applied on top.
+        allow_paths: False for names from untrusted users (a server): only bundled scenario
+            and policy names are accepted, never a path, and no file but the bundled ones is
+            read (see :func:`read_scenario_text` for a scenario's text).
 
     Raises:
         ScenarioError: on any fault, naming the file, the key and the fault.
     """
+    if not allow_paths:
+        for kind, name, known in (("scenario", name_or_path, list_scenarios()),
+                                  ("policy", policy, list_policies())):
+            if name is not None and str(name) not in known:
+                raise ScenarioError(str(name)[:60], "(name)", f"no bundled {kind} of that name "
+                                    f"(known: {', '.join(known)}); paths are not accepted here")
     path = _resolve_path(name_or_path, scenario_dir(), "scenario")
     raw = _load_raw(path)
     spec = _validate(raw, str(path))
     scn = Scenario(path.stem, str(path), spec, raw)
     return scn.with_policy(policy) if policy else scn
+
+
+def read_scenario_text(text: str, label: str = "pasted.toml", *,
+                       allow_paths: bool = False) -> Scenario:
+    """A scenario from its TOML text (pasted or uploaded), validated like a file.
+
+    Args:
+        text: the scenario file's content.
+        label: the name its errors give (also the scenario's name, without ``.toml``).
+        allow_paths: whether ``extends`` may name a file by path (relative to the working
+            folder). False by default: text from a user of a server may extend only bundled
+            scenarios, by name, so it cannot open, or have an error echo, any other file.
+
+    Raises:
+        ScenarioError: on any fault, naming ``label``, the key and the fault.
+    """
+    path = Path(label)
+    raw = _load_raw(path, allow_paths=allow_paths, text=text)
+    spec = _validate(raw, label)
+    return Scenario(path.stem, label, spec, raw)
 
 
 @dataclass(frozen=True)
