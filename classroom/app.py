@@ -43,6 +43,20 @@ from classroom.session import (
     monthly_labels,
     warm_kernel,
 )
+from sim.core import layout as L
+
+
+def first_figure(room: Classroom) -> str:
+    """The figure a fan chart opens on: the GDP of the first covert supplier.
+
+    Iran in the baseline, else the first actor: any scenario's actors, none assumed.
+    """
+    cs = room.scenario.compile()
+    for r in range(len(cs.route_ids)):
+        if cs.CP[int(cs.RP[r, L.R_CATEGORY]), L.C_ESC_W] > 0:
+            return f"gdp_index_{cs.actor_ids[int(cs.RP[r, L.R_SUPPLIER])]}"
+    return f"gdp_index_{cs.actor_ids[0]}"
+
 
 PLAY_INTERVAL_S = 0.5
 """Pause between months while playing (seconds)."""
@@ -200,7 +214,7 @@ def FuturesView(room: Classroom, settings: int, futures: solara.Reactive[int]):
     "this run" shows the run up to the month the chart was drawn.
     """
     _ = futures.value
-    figure, set_figure = solara.use_state("gdp_index_IRN")
+    figure, set_figure = solara.use_state(first_figure(room))
     request = solara.use_reactive(0)
     busy = solara.use_reactive(False)
     failed = solara.use_reactive("")
@@ -296,7 +310,7 @@ def BranchesView(room: Classroom, month: int, settings: int):
     policy, set_policy = solara.use_state(NO_POLICY)
     control, set_control = solara.use_state("")
     value, set_value = solara.use_state("")
-    figure, set_figure = solara.use_state("gdp_index_IRN")
+    figure, set_figure = solara.use_state(first_figure(room))
     request = solara.use_reactive(0)
     busy = solara.use_reactive(False)
     failed = solara.use_reactive("")

@@ -79,15 +79,19 @@ CONTROLS: tuple[Control, ...] = (
     _schema_control("actors.USA.escalation_cap", "US escalation cap",
                     "highest sanction intensity", Actor, "escalation_cap", 0.01,
                     "The most the US will ever impose (must stay above 0 while it escalates)."),
-    _schema_control("actors.NATO.escalation_step", "NATO escalation step",
+    _schema_control("actors.EU.escalation_step", "EU escalation step",
                     "sanction intensity added per escalation", Actor, "escalation_step", 0.01,
-                    "How far NATO raises its sanctions when its members agree to act."),
-    _schema_control("actors.NATO.escalation_cap", "NATO escalation cap",
+                    "How far the EU raises its sanctions when its members agree to act."),
+    _schema_control("actors.EU.escalation_cap", "EU escalation cap",
                     "highest sanction intensity", Actor, "escalation_cap", 0.01,
-                    "The most NATO will ever impose (must stay above 0 while it escalates)."),
+                    "The most the EU will ever impose (must stay above 0 while it escalates)."),
+    _schema_control("actors.EU.cohesion", "EU cohesion",
+                    "chance that the members act together", Actor, "cohesion", 0.01,
+                    "Low cohesion: the EU's packages fail and its threats lose credibility."),
     _schema_control("actors.NATO.cohesion", "NATO cohesion",
                     "chance that the members act together", Actor, "cohesion", 0.01,
-                    "Low cohesion: escalations fail and NATO's threats lose credibility."),
+                    "Low cohesion: the allies' aid to Ukraine stalls in some months, and NATO's "
+                    "warning backs the US and EU threats less."),
     _schema_control("actors.BRICS.busting", "BRICS busting (leakage)",
                     "share of willingness to trade around sanctions", Actor, "busting", 0.01,
                     "How readily BRICS partners trade around Western sanctions, which leaks "
@@ -112,7 +116,7 @@ CONTROLS_BY_KEY: dict[str, Control] = {c.key: c for c in CONTROLS}
 def read_value(scn: Scenario, key: str, dump: dict[str, Any] | None = None) -> float | None:
     """The value of dotted ``key`` in ``scn`` (policy and overrides applied).
 
-    None when the scenario has no such parameter (e.g. an uploaded scenario without NATO).
+    None when the scenario has no such parameter (e.g. an uploaded scenario without the EU).
     ``dump`` may pass ``scn.spec.model_dump(by_alias=True)`` when reading many keys.
     """
     node: Any = scn.spec.model_dump(by_alias=True) if dump is None else dump
