@@ -238,7 +238,12 @@ class TestDiaryAgent(AgentBattery):
         assert [m for m, _, _ in iran.diary] == list(range(1, model.horizon + 1))
         for month, shipped, _ in iran.diary:
             for route, units in shipped.items():
-                assert monthly.loc[month, f"shipped_{route}"] == units, (month, route)
+                # What it offered; the record has what arrived, its share of a need it shares
+                # with another supplier (North Korea's missiles), never more than it offered.
+                got = monthly.loc[month, f"shipped_{route}"]
+                assert got <= units and (got > 0) == (units > 0), (month, route)
+                if route != "iran_russia_missiles":
+                    assert got == units, (month, route)
         # The sanctions it decides are the month's, unless an exposed transfer broke a relief
         # deal that month: then sanctions snap back above the decision. A run of the conditional
         # relief policy where a deal broke shows both.
@@ -288,16 +293,16 @@ class TestSilentSanctioner(AgentBattery):
     model_class = SilentModel
 
     def test_no_actor_warns_by_its_own_decision(self):
-        # NATO has not warned at the start and warns by an event in month 7; the USA has.
+        # The EU has not warned at the start and warns by an event in month 3; the USA has.
         silent = [SilentModel("baseline", seed=seed).run() for seed in range(10)]
         base = [DiplomacyModel("baseline", seed=seed).run() for seed in range(10)]
         assert any(m.state.SA[:, L.S_THREATS].sum() > 0 for m in base)  # the base agent does
         for model in silent:
             assert model.state.SA[:, L.S_THREATS].sum() == 0
-            nato = model.monthly().set_index("month")["sanctions_NATO_IRN"]
-            # Before the event NATO cannot have warned, so it cannot have escalated.
-            assert (nato.loc[:6] <= nato.loc[0]).all()
-            assert model.actors_by_id["NATO"].warned  # the scheduled event still warns
+            eu = model.monthly().set_index("month")["sanctions_EU_IRN"]
+            # Before the event the EU cannot have warned, so it cannot have escalated.
+            assert (eu.loc[:2] <= eu.loc[0]).all()
+            assert model.actors_by_id["EU"].warned  # the scheduled event still warns
 
 
 class RestrainedIran(ActorAgent):

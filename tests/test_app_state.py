@@ -46,7 +46,8 @@ def test_controls_cover_the_issue_and_state_unit_and_range(room: Classroom) -> N
     assert keys == {
         "categories.missiles.detection", "categories.drones.detection",
         "actors.USA.escalation_step", "actors.USA.escalation_cap",
-        "actors.NATO.escalation_step", "actors.NATO.escalation_cap", "actors.NATO.cohesion",
+        "actors.EU.escalation_step", "actors.EU.escalation_cap", "actors.EU.cohesion",
+        "actors.NATO.cohesion",
         "actors.BRICS.busting", "actors.IRN.relief_priority", "actors.RUS.demand.drones",
         "actors.RUS.demand.missiles", "actors.USA.warning",
     }
@@ -146,12 +147,13 @@ def test_bad_text_is_refused_with_a_message_and_the_run_is_kept(room: Classroom,
 
 
 def test_cross_parameter_rule_is_reported_beside_the_control(room: Classroom) -> None:
-    assert room.set_value("actors.USA.escalation_step", 0.0)
-    assert room.set_value("actors.USA.escalation_cap", 0.0)
-    assert not room.set_value("actors.USA.escalation_step", 0.2)
-    msg = room.errors["actors.USA.escalation_step"]
-    assert msg.startswith("actors.USA.escalation_cap:") and "above 0" in msg
-    assert room.value("actors.USA.escalation_step") == 0.0
+    # The EU (the USA's scheduled maximum pressure needs its cap above 0 at month 14)
+    assert room.set_value("actors.EU.escalation_step", 0.0)
+    assert room.set_value("actors.EU.escalation_cap", 0.0)
+    assert not room.set_value("actors.EU.escalation_step", 0.2)
+    msg = room.errors["actors.EU.escalation_step"]
+    assert msg.startswith("actors.EU.escalation_cap:") and "above 0" in msg
+    assert room.value("actors.EU.escalation_step") == 0.0
 
 
 @settings(max_examples=40)

@@ -73,13 +73,13 @@ def test_points_get_labels_and_common_random_numbers(scn):
 def test_points_with_different_outcome_columns_share_one_schema(scn):
     """A point whose scenario lacks an outcome (an actor that never sanctions has no
     credibility) gets NaN there, so every part has the same columns."""
-    quiet = scn.with_overrides({"actors.USA.escalation_step": 0.0})
-    assert "credibility_USA" not in numba_summary(quiet, 1, np.arange(1), 2).columns
-    job = Job((Point(scn, {"usa": "acts"}), Point(quiet, {"usa": "quiet"})), np.arange(4),
+    quiet = scn.with_overrides({"actors.EU.escalation_step": 0.0})
+    assert "credibility_EU" not in numba_summary(quiet, 1, np.arange(1), 2).columns
+    job = Job((Point(scn, {"eu": "acts"}), Point(quiet, {"eu": "quiet"})), np.arange(4),
               seed=1, months=MONTHS, chunk_size=3)
     rows = run_job(job)
-    assert rows.loc[rows["point"] == 0, "credibility_USA"].notna().all()
-    assert rows.loc[rows["point"] == 1, "credibility_USA"].isna().all()
+    assert rows.loc[rows["point"] == 0, "credibility_EU"].notna().all()
+    assert rows.loc[rows["point"] == 1, "credibility_EU"].isna().all()
 
 
 def test_durable_local_job_resumes_from_a_partial_folder(tmp_path, scn, reference):

@@ -25,7 +25,7 @@ RUNS = 24
 SEED = 5
 
 #: Cell keys of several tables; escalation_step from 0 changes which columns a summary shows.
-KEYS = ["actors.USA.escalation_step", "categories.missiles.detection", "relations.0.affinity",
+KEYS = ["actors.EU.escalation_step", "categories.missiles.detection", "relations.0.affinity",
         "world.shock_sd", "tracks.relief.trust"]
 
 
@@ -168,7 +168,7 @@ def test_a_value_outside_the_fields_bounds_names_key_value_and_point(baseline, k
 
 def test_cross_field_rules_are_checked_for_every_point(baseline):
     """A cap of 0 with a step above 0 is refused at the point where both meet, not at the ends."""
-    keys = ["actors.USA.escalation_step", "actors.USA.escalation_cap"]
+    keys = ["actors.EU.escalation_step", "actors.EU.escalation_cap"]
     # point 2 holds no factor's smallest or largest value: the vectorised rule finds it
     X = np.array([[0.0, 0.0], [0.4, 0.5], [0.2, 0.0], [0.1, 0.9]])
     with pytest.raises(ScenarioError, match="point 2: value 0: .*escalation_cap above 0"):

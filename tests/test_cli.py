@@ -56,7 +56,7 @@ def broken(tmp_path_factory) -> Path:
         "actor.toml": (base.replace('supplier = "IRN"', 'supplier = "IRAN"', 1),
                        "routes.iran_russia_drones.supplier"),
         "syntax.toml": (base + "\n[meta\n", "(file)"),
-        "horizon.toml": (base.replace("month = 7", "month = 99", 1), "events.0.month"),
+        "horizon.toml": (base.replace("month = 7", "month = 99", 1), "events.1.month"),
     }
     for name, (text, _) in files.items():
         (folder / name).write_text(text, encoding="utf-8")
@@ -65,7 +65,7 @@ def broken(tmp_path_factory) -> Path:
 
 BROKEN_KEYS = {"unknown_key.toml": "world.leak_gian", "nan.toml": "world.shock_sd",
                "actor.toml": "routes.iran_russia_drones.supplier", "syntax.toml": "(file)",
-               "horizon.toml": "events.0.month"}
+               "horizon.toml": "events.1.month"}
 
 
 def test_list_shows_scenarios_with_titles_and_policies(capsys):

@@ -76,11 +76,11 @@ def test_the_record_follows_every_sanction_that_moves(name, policy, numba_kernel
 
 
 def test_secondary_sanctions_on_a_facilitator_are_recorded(numba_kernel):
-    # NATO is neutral to BRICS at the start (affinity 0), so only its secondary doctrine can
-    # sanction BRICS, which buys most of Iran's oil and busts sanctions.
+    # The EU is neutral to China at the start (affinity 0), so only its secondary doctrine can
+    # sanction China, which buys most of Iran's oil and busts sanctions.
     scn = case("baseline", "secondary_sanctions")
     moving = assert_recorded(scn, 300, SEED, "baseline+secondary_sanctions")
-    assert ("NATO", "BRICS") in moving
+    assert ("EU", "CHN") in moving
 
 
 def late_sanctioner(folder) -> Scenario:

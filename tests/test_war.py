@@ -163,16 +163,20 @@ def test_a_world_with_other_actor_ids_runs_everywhere(tmp_path, engine):
                                                           exclude={"extends"})
     import json
 
+    import re
+
     raw = json.dumps(text)
     for old, new in (("IRN", "PERSIA"), ("RUS", "MUSCOVY"), ("UKR", "RUTHENIA"),
-                     ("USA", "UNION"), ("NATO", "ALLIANCE"), ("BRICS", "PARTNERS")):
-        raw = raw.replace(f'"{old}"', f'"{new}"').replace(f"actors.{old}.", f"actors.{new}.")
+                     ("USA", "UNION"), ("NATO", "ALLIANCE"), ("BRICS", "PARTNERS"),
+                     ("EU", "LEAGUE"), ("CHN", "CATHAY"), ("PRK", "CHOSON")):
+        raw = re.sub(rf"\b{old}\b", new, raw)  # ids, keys (actors.X.y, packages.X.Y), pairs
     builder = ScenarioBuilder()
     builder.raw = json.loads(raw)
     scn = builder.build(tmp_path, "renamed")
     res = sim.run_ensemble(scn, runs=4, engine=engine, progress=False, bands=False)
     assert "gdp_index_PERSIA" in res.summary
-    assert not any("IRN" in c for c in res.summary)
+    assert not any(re.search(r"\b(IRN|RUS|USA|NATO|EU|CHN|PRK)\b|_(IRN|RUS|EU)$", c)
+                   for c in res.summary)
     model = sim.DiplomacyModel(scn, seed=3)
     model.run()
     assert any("Iran" in e.text for e in model.story)
