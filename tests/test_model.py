@@ -52,14 +52,14 @@ def test_one_agent_per_actor_with_readable_attributes(baseline):
         assert agent.relief_priority == spec.relief_priority
         assert agent.warned == (spec.warning >= 0.5)
         assert set(agent.affinity) == set(baseline.spec.actors) - {aid}
-    assert by_id["USA"].sanctions_on == {"RUS": 0.7, "IRN": 0.8}
-    assert by_id["IRN"].sanctions_from == {"USA": 0.8, "NATO": 0.4}
+    assert by_id["USA"].sanctions_on == {"RUS": 0.7, "IRN": 0.8, "PRK": 0.9}
+    assert by_id["IRN"].sanctions_from == {"USA": 0.8, "EU": 0.4}
     assert by_id["IRN"].affinity["RUS"] == 0.5
     assert by_id["NATO"].kind == "bloc" and "Germany" in by_id["NATO"].members
     # Pressure on Iran from two senders, with BRICS leakage: above zero, below the raw pressure.
     iran = by_id["IRN"]
-    # USA and NATO: intensity, and reach = leverage + Iran's openness x its trade share with the
-    # sender (none with the USA, 0.05 with NATO).
+    # USA and the EU: intensity, and reach = leverage + Iran's openness x its trade share with the
+    # sender (none with the USA, 0.05 with the EU).
     raw = raw_pressure([(0.8, 0.30 + 0.3 * 0.0), (0.4, 0.25 + 0.3 * 0.05)])
     assert 0 < iran.pressure < raw and iran.leakage > 0
     assert iran.pressure == pytest.approx(raw * (1 - iran.leakage))
@@ -153,18 +153,20 @@ def test_the_story_is_in_plain_words_and_agrees_with_the_record(runs):
 def test_the_story_tells_events_deals_and_threats(runs):
     text = "\n".join(m.story_text() for m in runs)
     assert "Month 7: Pezeshkian wins Iran's presidential run-off" in text
-    assert "Iran agrees a relief deal with NATO (European members) and United States" in text
+    assert ("Iran agrees a relief deal with European Union (with the E3) and United States"
+            in text)
     assert re.search(r"Russia and Ukraine agree a ceasefire, mediated by BRICS partners", text)
     # The US's warning stands from the start: the story tells it in month 1, over each of Iran's
-    # covert routes, and NATO's is told in month 7 by its event, then over the routes it
-    # had not yet threatened over.
+    # covert routes (and China's dual-use goods and North Korea's missiles), and the EU's in
+    # month 3 by its event; NATO, which has no sanctions of its own, threatens no one.
     for what in ("Shahed drones", "ballistic missiles", "production-assistance packages"):
         assert (f"Month 1: United States publicly warns Iran over its shipments of {what} to "
                 "Russia") in text
     for line in text.splitlines():
-        if "publicly warns" in line:
-            assert re.match(r"Month (1: United States|7: NATO \(European members\)) publicly "
-                            r"warns Iran over its shipments of ", line), line
+        if "publicly warns Iran" in line:
+            assert re.match(r"Month (1: United States|3: European Union \(with the E3\)) "
+                            r"publicly warns Iran over its shipments of ", line), line
+        assert "NATO" not in line or "publicly warns" not in line, line
     frame = runs[0].story_frame()
     assert list(frame.columns) == ["month", "kind", "text", "reasons"]
 

@@ -191,6 +191,6 @@ def test_every_numeric_field_is_covered():
     assert {"world.world_gdp", "actors.gdp", "actors.milex", "actors.capacity",
             "categories.detection", "routes.propensity", "tracks.halt_cost",
             "theatre.supply_ref"} <= names
-    assert DESCRIPTIVE and READ
+    assert READ  # since issue 12 no field is descriptive (milex is read by the war)
     assert all(f.lo is not None and f.hi is not None for f in FIELDS
-               if f.name not in ("capacity", "demand")), "a numeric field without bounds"
+               if f.name not in ("capacity", "demand", "built")), "a numeric field without bounds"
