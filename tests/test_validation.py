@@ -91,7 +91,9 @@ def test_a_full_coalition_leaks_nothing(baseline):
     SA = _initial_state(baseline.with_overrides({"world.world_gdp": world}))
     np.testing.assert_allclose(SA[:, L.S_PRESSURE], SA[:, L.S_RAW], atol=0, rtol=0)
     targets = SA[:, L.S_RAW] > 0  # (an actor nobody sanctions has nothing to leak)
-    assert targets.sum() == 2 and (SA[targets, L.S_COALITION] == 1).all()
+    sanctioned = {s.target for s in baseline.spec.sanctions if s.intensity > 0}
+    assert {baseline.actor_ids[i] for i in np.flatnonzero(targets)} == sanctioned
+    assert (SA[targets, L.S_COALITION] == 1).all()
     assert (SA[targets, L.S_LEAK] == 0).all()
 
 
@@ -176,11 +178,15 @@ def test_detection_never_happens_at_zero_and_always_at_one(tmp_path):
 
 
 def test_no_transfer_triggered_sanctions_when_detection_is_zero(baseline):
-    """With every Iranian category undetectable, no sender escalates, NATO's only warning is the
-    scheduled one, no deal is broken and sanctions on Iran never rise above their start."""
-    over = {f"categories.{c}.detection": 0.0
-            for c in ("drones", "missiles", "production_assistance")}
+    """With every category undetectable, no sender escalates, no deal is broken and sanctions on
+    Iran never rise above their start. The scheduled rounds of sanctions (``packages.*`` events,
+    on Russia) are removed: they are raised by the calendar, not by a transfer."""
+    spec = baseline.spec
+    over: dict[str, object] = {f"categories.{c}.detection": 0.0 for c in spec.categories}
     over["tracks.relief.monitoring"] = 0.0  # the deal's monitors would see them otherwise
+    over["events"] = [e.model_dump(by_alias=True) for e in spec.events
+                      if not e.key.startswith("packages.")]
+    assert len(over["events"]) < len(spec.events)  # the baseline has scheduled rounds
     scn = baseline.with_overrides(over)
     ens = run_variant(scn, 300, seed=5)
     df = ens.summary
@@ -190,7 +196,7 @@ def test_no_transfer_triggered_sanctions_when_detection_is_zero(baseline):
         assert (df[f"detected_{r}"] == 0).all()
         assert df[f"delivered_{r}"].sum() > 0  # the transfers did happen
     assert (df["relief_broken"] == 0).all()
-    for s in ("USA", "NATO"):
+    for s in Roles.of(baseline).senders:
         x = ens.series(f"sanctions_{s}_IRN")
         assert (x <= x[:, :1] + 1e-12).all()
     # ... and the same scenario with detection restored does escalate (the test can fail).
@@ -205,15 +211,15 @@ def test_no_transfer_triggered_sanctions_when_detection_is_zero(baseline):
 @pytest.mark.parametrize("who", ["IRN", "RUS", "USA", "NATO", "BRICS", "UKR"])
 @pytest.mark.parametrize("milex", [0.0, 1e5])
 def test_parameters_outside_the_model_change_nothing(baseline, milex, who):
-    """Military spending (descriptive until the war has its own production), display names, the
-    start month and the teaching text are recorded but do not enter the rules: same draws,
-    identical results, bit for bit."""
+    """Military spending of an actor outside the war (only the attacker's and the defender's
+    feed their own war production, ODD 7.9), display names, the start month and the teaching
+    text are recorded but do not enter the rules: same draws, identical results, bit for bit."""
     ref = run_variant(baseline, 64, seed=9)
-    other = baseline.with_overrides({
-        f"actors.{who}.milex": milex,
-        f"actors.{who}.name": "Renamed", "meta.start": "1999-12",
-        "teaching.description": "changed",
-    })
+    over = {f"actors.{who}.name": "Renamed", "meta.start": "1999-12",
+            "teaching.description": "changed"}
+    if who not in (baseline.spec.theatre.attacker, baseline.spec.theatre.defender):
+        over[f"actors.{who}.milex"] = milex
+    other = baseline.with_overrides(over)
     got = run_variant(other, 64, seed=9)
     pd.testing.assert_frame_equal(ref.summary, got.summary, check_exact=True)
     for name, x in ref.monthly.items():
@@ -221,10 +227,13 @@ def test_parameters_outside_the_model_change_nothing(baseline, milex, who):
 
 
 def test_a_parameter_that_enters_does_change_results(baseline):
-    """The control of the test above: a parameter of the rules does move the results."""
+    """The control of the test above: a parameter of the rules does move the results, and so
+    does the military spending of the war's attacker (its home production)."""
     ref = run_variant(baseline, 64, seed=9).summary
     got = run_variant(baseline.with_overrides({"actors.IRN.growth": 0.05}), 64, seed=9).summary
     assert not ref["gdp_index_IRN"].equals(got["gdp_index_IRN"])
+    war = baseline.with_overrides({f"actors.{baseline.spec.theatre.attacker}.milex": 0.0})
+    assert not ref.equals(run_variant(war, 64, seed=9).summary)
 
 
 # ------------------------------------------------------------------------------------------
