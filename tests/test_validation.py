@@ -91,7 +91,9 @@ def test_a_full_coalition_leaks_nothing(baseline):
     SA = _initial_state(baseline.with_overrides({"world.world_gdp": world}))
     np.testing.assert_allclose(SA[:, L.S_PRESSURE], SA[:, L.S_RAW], atol=0, rtol=0)
     targets = SA[:, L.S_RAW] > 0  # (an actor nobody sanctions has nothing to leak)
-    assert targets.sum() == 2 and (SA[targets, L.S_COALITION] == 1).all()
+    sanctioned = {s.target for s in baseline.spec.sanctions if s.intensity > 0}
+    assert {baseline.actor_ids[i] for i in np.flatnonzero(targets)} == sanctioned
+    assert (SA[targets, L.S_COALITION] == 1).all()
     assert (SA[targets, L.S_LEAK] == 0).all()
 
 
@@ -176,11 +178,15 @@ def test_detection_never_happens_at_zero_and_always_at_one(tmp_path):
 
 
 def test_no_transfer_triggered_sanctions_when_detection_is_zero(baseline):
-    """With every Iranian category undetectable, no sender escalates, NATO's only warning is the
-    scheduled one, no deal is broken and sanctions on Iran never rise above their start."""
-    over = {f"categories.{c}.detection": 0.0
-            for c in ("drones", "missiles", "production_assistance")}
+    """With every category undetectable, no sender escalates, no deal is broken and sanctions on
+    Iran never rise above their start. The scheduled rounds of sanctions (``packages.*`` events,
+    on Russia) are removed: they are raised by the calendar, not by a transfer."""
+    spec = baseline.spec
+    over: dict[str, object] = {f"categories.{c}.detection": 0.0 for c in spec.categories}
     over["tracks.relief.monitoring"] = 0.0  # the deal's monitors would see them otherwise
+    over["events"] = [e.model_dump(by_alias=True) for e in spec.events
+                      if not e.key.startswith("packages.")]
+    assert len(over["events"]) < len(spec.events)  # the baseline has scheduled rounds
     scn = baseline.with_overrides(over)
     ens = run_variant(scn, 300, seed=5)
     df = ens.summary
@@ -190,7 +196,7 @@ def test_no_transfer_triggered_sanctions_when_detection_is_zero(baseline):
         assert (df[f"detected_{r}"] == 0).all()
         assert df[f"delivered_{r}"].sum() > 0  # the transfers did happen
     assert (df["relief_broken"] == 0).all()
-    for s in ("USA", "NATO"):
+    for s in Roles.of(baseline).senders:
         x = ens.series(f"sanctions_{s}_IRN")
         assert (x <= x[:, :1] + 1e-12).all()
     # ... and the same scenario with detection restored does escalate (the test can fail).
@@ -205,15 +211,15 @@ def test_no_transfer_triggered_sanctions_when_detection_is_zero(baseline):
 @pytest.mark.parametrize("who", ["IRN", "RUS", "USA", "NATO", "BRICS", "UKR"])
 @pytest.mark.parametrize("milex", [0.0, 1e5])
 def test_parameters_outside_the_model_change_nothing(baseline, milex, who):
-    """Military spending (descriptive until the war has its own production), display names, the
-    start month and the teaching text are recorded but do not enter the rules: same draws,
-    identical results, bit for bit."""
+    """Military spending of an actor outside the war (only the attacker's and the defender's
+    feed their own war production, ODD 7.9), display names, the start month and the teaching
+    text are recorded but do not enter the rules: same draws, identical results, bit for bit."""
     ref = run_variant(baseline, 64, seed=9)
-    other = baseline.with_overrides({
-        f"actors.{who}.milex": milex,
-        f"actors.{who}.name": "Renamed", "meta.start": "1999-12",
-        "teaching.description": "changed",
-    })
+    over = {f"actors.{who}.name": "Renamed", "meta.start": "1999-12",
+            "teaching.description": "changed"}
+    if who not in (baseline.spec.theatre.attacker, baseline.spec.theatre.defender):
+        over[f"actors.{who}.milex"] = milex
+    other = baseline.with_overrides(over)
     got = run_variant(other, 64, seed=9)
     pd.testing.assert_frame_equal(ref.summary, got.summary, check_exact=True)
     for name, x in ref.monthly.items():
@@ -221,10 +227,13 @@ def test_parameters_outside_the_model_change_nothing(baseline, milex, who):
 
 
 def test_a_parameter_that_enters_does_change_results(baseline):
-    """The control of the test above: a parameter of the rules does move the results."""
+    """The control of the test above: a parameter of the rules does move the results, and so
+    does the military spending of the war's attacker (its home production)."""
     ref = run_variant(baseline, 64, seed=9).summary
     got = run_variant(baseline.with_overrides({"actors.IRN.growth": 0.05}), 64, seed=9).summary
     assert not ref["gdp_index_IRN"].equals(got["gdp_index_IRN"])
+    war = baseline.with_overrides({f"actors.{baseline.spec.theatre.attacker}.milex": 0.0})
+    assert not ref.equals(run_variant(war, 64, seed=9).summary)
 
 
 # ------------------------------------------------------------------------------------------
@@ -299,16 +308,17 @@ def test_check_facts_reports_every_fact_with_an_interval(small_check):
     assert small_check.reproduced == sum(f.verdict == "reproduced" for f in facts)
 
 
-#: The verdicts of docs/validation.md, at 4000 runs per variant and seed 0 (the model's second
-#: edition): four of eight facts, facts 2, 3, 4 and 6 not reproduced. Six verdicts (facts 1, 2,
-#: 3, 6, 7, 8) rest on intervals that clear their band's edge by more than their own half-width
-#: (checked below), so they are not Monte Carlo luck: a model change that flips one fails here,
-#: and one that only moves a figure does not. Facts 4 and 5 are not resolved with that margin:
-#: their effects on success are under two points and their verdicts differ between seeds 0, 1
-#: and 2 at this run count (docs/validation.md), so their verdicts are not pinned: what holds
-#: for them with a margin is checked instead.
+#: The verdicts of docs/validation.md, at 4000 runs per variant and seed 0 (issue 12's world:
+#: the USA and the EU sanction Iran): four of eight facts, facts 5, 6, 7 and 8; facts 1, 2, 3 and
+#: 4 not reproduced. Six verdicts (facts 1, 2, 3, 5, 7, 8) rest on intervals that clear their
+#: band's edge by more than their own half-width (checked below), and keep them with seeds 1 and
+#: 2, so they are not Monte Carlo luck: a model change that flips one fails here, and one that
+#: only moves a figure does not. Facts 4 and 6 are not resolved with that margin: fact 4's effect
+#: on success is within half a point of 0, and fact 6's snap-back rests on about 40 breaches
+#: whose mean loss of growth is barely above 0 at seed 2 (docs/validation.md), so their verdicts
+#: are not pinned: what holds for them with a margin is checked instead.
 PINNED_RUNS = 4000
-PINNED_VERDICTS = {1: True, 2: False, 3: False, 6: False, 7: True, 8: True}
+PINNED_VERDICTS = {1: False, 2: False, 3: False, 5: True, 7: True, 8: True}
 
 
 def _clears(ci: tuple[float, float], low: float = -math.inf, high: float = math.inf) -> bool:
@@ -325,32 +335,29 @@ def pinned_check() -> FactCheck:
 def test_the_verdicts_of_the_stylised_facts_are_pinned(pinned_check):
     facts = {f.number: f for f in pinned_check.facts}
     assert {k: facts[k].reproduced for k in PINNED_VERDICTS} == PINNED_VERDICTS
-    assert 4 <= pinned_check.reproduced <= 6  # the four settled ones, and facts 4 and 5 or not
+    assert 3 <= pinned_check.reproduced <= 5  # the settled ones, and facts 4 and 6 or not
     ci = {k: (f.low, f.high) for k, f in facts.items()}
-    assert _clears(ci[1], 0.20, 0.50)                      # success rate in the band
+    assert _clears(ci[1], low=0.50)                        # success rate above the band
     assert _clears(ci[2], high=0.35)                       # threats nearly always carried out
-    # Fact 3 (not reproduced since the second edition; before, the multilateral damage was in
-    # its band and the unilateral above it): growth now adds only the change of sanction damage
-    # since the start, so the damage the experiment measures is a few hundredths of a point in
-    # both arms, far below both bands; it still fades (year 3 below year 1).
+    # Fact 3 (not reproduced since the second edition): growth adds only the change of sanction
+    # damage since the start, so the damage the experiment measures is a few hundredths of a
+    # point in both arms, far below both bands; it still fades (year 3 below year 1).
     multi, uni = facts[3].data["multi"], facts[3].data["uni"]
     assert _clears(multi[0][1:], high=2.0)                 # multilateral far below 2-4,
     assert _clears(uni[0][1:], high=0.5)                   # unilateral below 0.5-1,
     assert _clears(multi[-1][1:], high=multi[0][1])        # and damage fades
-    # Fact 4 (now not reproduced: the fall in success from coalition 0.8 to 0.6 is not resolved,
-    # and with seeds 1 and 2 it is): pressure falls at every step with a margin, and the effect
-    # on success is within a point either way.
+    # Fact 4 (not reproduced: the fall in success from coalition 0.8 to 0.6 is not resolved at
+    # seeds 0, 1 or 2): pressure falls at every step with a margin, and the effect on success
+    # is within two points either way.
     rows = facts[4].data["rows"]
     assert (rows["pressure_hi"].to_numpy()[1:] < rows["pressure_lo"].to_numpy()[:-1]).all()
-    assert _clears(ci[4], -0.01, 0.01)
-    # Fact 5 (reproduced at seed 0, not at seed 1): the success difference is above 0 but not
-    # by its half-width; what holds with a margin is that it is under three points.
-    assert _clears(ci[5], -0.01, 0.03)
-    # Fact 6 (now not reproduced; before, both halves came within a month): relief still pays
-    # off within a month, but a deal in force is rarely broken, so snap-back has too few
-    # breaches for an interval.
+    assert _clears(ci[4], -0.02, 0.02)
+    assert _clears(ci[5], low=0.0)                         # multilateral succeeds more
+    # Fact 6 (reproduced at seeds 0, 1 and 2, but the snap-back's mean loss rests on about 40
+    # breaches): relief pays off within a month, and the slower half-time is resolved well
+    # within six months.
     assert half_time(facts[6].data["up"][None, :]) <= 1
-    assert not math.isfinite(ci[6][1])
+    assert _clears(ci[6], high=6.0)
     assert _clears(ci[7], low=1.0)                         # hazard ratio above 1
     assert _clears(ci[8], low=0.0)                         # localisation cuts shipments
 

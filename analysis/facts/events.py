@@ -126,7 +126,8 @@ def fact_8_localisation(ctx: Context) -> Fact:
 
     Production assistance on (the scenario) vs off (its route closed). Localisation month of
     a run: the first month in which the packages delivered so far, times the category's
-    ``build_rate``, cover the recipient's demand for the category they build. Over the months
+    ``build_rate``, cover the recipient's demand for the category they build beyond what it
+    builds at home at the start (its ``built``). Over the months
     after localisation, in runs localised before the horizon, and the same months of the same
     runs without assistance: units per month shipped on the target's routes of the built
     category (the recipient's demand for shipments) and the target's arms revenue per month
@@ -140,7 +141,9 @@ def fact_8_localisation(ctx: Context) -> Fact:
     cat = spec.categories[spec.routes[pa[0]].category]
     built = cat.builds
     recipient = spec.routes[pa[0]].recipient
-    demand = spec.actors[recipient].demand.get(built, 0.0)
+    # What assistance must build: the demand the recipient's home production does not yet meet.
+    demand = (spec.actors[recipient].demand.get(built, 0.0)
+              - spec.actors[recipient].built.get(built, 0.0))
     shipped = [r for r in roles.routes if spec.routes[r].category == built]
     base = ctx.ensemble("base")
     off = ctx.ensemble("f8_off", {f"routes.{r}.open": 0.0 for r in pa})

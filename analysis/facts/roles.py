@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from analysis.facts.variants import Ensemble
 
 #: A sender "imposes" sanctions when its intensity on the target rises at least this much above
-#: the starting level: one escalation step of the baseline's smallest stepper (NATO, 0.10).
+#: the starting level: one escalation step of the baseline's smallest stepper (the EU, 0.10).
 IMPOSITION = 0.10
 
 
@@ -96,16 +96,23 @@ def without_target_sanctions(scn: Scenario, roles: Roles, keep: tuple[str, ...] 
     """Overrides removing the sanctions on the target (but those of ``keep``).
 
     Overrides removing every sanction on the target except those of ``keep``, and the
-    escalation of every sender not in ``keep``.
+    escalation of every sender not in ``keep``: its escalation step and secondary sanctions are
+    set to 0, and the scheduled events that would restore them (or add a scheduled round of
+    sanctions, ``packages.SENDER.TARGET``, on the target) are dropped.
     """
     spec = scn.spec
     sanctions = [s.model_dump(by_alias=True) for s in spec.sanctions
                  if s.target != roles.target or s.sender in keep]
     out: dict[str, Any] = {"sanctions": sanctions}
+    dropped = {f"packages.{s}.{roles.target}" for s in roles.senders if s not in keep}
     for s in roles.senders:
         if s not in keep:
-            out[f"actors.{s}.escalation_step"] = 0.0
-            out[f"actors.{s}.secondary"] = 0.0
+            for key in ("escalation_step", "secondary"):
+                out[f"actors.{s}.{key}"] = 0.0
+                dropped.add(f"actors.{s}.{key}")
+    if any(e.key in dropped for e in spec.events):
+        out["events"] = [e.model_dump(by_alias=True) for e in spec.events
+                         if e.key not in dropped]
     return out
 
 
