@@ -49,7 +49,7 @@ class Recording(DiplomacyModel):
                                                                   "TDL", "AP", "W", "RP")}
 
 
-# The variants the story is read in: the baseline, its policies, a NATO whose public punishes
+# The variants the story is read in: the baseline, its policies, an EU whose public punishes
 # no back-down (any package that costs it anything is too costly), and hardliners who take
 # Iran's security apparatus out of the government's hands in month 24 (a deal in force before
 # then is defied after it: the stance on a halt is decided once per agreement).
@@ -58,7 +58,7 @@ VARIANTS = {
     "conditional_relief": {"policy": "conditional_relief"},
     "engagement": {"policy": "engagement"},
     "secondary_sanctions": {"policy": "secondary_sanctions"},
-    "nato_no_audience": {"overrides": {"actors.NATO.audience_cost": 0.0}},
+    "eu_no_audience": {"overrides": {"actors.EU.audience_cost": 0.0}},
     "hardliners": {"overrides": {"tracks.relief.trust": 0.8, "tracks.relief.min_trust": 0.0,
                                  "tracks.relief.implementation_months": 1}},
 }
@@ -123,7 +123,8 @@ KINDS = {
     "breach with snap-back": (lambda e: e.kind == "breach" and "snap back" in e.text, False),
     "secondary sanctions": (lambda e: "imposes secondary sanctions" in e.text, True),
     "ceasefire": (lambda e: e.kind == "ceasefire", True),
-    "stalemate": (lambda e: "mutually hurting stalemate" in e.text, False),
+    "stalemate": (lambda e: "mutually hurting stalemate" in e.text, True),
+    "ceasefire breaks down": (lambda e: e.kind == "ceasefire" and "breaks down" in e.text, True),
     "production": (lambda e: e.kind == "production", False),
     "event": (lambda e: e.kind == "event", False),
 }
@@ -156,6 +157,9 @@ def _route_of(model: Recording, ev: StoryEvent) -> int:
         unit = re.escape(cs.category_units[c].rstrip("s"))
         if cs.CP[c, L.C_ESC_W] > 0 and re.search(rf"\b{unit}s?\b", ev.text):
             hits.append(r)
+    if len(hits) > 1:  # two suppliers of one category (Iran's and North Korea's missiles)
+        hits = [r for r in hits if ev.text.startswith(
+            cs.actor_names[int(cs.RP[r, L.R_SUPPLIER])])]
     assert len(hits) == 1, ev
     return hits[0]
 
@@ -194,7 +198,14 @@ def test_shipment_reasons_are_the_largest_terms_of_the_utility(run):
                 assert ("defies the government's halt" in ev.text) == (
                     defied and ev.kind == "transfer"), ev
                 if ev.kind == "transfer":
-                    assert d["DR"][r] > 0 and f"ships {d['DR'][r]:.0f} " in ev.text, ev
+                    # What arrived (its share of a need shared with another supplier), and
+                    # what it offered when that was more.
+                    got_units = d["RS"][r, L.RS_SHIPPED]
+                    assert d["DR"][r] > 0 and (
+                        f"ships {got_units:.0f} " in ev.text if got_units > 0
+                        else f"offers {d['DR'][r]:.0f} " in ev.text), ev
+                    if 0 < got_units < d["DR"][r]:
+                        assert f"it offered {d['DR'][r]:.0f}" in ev.text, ev
                     checked["defied"] += defied
                 else:
                     assert d["DR"][r] == 0 and 0 < d["DW"][r, L.DW_PROBABILITY], ev
@@ -223,7 +234,7 @@ def test_threat_lines_are_the_threat_decisions(run):
              L.TH_BACK_DOWN: "backs down", L.TH_COMPLIED: "counts as complied with",
              L.TH_EXHAUSTED: "nothing left to impose"}
     seen = dict.fromkeys(words, 0)
-    for variant in ("baseline", "nato_no_audience", "secondary_sanctions"):
+    for variant in ("baseline", "eu_no_audience", "secondary_sanctions"):
         for seed in range(6):
             model = run(variant, seed)
             names = model.compiled.actor_names
@@ -240,7 +251,7 @@ def test_threat_lines_are_the_threat_decisions(run):
                     who = names[i]
                     line = next(e for e in lines if words[code] in e.text and who in e.text
                                 and model.compiled.category_units[int(d["RP"][r, L.R_CATEGORY])]
-                                in e.text)
+                                in e.text and names[j] in e.text)
                     if code in (L.TH_ISSUE, L.TH_IMPOSE):
                         # The threat binds from next month to its deadline, as the text says.
                         assert f"month {d['TDL'][i, r]:.0f}" in line.text
