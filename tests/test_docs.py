@@ -600,8 +600,8 @@ def test_worked_threat_stage_numbers_in_the_text(prose):
     assert costs[usa] == 0 and s.TRADE[irn, usa] == 0
     assert 0 < costs[eu] < 0.01
     assert ("the USA's cost of imposing is 0 (Iran has no trade left with it) and the EU's "
-            f"under 0.01% of its GDP, far below their audience costs ({s.AP[usa, L.A_AUDIENCE]:g} and "
-            f"{s.AP[eu, L.A_AUDIENCE]:g}% of GDP)") in text
+            "under 0.01% of its GDP, far below their audience costs "
+            f"({s.AP[usa, L.A_AUDIENCE]:g} and {s.AP[eu, L.A_AUDIENCE]:g}% of GDP)") in text
     assert s.AP[usa, L.A_COHESION] == 1 and (
         f"the EU only when its members fail to act together (cohesion {s.AP[eu, L.A_COHESION]:g})"
         in text)
@@ -1653,20 +1653,21 @@ _DEAL_BRANCHES = {"implementation starts", "clean month", "unverified month",
                   "breach in implementation", "implementation day", "broken", "snap-back capped"}
 _STAGE = {"issued", "imposed", "backed down", "complied", "credibility up", "credibility down"}
 _IN_FORCE = (_THREAT_BRANCHES | _DEAL_BRANCHES) - {"secondary"}
-# Seeds of run 3: 0-3 as they come; 31, 60 and 81 for the rare branches (in 80 seeds of the
-# baseline under conditional relief a deal in force was broken in one run, seed 31; a covert
-# shipment went unseen while an agreement was being implemented in six; seed 81 breaks the
-# baseline's deal). If the rules change, pick seeds again so that every branch stays taken (the
-# assertion names the branches missing).
-_PHASE_SEEDS = (0, 1, 2, 3, 31, 60, 81)
+# Seeds of run 3: 0-3 as they come; the others for the rare branches, searched over seeds 0-119
+# after part 2 of issue 12 (a covert shipment unseen while an agreement was being implemented:
+# 36, 45, 85; a breach in implementation: 36, 45; a deal in force broken against a capped
+# snap-back: 28, 77, 102). If the rules change, pick seeds again so that every branch stays
+# taken (the assertion names the branches missing).
+_PHASE_SEEDS = (0, 1, 2, 3, 28, 36, 45, 77, 85, 102)
 PHASE_RUNS = [
     ("baseline", None, _IN_FORCE),
     ("baseline", "status_quo", _IN_FORCE),
     ("baseline", "conditional_relief", _IN_FORCE),
-    # senders at their cap, or a deal in force broken, in none of 80 runs under engagement
+    # rare under engagement, in none of these seeds: senders at their cap (6 of 120 seeds), a
+    # deal in force broken (1 of 120, seed 37), a snap-back at the cap (none)
     ("baseline", "engagement", _IN_FORCE - {"exhausted", "broken", "snap-back capped"}),
     ("baseline", "secondary_sanctions", _IN_FORCE | {"secondary"}),
-    # no agreement under maximum pressure in 80 runs: the threat stage only
+    # no agreement under maximum pressure in 120 runs: the threat stage only
     ("baseline", "maximum_pressure", _STAGE | {"exhausted"}),
     ("drones_only", None, _IN_FORCE - {"unverified month"}),
     ("relief_first", None, _IN_FORCE),
