@@ -140,7 +140,7 @@ def test_every_schema_key_is_in_the_table(table_rows):
     spec = sim.load_scenario("baseline").spec
     missing = []
     for key in _schema_field_keys():
-        if key in ("actors.<id>.capacity", "actors.<id>.demand"):
+        if key in ("actors.<id>.capacity", "actors.<id>.demand", "actors.<id>.built"):
             # per-category tables: one row per category of the baseline
             wanted = {f"{key}.{c}" for c in spec.categories}
             missing += sorted(wanted - documented)
@@ -533,8 +533,11 @@ def test_worked_supply_example_in_the_text(prose):
     c = int(s.RP[drones, L.R_CATEGORY])
     W = s.W
     p, units, committed, reasons = odd_supply_terms(s, drones)
-    assert units == 300 and not committed
+    unmet = (s.DEM[rus, c] - s.BUILT[rus, c]) / s.DEM[rus, c]
+    assert 0 < unmet < 1 and not committed  # Russia builds part of its drones at home
     need = reasons[L.DW_NEED] / W[L.W_W_NEED]
+    assert need == pytest.approx(unmet * s.G[L.G_INTENSITY], rel=1e-12)
+    assert units == min(s.DEM[rus, c] * need, s.CAP[irn, c])
     revenue = reasons[L.DW_PRICE] / W[L.W_W_PRICE]
     package = odd_package(s, usa, c)
     level = odd_after_package(s.SANC[usa, irn], package, s.AP[usa, L.A_ESC_CAP])
@@ -552,8 +555,10 @@ def test_worked_supply_example_in_the_text(prose):
     assert W[L.W_SANC_YEARS] == 7  # the text says "seven years"
     text = " ".join(prose.split())
     for figure in (
-            f"need = 1 x {s.G[L.G_INTENSITY]:g}, units = min({s.DEM[rus, c]:g} x "
-            f"{s.G[L.G_INTENSITY]:g}, {s.CAP[irn, c]:g}) = {units:g}",
+            f"Russia builds {s.BUILT[rus, c]:g} of the {s.DEM[rus, c]:g} drones a month it needs",
+            f"need = ({s.DEM[rus, c]:g} - {s.BUILT[rus, c]:g}) / {s.DEM[rus, c]:g} x "
+            f"{s.G[L.G_INTENSITY]:g} = {need:g}, units = min({s.DEM[rus, c]:g} x {need:g}, "
+            f"{s.CAP[irn, c]:g}) = {units:g}",
             f"revenue {revenue:.3f}% of Iran's GDP",
             f"its drone package ({package:g}) would raise its sanctions from "
             f"{s.SANC[usa, irn]:.2f} to {level:.2f} and the raw pressure on Iran by {gain:.3f}, "
@@ -576,7 +581,7 @@ def test_worked_threat_stage_numbers_in_the_text(prose):
     """The packages and the costs of imposing ODD 7.2 quotes for the baseline."""
     model = sim.DiplomacyModel("baseline", seed=0)
     s, ids, routes = model.state, model.compiled.actor_ids, model.compiled.route_ids
-    irn, usa, nato = ids.index("IRN"), ids.index("USA"), ids.index("NATO")
+    irn, usa, eu = ids.index("IRN"), ids.index("USA"), ids.index("EU")
     text = " ".join(prose.split())
 
     def level(i, route):
@@ -591,14 +596,14 @@ def test_worked_threat_stage_numbers_in_the_text(prose):
             f"{to_missile:g}.") in text
     costs = {i: max(odd_sender_cost(s, i, irn, level(i, r)[1] - s.SANC[i, irn])
                     for r in routes if int(s.RP[routes.index(r), L.R_SUPPLIER]) == irn)
-             for i in (usa, nato)}
+             for i in (usa, eu)}
     assert costs[usa] == 0 and s.TRADE[irn, usa] == 0
-    assert 0 < costs[nato] < 0.01
-    assert ("the USA's cost of imposing is 0 (Iran has no trade left with it) and NATO's under "
-            f"0.01% of its GDP, far below their audience costs ({s.AP[usa, L.A_AUDIENCE]:g} and "
-            f"{s.AP[nato, L.A_AUDIENCE]:g}% of GDP)") in text
+    assert 0 < costs[eu] < 0.01
+    assert ("the USA's cost of imposing is 0 (Iran has no trade left with it) and the EU's "
+            "under 0.01% of its GDP, far below their audience costs "
+            f"({s.AP[usa, L.A_AUDIENCE]:g} and {s.AP[eu, L.A_AUDIENCE]:g}% of GDP)") in text
     assert s.AP[usa, L.A_COHESION] == 1 and (
-        f"NATO only when its members fail to act together (cohesion {s.AP[nato, L.A_COHESION]:g})"
+        f"the EU only when its members fail to act together (cohesion {s.AP[eu, L.A_COHESION]:g})"
         in text)
 
 
@@ -841,10 +846,12 @@ def test_initial_threats_follow_section_5(scenario, prose):
         first, last = odd_initial_threats(model.state)
         threats = {(ids[i], routes[r]) for i, r in zip(*np.nonzero(first), strict=True)}
         assert threats == {("USA", r) for r in ("iran_russia_drones", "iran_russia_missiles",
-                                                 "iran_russia_production")}, threats
+                                                 "iran_russia_production", "prk_russia_missiles",
+                                                 "china_russia_dual_use")}, threats
         text = " ".join(prose.split())
-        assert ("the USA threatens Iran over its drones, missiles and production assistance "
-                f"until month {int(last.max())}.") in text
+        assert ("the USA threatens Iran over its drones, missiles and production assistance, "
+                "North Korea over its missiles and China over its dual-use goods until month "
+                f"{int(last.max())}.") in text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1470,14 +1477,15 @@ def _branches(model) -> set[str]:
 
 # Runs chosen so that, between them, every branch of section 7 is taken: threats issued, imposed,
 # backed down from and complied with; relief agreed, breached in implementation, in force, eased
-# toward, broken and snapped back; a halt defied; secondary sanctions on BRICS; a ceasefire.
-_COMMON = {"threat", "imposed", "backed down", "complied", "agreed", "in force", "defied",
-           "ceasefire"}
+# toward, broken and snapped back; a halt defied; secondary sanctions on BRICS; a ceasefire, and
+# one that breaks (seeds 0-79 searched: a broken ceasefire in 2 of 80 seeds, only 52 and 56).
+_COMMON = {"threat", "imposed", "backed down", "complied", "agreed", "in force", "ceasefire"}
 CASES = [
-    ("baseline", None, 9, _COMMON | {"breach in implementation"}),
-    ("relief_first", "secondary_sanctions", 9, _COMMON | {"broken", "secondary"}),
-    ("split_nato_leaky_brics", "secondary_sanctions", 9,
-     _COMMON | {"breach in implementation", "secondary"}),
+    ("baseline", None, 57,
+     _COMMON | {"breach in implementation", "broken", "defied", "secondary"}),
+    ("relief_first", "secondary_sanctions", 52, _COMMON | {"secondary", "ceasefire broken"}),
+    ("split_nato_leaky_brics", "secondary_sanctions", 48,
+     _COMMON | {"broken", "defied", "secondary"}),
 ]
 
 
@@ -1624,7 +1632,13 @@ def _follow_the_phases(scenario: str, policy: str | None, seed: int) -> set[str]
         staged = _copy_state(st_)
         odd_relief_in_sequence(st_, month, s.RS[:, L.RS_SHIPPED], s.SA[:, L.S_EXPOSED],
                                [deal for deal, _ in deals])
-        np.testing.assert_array_equal(st_.TS[:, _DEAL_COLUMNS], s.TS[:, _DEAL_COLUMNS],
+        # a ceasefire that breaks down this month (7.10, a later stage, checked month by month
+        # by test_odd_month_by_month_equals_the_engine) is left out of this month's comparison
+        rows = [t for t in range(s.TP.shape[0])
+                if int(s.TP[t, L.T_KIND]) == L.TRACK_RELIEF
+                or s.TS[t, L.TS_BREACHES] <= staged.TS[t, L.TS_BREACHES]]
+        np.testing.assert_array_equal(st_.TS[np.ix_(rows, _DEAL_COLUMNS)],
+                                      s.TS[np.ix_(rows, _DEAL_COLUMNS)],
                                       err_msg=f"{where}: relief phases")
         np.testing.assert_array_equal(st_.TPRE, s.TPRE, err_msg=f"{where}: s_pre")
         np.testing.assert_allclose(st_.SANC, s.SANC, rtol=1e-12, atol=1e-15,
@@ -1639,20 +1653,21 @@ _DEAL_BRANCHES = {"implementation starts", "clean month", "unverified month",
                   "breach in implementation", "implementation day", "broken", "snap-back capped"}
 _STAGE = {"issued", "imposed", "backed down", "complied", "credibility up", "credibility down"}
 _IN_FORCE = (_THREAT_BRANCHES | _DEAL_BRANCHES) - {"secondary"}
-# Seeds of run 3: 0-3 as they come; 31, 60 and 81 for the rare branches (in 80 seeds of the
-# baseline under conditional relief a deal in force was broken in one run, seed 31; a covert
-# shipment went unseen while an agreement was being implemented in six; seed 81 breaks the
-# baseline's deal). If the rules change, pick seeds again so that every branch stays taken (the
-# assertion names the branches missing).
-_PHASE_SEEDS = (0, 1, 2, 3, 31, 60, 81)
+# Seeds of run 3: 0-3 as they come; the others for the rare branches, searched over seeds 0-119
+# after part 2 of issue 12 (a covert shipment unseen while an agreement was being implemented:
+# 36, 45, 85; a breach in implementation: 36, 45; a deal in force broken against a capped
+# snap-back: 28, 77, 102). If the rules change, pick seeds again so that every branch stays
+# taken (the assertion names the branches missing).
+_PHASE_SEEDS = (0, 1, 2, 3, 28, 36, 45, 77, 85, 102)
 PHASE_RUNS = [
     ("baseline", None, _IN_FORCE),
     ("baseline", "status_quo", _IN_FORCE),
     ("baseline", "conditional_relief", _IN_FORCE),
-    # senders at their cap, or a deal in force broken, in none of 80 runs under engagement
+    # rare under engagement, in none of these seeds: senders at their cap (6 of 120 seeds), a
+    # deal in force broken (1 of 120, seed 37), a snap-back at the cap (none)
     ("baseline", "engagement", _IN_FORCE - {"exhausted", "broken", "snap-back capped"}),
     ("baseline", "secondary_sanctions", _IN_FORCE | {"secondary"}),
-    # no agreement under maximum pressure in 80 runs: the threat stage only
+    # no agreement under maximum pressure in 120 runs: the threat stage only
     ("baseline", "maximum_pressure", _STAGE | {"exhausted"}),
     ("drones_only", None, _IN_FORCE - {"unverified month"}),
     ("relief_first", None, _IN_FORCE),
@@ -1690,7 +1705,7 @@ def test_advance_deals_follows_the_odd_in_every_situation():
     t = model.compiled.track_ids.index("relief")
     drones = model.compiled.route_ids.index("iran_russia_drones")
     p = int(model.state.TP[t, L.T_PARTY])
-    usa, nato = ids.index("USA"), ids.index("NATO")
+    usa, eu = ids.index("USA"), ids.index("EU")
     taken: set[str] = set()
     for (phase, did, clean, months, now, pre, snap) in itertools.product(
             ("talks", "agreed", "implementing", "in force"), ("nothing", "shipped", "exposed"),
@@ -1708,9 +1723,9 @@ def test_advance_deals_follows_the_odd_in_every_situation():
         engine.RS[drones, L.RS_SHIPPED] = 0.0 if did == "nothing" else 300.0
         engine.SA[:, L.S_EXPOSED] = 0.0
         engine.SA[p, L.S_EXPOSED] = float(did == "exposed")
-        engine.SANC[usa, p], engine.SANC[nato, p] = now, 0.5 * now
-        engine.TPRE[t, usa], engine.TPRE[t, nato] = pre, 0.5 * pre
-        engine.AP[[usa, nato], L.A_SNAPBACK] = snap
+        engine.SANC[usa, p], engine.SANC[eu, p] = now, 0.5 * now
+        engine.TPRE[t, usa], engine.TPRE[t, eu] = pre, 0.5 * pre
+        engine.AP[[usa, eu], L.A_SNAPBACK] = snap
         staged, odd = _copy_state(engine), _copy_state(engine)
         advance_deals(DrawKey(model.rng_key, 0, 3), engine.params, engine.state,
                       engine.decisions)
@@ -1744,7 +1759,7 @@ def test_threat_stage_weighs_the_cost_of_imposing_against_the_audience_cost():
     s.RS[drones, L.RS_DETECTED] = 1.0
     s.SA[irn, L.S_TRIG] = 10.0
     month = 3
-    for sender in ("USA", "NATO"):
+    for sender in ("USA", "EU"):
         i = ids.index(sender)
         s.THR[i, drones], s.TDL[i, drones] = 1.0, 12.0
         s.TRADE[irn, i] = 0.2
