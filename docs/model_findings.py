@@ -250,6 +250,9 @@ def escalation_rises(ens: Runs, sender: str, roles: Roles) -> tuple[np.ndarray, 
     the JSON).
     """
     snap = snapback_months(ens, roles)
+    # Rounds the scenario schedules (events packages.SENDER.TARGET) are not escalations.
+    scheduled = {(e.key.split(".")[2], e.month) for e in ens.scenario.spec.events
+                 if e.key.startswith(f"packages.{sender}.")}
     cap = getattr(ens.scenario.spec.actors[sender], "escalation_cap", math.inf)
     prefix = f"sanctions_{sender}_"
     names = [n for n in ens.monthly if n.startswith(prefix)]
@@ -261,6 +264,9 @@ def escalation_rises(ens: Runs, sender: str, roles: Roles) -> tuple[np.ndarray, 
         x = ens.series(name)
         up = np.diff(x, axis=1)
         hit = (up > EPS) & (x[:, 1:] <= max(cap, x[0, 0]) + EPS)
+        for target, month in scheduled:
+            if name == f"{prefix}{target}":
+                hit[:, month - 1] = False
         if name == f"{prefix}{roles.party}" and sender in roles.senders:
             hit &= ~snap
         rise |= hit
@@ -1113,14 +1119,18 @@ def measure_constants(ctx: Context, scenarios: Iterable[str] | None = None,
             ens = (ctx.cache["base"] if name == ctx.scenario and pol == "status_quo"
                    and "base" in ctx.cache else run(scn, ctx.runs, ctx.seed))
             const = constant_columns(ens)
-            has_affinity |= "affinity_RUS_BRICS" in ens.summary.columns
+            # Russia's affinity with its main busting partner: BRICS in the first world, China
+            # (apart from BRICS) in the world of issue 12.
+            pair = next((c for c in ("affinity_RUS_BRICS", "affinity_RUS_CHN")
+                         if c in ens.summary.columns), None)
+            has_affinity |= pair is not None
             on_russia = {}
             for fig, x in ens.monthly.items():
                 if fig.startswith("sanctions_") and fig.endswith("_RUS"):
                     on_russia[fig] = bool(np.ptp(x) <= EPS)
             if name == ctx.scenario and pol == "maximum_pressure":
                 modal = {c: modal_share(ens.col(c)) for c, _ in picks if c in ens.summary}
-            rows.append({"scenario": name, "policy": pol, "key": key,
+            rows.append({"scenario": name, "policy": pol, "key": key, "pair": pair,
                          "columns": len(ens.summary.columns) - 1, "constant": const,
                          "sanctions_on_russia_constant": on_russia})
     figs = []
@@ -1128,7 +1138,7 @@ def measure_constants(ctx: Context, scenarios: Iterable[str] | None = None,
     def affinity():
         if not has_affinity:
             raise Gone("column affinity_RUS_BRICS")
-        have = [r for r in rows if "affinity_RUS_BRICS" in r["constant"]]
+        have = [r for r in rows if r["pair"] is not None and r["pair"] in r["constant"]]
         return len(have) / len(rows), {"constant_in": [r["key"] for r in have]}
 
     def russia():
@@ -1149,7 +1159,8 @@ def measure_constants(ctx: Context, scenarios: Iterable[str] | None = None,
                        ctx.runs, everywhere, share_constant))
     figs.append(figure("affinity_RUS_BRICS_constant", "Scenario x policy where "
                        "affinity_RUS_BRICS cannot vary", "Share of bundled scenario x policy in "
-                       "which affinity_RUS_BRICS has one value in every run.", "share", 0, 1,
+                       "which affinity_RUS_BRICS (affinity_RUS_CHN once China is apart from "
+                       "BRICS, issue 12) has one value in every run.", "share", 0, 1,
                        ctx.runs, everywhere, affinity))
     figs.append(figure("sanctions_on_russia_constant", "Scenario x policy where no sanction "
                        "on Russia ever changes", "Share of bundled scenario x policy in which "

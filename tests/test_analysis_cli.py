@@ -151,8 +151,8 @@ def test_report_is_built_from_saved_results_alone(saved, tmp_path):
     assert all(base64.b64decode(b).startswith(PNG) for b in images)
     assert not re.search(r'(src|href)="https?:', page)
     # the plain-words summary, with levels, CIs and the paired difference
-    assert re.search(r"Under conditional relief Iran, United States and NATO \(European members\)"
-                     r" bring a sanctions-relief deal into force within 36 months in \d+% "
+    assert re.search(r"Under conditional relief Iran, United States and European Union \(with "
+                     r"the E3\) bring a sanctions-relief deal into force within 36 months in \d+% "
                      r"\[\d+-\d+%\] of runs, [\d.]+ points (more|fewer) than under status quo",
                      page)
     assert "depends most on actors.USA.relief_offer" in page

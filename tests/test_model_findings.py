@@ -125,7 +125,9 @@ def test_escalation_months_match_the_model_s_count(base):
             count = model.outcomes()[f"escalations_{roles.lead}"]
             assert rise[r, m] == (count > before), f"run {r}, month {m + 1}"
             before = count
-    assert sizes.size == rise.sum()  # the baseline's US escalates on one target at a time
+    # one size per target that rose: at least one per month with a rise (the US may escalate
+    # on Iran, North Korea and China in the same month)
+    assert sizes.size >= rise.sum()
 
 
 def test_a_column_that_is_gone_is_reported_not_raised(base):
