@@ -14,13 +14,20 @@ a posterior without importing the analysis layer.
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.scenario import Scenario
 
 DRAWS_FILE = "posterior.parquet"
 MANIFEST_FILE = "manifest.json"
@@ -104,3 +111,77 @@ def load_posterior(folder: str | Path) -> Posterior:
         raise UsageError(f"--posterior {folder}: {DRAWS_FILE} lacks column(s) {missing}")
     return Posterior(keys, frame[list(keys)].to_numpy(dtype=np.float64),
                      frame["weight"].to_numpy(dtype=np.float64), meta)
+
+
+def posterior_outcomes(scenarios: Sequence[Scenario], posterior: Posterior, runs: int, seed: int,
+                       *, draws: int | None = None, months: int | None = None,
+                       **options: Any) -> tuple[list[str], list[np.ndarray]]:
+    """Runs of each scenario with parameters drawn from ``posterior``, on common random numbers.
+
+    ``draws`` parameter vectors are drawn once (default: ``min(runs, 50)``); each runs
+    ``ceil(runs / draws)`` times, runs 0.. of ``seed``, in every scenario: a policy comparison
+    stays on common random numbers within each parameter draw.
+
+    Args:
+        scenarios: the scenarios (a scenario under several policies, say); each must have every
+            key of the posterior as a parameter cell.
+        posterior: the posterior.
+        runs: runs in all (rounded up to a multiple of the draws).
+        seed: seed of the draws and of the runs.
+        draws: parameter draws.
+        months: months per run (default: the horizon).
+        **options: passed to :func:`sim.jobs.backends.run_design`.
+
+    Returns:
+        ``(columns, values)``: the outcome names, and per scenario a float64 array draws x runs
+        per draw x outcomes.
+    """
+    from sim.jobs.backends import run_design
+    from sim.jobs.edits import PointEdits
+
+    draws = min(runs, 50) if draws is None else draws
+    if not 1 <= draws <= runs:
+        raise UsageError(f"--posterior: {draws} parameter draws for {runs} runs (need 1..runs)")
+    per_draw = -(-runs // draws)
+    values = posterior.draw(draws, seed)
+    columns: list[str] = []
+    out = []
+    for scn in scenarios:
+        edits = PointEdits.from_design(scn, list(posterior.keys), values)
+        if edits is None:
+            raise UsageError(f"--posterior: {scn.name} has no parameter cell for one of "
+                             f"{list(posterior.keys)}")
+        cols, v = run_design(edits, per_draw, seed, months=months, **options)
+        if columns and cols != columns:
+            raise UsageError("--posterior: the scenarios report different outcomes")
+        columns = cols
+        out.append(v)
+    return columns, out
+
+
+def spread_table(columns: Sequence[str], values: np.ndarray) -> pd.DataFrame:
+    """Each outcome's mean, its spread over parameter draws and its Monte Carlo error.
+
+    ``values``: draws x runs x outcomes (a difference between two policies' runs works too).
+    Columns: ``outcome``, ``mean`` (over every run; months over the runs where the event
+    happened), ``param_p05`` and ``param_p95`` (5% and 95% of the draws' means: what we do not
+    know about the parameters), ``mc_se`` (standard error of ``mean`` from the runs' chance
+    alone: the within-draw variance over all runs).
+    """
+    import pandas as pd
+
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for j, name in enumerate(columns):
+            x = values[:, :, j]
+            if np.all(np.isnan(x)):
+                continue
+            means = np.nanmean(x, axis=1)
+            within = np.nanvar(x, axis=1, ddof=1) if x.shape[1] > 1 else np.zeros(len(x))
+            n = np.isfinite(x).sum()
+            rows.append({"outcome": name, "mean": float(np.nanmean(x)),
+                         "param_p05": float(np.nanquantile(means, 0.05)),
+                         "param_p95": float(np.nanquantile(means, 0.95)),
+                         "mc_se": float(np.sqrt(np.nanmean(within) / max(n, 1)))})
+    return pd.DataFrame(rows)
