@@ -99,9 +99,10 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def calibrate(base: Scenario, record: str | Path, *, priors: Sequence[Prior] | None = None,
+def calibrate(base: Scenario, record: str | Path | None = None, *,
+              targets: Sequence[Target] | None = None, priors: Sequence[Prior] | None = None,
               until: int | None = None, mapping: str | Path = DEFAULT_MAPPING,
-              particles: int = 200, runs: int = 8, batch: int = 200,
+              particles: int = 200, runs: int = 8, batch: int = 20,
               quantiles: Sequence[float] = (0.2, 0.5, 0.5), seed: int = 1,
               on_population: Callable[[int, float, int], None] | None = None,
               **options: Any) -> Calibration:
@@ -109,14 +110,18 @@ def calibrate(base: Scenario, record: str | Path, *, priors: Sequence[Prior] | N
 
     Args:
         base: the scenario (the hindcast); months 1..``until`` are fitted.
-        record: the record CSV.
+        record: the record CSV (or give ``targets``).
+        targets: targets to fit instead of the record's (synthetic data, say).
         priors: the parameters and their priors (default: the bundled ``priors.csv``).
         until: last month of the window (default: the scenario's horizon); later rows are held
             out (see :mod:`analysis.calibration.scoring`).
         mapping: the targets' mapping.
         particles: particles in each population.
         runs: runs per parameter draw (a draw's statistics are means over them).
-        batch: parameter draws per call of the simulator (one design).
+        batch: parameter draws per call of the simulator (one design). The draws of a batch
+            share their runs' random numbers (a design runs on common random numbers), so a
+            population must span many batches for its noise to vary: keep ``batch`` at about
+            a tenth of ``particles`` or less (the coverage test uses 100 and 20).
         quantiles: per population, the share of the previous distances kept (the first one of
             the prior's).
         seed: seed of the sampler and of the runs.
@@ -132,9 +137,13 @@ def calibrate(base: Scenario, record: str | Path, *, priors: Sequence[Prior] | N
     priors = list(read_priors() if priors is None else priors)
     horizon = base.spec.meta.horizon
     until = horizon if until is None else until
-    columns = _columns(base)
-    targets, left_out = load_targets(record, base.spec.meta.start, horizon, columns,
-                                     until=until, mapping=mapping)
+    if targets is None:
+        if record is None:
+            raise UsageError("calibrate: give a record or targets")
+        targets, left_out = load_targets(record, base.spec.meta.start, horizon, _columns(base),
+                                         until=until, mapping=mapping)
+    else:
+        targets, left_out = list(targets), {}
     if not targets:
         raise UsageError(f"no target of the record falls in months 1..{until} of "
                          f"{base.name}: {left_out}")
@@ -174,8 +183,9 @@ def calibrate(base: Scenario, record: str | Path, *, priors: Sequence[Prior] | N
     seconds = time.perf_counter() - started
     manifest = {
         "scenario": base.name, "scenario_source": str(base.source), "until": until,
-        "horizon": horizon, "record": str(record), "record_sha256": file_digest(record),
-        "mapping_sha256": file_digest(mapping),
+        "horizon": horizon, "record": None if record is None else str(record),
+        "record_sha256": None if record is None else file_digest(record),
+        "mapping_sha256": None if record is None else file_digest(mapping),
         "priors": [vars(p) for p in priors],
         "targets": [dict(vars(t), records=list(t.records)) for t in targets],
         "left_out": left_out, "seed": seed,

@@ -24,7 +24,7 @@ DEFAULT_RECORD = Path(scenarios.__file__).with_name("data") / "record.csv"
 
 def hindcast(scenario: Any, out: str | Path, *, record: str | Path = DEFAULT_RECORD,
              until: str | None = None, priors: str | Path | None = None, particles: int = 200,
-             runs: int = 8, batch: int = 200, quantiles: tuple[float, ...] = (0.2, 0.5, 0.5),
+             runs: int = 8, batch: int = 20, quantiles: tuple[float, ...] = (0.2, 0.5, 0.5),
              check_draws: int = 100, check_runs: int = 10, seed: int = 1,
              **options: Any) -> dict[str, Any]:
     """Calibrate ``scenario`` on ``record``, check it, score it out of sample, write ``out``.
@@ -160,8 +160,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="particles per population (default 200)")
     p.add_argument("--runs", type=count_argument(1), default=8,
                    help="runs per parameter draw (default 8)")
-    p.add_argument("--batch", type=count_argument(1), default=200,
-                   help="parameter draws per compiled design (default 200)")
+    p.add_argument("--batch", type=count_argument(1), default=20,
+                   help="parameter draws per compiled design; they share their runs' random "
+                   "numbers, so keep it to a tenth of --particles or less (default 20)")
     p.add_argument("--quantiles", type=_quantiles, default=(0.2, 0.5, 0.5),
                    help="share of distances kept, per population (default 0.2,0.5,0.5)")
     p.add_argument("--check-draws", type=count_argument(1), default=100,
