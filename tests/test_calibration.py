@@ -34,7 +34,8 @@ def record(tmp_path: Path) -> Path:
 def test_record_rows_become_targets_at_the_scenarios_months(record: Path) -> None:
     targets, left_out = load_targets(record, "2024-01", 36)
     by_name = {t.name: t for t in targets}
-    assert by_name["first_missiles"].observed == 9.0          # 2024-09 is month 9
+    first = by_name["no_iranian_missiles_before"]              # none by the end of month 8
+    assert first.month == 9 and first.observed == 1.0         # 2024-09 is month 9
     assert by_name["us_rounds_on_iran"].observed == 2.0       # two rounds by month 36
     assert by_name["russia_growth_2024"].observed == pytest.approx(0.043)
     assert by_name["no_relief_deal"].month == 24 and by_name["no_relief_deal"].observed == 0.0
@@ -50,8 +51,8 @@ def test_a_cut_off_holds_later_rows_out(record: Path) -> None:
 
 
 def test_an_outcome_the_scenario_lacks_is_left_out(record: Path) -> None:
-    targets, left_out = load_targets(record, "2024-01", 36, {"first_month_missiles"})
-    assert [t.name for t in targets] == ["first_missiles"]
+    targets, left_out = load_targets(record, "2024-01", 36, {"delivered_iran_russia_missiles"})
+    assert [t.name for t in targets] == ["no_iranian_missiles_before", "iranian_missiles_by"]
     assert "reports no outcome escalations_USA" in left_out["us_rounds_on_iran"]
 
 
@@ -70,9 +71,10 @@ def test_statistics_follow_the_outcomes_and_distance_is_zero_at_the_record(recor
     targets, _ = load_targets(record, "2024-01", 36)
     keys = ["routes.iran_russia_missiles.propensity"]
     stats = S.run_statistics(base, keys, np.array([[-20.0], [5.0]]), targets, 36, 6, 1)
-    j = [t.name for t in targets].index("first_missiles")
-    assert np.all(stats[0, :, j] == 37.0)        # never shipped: censored after the window
-    assert np.all(stats[1, :, j] <= 3.0)         # a strong bias ships missiles at once
+    names = [t.name for t in targets]
+    before, by = names.index("no_iranian_missiles_before"), names.index("iranian_missiles_by")
+    assert np.all(stats[0, :, before] == 1.0) and np.all(stats[0, :, by] == 0.0)  # never ships
+    assert np.all(stats[1, :, before] == 0.0) and np.all(stats[1, :, by] == 1.0)  # ships at once
     perfect = S.observed(targets)[None, :]
     assert S.distance(perfect, targets)[0] == 0.0
     assert S.distance(S.summaries(stats), targets)[0] > 0.0

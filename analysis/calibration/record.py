@@ -20,8 +20,9 @@ from typing import Literal
 
 from sim.errors import UsageError
 
-How = Literal["first_month", "by", "none_by", "count", "growth"]
-HOWS: tuple[str, ...] = ("first_month", "by", "none_by", "count", "growth")
+How = Literal["first_month", "by", "none_by", "count", "growth", "zero_before", "positive_by"]
+HOWS: tuple[str, ...] = ("first_month", "by", "none_by", "count", "growth", "zero_before",
+                         "positive_by")
 
 #: The mapping bundled with the package.
 DEFAULT_MAPPING = Path(__file__).with_name("targets.toml")
@@ -187,6 +188,11 @@ def load_targets(record: str | Path, start: str, horizon: int, columns: set[str]
             observed = 1.0
         elif how == "none_by":
             observed = 0.0
+        elif how in ("zero_before", "positive_by"):
+            if how == "zero_before" and month < 2:
+                left_out[name] = "observed in month 1: nothing before it"
+                continue
+            observed = 1.0
         else:
             observed = _number(rows[ids[0]], where) / 100.0
         targets.append(Target(name, ids, outcome, how, month, observed, scale))  # type: ignore[arg-type]

@@ -88,6 +88,11 @@ def event_probability(stats: np.ndarray, t: Target) -> tuple[float, int]:
     return float(x.mean()), int(t.observed)
 
 
+def happened(t: Target) -> int:
+    """1 if the target's yes/no event happened (see :func:`event_probability`), else 0."""
+    return event_probability(np.zeros(1), t)[1]
+
+
 def base_rate(t: Target, cutoff: int) -> float:
     """The null model without a model: the window's monthly rate carried to the target's month.
 
@@ -116,7 +121,7 @@ def score_table(probabilities: dict[str, dict[str, float]], held: Sequence[Targe
     rows = []
     for model, probs in probabilities.items():
         for t in held:
-            o = 0 if t.how == "none_by" else int(t.observed) if t.how == "by" else 1
+            o = happened(t)
             brier, log = scores(probs[t.name], o)
             rows.append({"model": model, "event": t.name, "month": t.month,
                          "happened": o, "p": probs[t.name], "brier": brier, "log": log})

@@ -30,6 +30,10 @@ def horizons(targets: Sequence[Target], until: int) -> list[int]:
             months.add(t.month)
             if t.month > 12:
                 months.add(t.month - 12)
+        elif t.how == "zero_before":
+            months.add(t.month - 1)
+        elif t.how == "positive_by":
+            months.add(t.month)
     return sorted(months)
 
 
@@ -70,6 +74,11 @@ def run_statistics(base: Scenario, keys: Sequence[str], values: np.ndarray, targ
                 out[:, :, j] = x
             else:
                 out[:, :, j] = np.isfinite(x) & (x <= t.month)
+        elif t.how in ("zero_before", "positive_by"):
+            at = t.month - 1 if t.how == "zero_before" else t.month
+            cols, v = outcome_at[at]
+            x = v[:, :, cols.index(t.outcome)]
+            out[:, :, j] = (x == 0) if t.how == "zero_before" else (x > 0)
         else:
             cols, end = outcome_at[t.month]
             level = end[:, :, cols.index(t.outcome)]
