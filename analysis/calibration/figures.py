@@ -76,21 +76,18 @@ def write_figures(posterior: Posterior, priors: Sequence[Prior], checks: pd.Data
     plt.close(fig)
 
     n = len(checks)
-    fig, ax = plt.subplots(figsize=(7, 0.5 * n + 1.2))
+    fig, ax = plt.subplots(figsize=(8, 0.45 * n + 1.4))
     y = np.arange(n)[::-1]
-    span = (checks["q95"] - checks["q05"]).replace(0, 1.0).to_numpy()
-    centre = checks["q50"].to_numpy()
     for i, row in enumerate(checks.itertuples()):
-        scale = max(abs(span[i]), 1e-9)
-        ax.plot([(row.q05 - centre[i]) / scale, (row.q95 - centre[i]) / scale], [y[i]] * 2,
-                color="tab:blue", lw=4, alpha=0.6)
-        ax.plot((row.mean - centre[i]) / scale, y[i], "|", color="tab:blue", ms=12)
-        ax.plot((row.observed - centre[i]) / scale, y[i], "o", color="black")
-    ax.set_yticks(y, [f"{r.target} (obs {r.observed:g}; model {r.q05:g}..{r.q95:g})"
+        lo, hi = (row.q05 - row.observed) / row.scale, (row.q95 - row.observed) / row.scale
+        ax.plot([lo, hi], [y[i]] * 2, color="tab:blue", lw=5, alpha=0.5)
+        ax.plot((row.mean - row.observed) / row.scale, y[i], "D", color="tab:blue", ms=6)
+    ax.axvline(0.0, color="black", lw=1)
+    ax.set_yticks(y, [f"{r.target}: observed {r.observed:.3g}, model mean {r.mean:.3g}"
                       for r in checks.itertuples()], fontsize=7)
-    ax.set_xlabel("(value - model median) / width of the model's 90% interval")
-    ax.set_title("Posterior predictive checks: observed (dot) against the 90% interval "
-                 "(bar) and mean (tick)", fontsize=9)
+    ax.set_xlabel("model - observed, in tolerances (the distance's scale)")
+    ax.set_title("Predictive checks: runs' 5-95% (bar), mean (diamond); "
+                 "0 is the record", fontsize=9)
     fig.tight_layout()
     written.append(folder / "checks.png")
     fig.savefig(written[-1], dpi=110)

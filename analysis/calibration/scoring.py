@@ -53,16 +53,17 @@ def predictive(base: Scenario, posterior: Posterior, targets: Sequence[Target], 
 def check_table(stats: np.ndarray, targets: Sequence[Target]) -> pd.DataFrame:
     """Posterior predictive check: each target's observed value against the runs' spread.
 
-    Columns: target, outcome, month, observed, mean, q05, q50, q95 (over every run of every
-    draw), and ``p_below``: the share of runs below the observed value plus half those equal
-    to it (near 0 or 1: the calibrated model rarely produces what was observed).
+    Columns: target, outcome, month, observed, scale (the target's tolerance), mean, q05,
+    q50, q95 (over every run of every draw), and ``p_below``: the share of runs below the
+    observed value plus half those equal to it (near 0 or 1: the calibrated model rarely
+    produces what was observed).
     """
     flat = stats.reshape(-1, stats.shape[-1])
     rows = []
     for j, t in enumerate(targets):
         x = flat[:, j]
         rows.append({"target": t.name, "outcome": t.outcome, "month": t.month,
-                     "observed": t.observed, "mean": float(x.mean()),
+                     "observed": t.observed, "scale": t.scale, "mean": float(x.mean()),
                      "q05": float(np.quantile(x, 0.05)), "q50": float(np.quantile(x, 0.5)),
                      "q95": float(np.quantile(x, 0.95)),
                      "p_below": float((x < t.observed).mean() + 0.5 * (x == t.observed).mean())})
