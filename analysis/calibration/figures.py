@@ -72,7 +72,7 @@ def write_figures(posterior: Posterior, priors: Sequence[Prior], checks: pd.Data
     fig.suptitle("Posterior pairs (point size: weight)", fontsize=10)
     fig.tight_layout()
     written.append(folder / "pairs.png")
-    fig.savefig(written[-1], dpi=110)
+    fig.savefig(written[-1], dpi=75)
     plt.close(fig)
 
     n = len(checks)
