@@ -59,6 +59,8 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
                    help="outcome to show (repeat; default: deals, detections, escalations)")
     p.add_argument("--confidence", type=float, default=0.95, help="CI level (default 0.95)")
     add_out_argument(p, "the comparison (Parquet, manifest, plot)")
+    p.add_argument("--posterior", metavar="DIR", help="draw each run's parameters from a "
+                   "posterior (diplosim calibrate --out DIR); prints the parameters' spread")
     add_backend_arguments(p)
 
 
@@ -69,6 +71,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     out = ensure_out_dir(args.out)
     scn = _scenario(args)
+    if args.posterior is not None:
+        from analysis.compare import compare_posterior
+
+        table = compare_posterior(scn, args.policies, args.posterior, runs=args.runs,
+                                  seed=args.seed, months=args.months)
+        shown = args.outcomes or _default_outcomes(list(table["outcome"]))
+        print(f"{scn.spec.meta.title}\n{args.runs} runs per policy, parameters drawn from "
+              f"{args.posterior}; common random numbers within each draw\n")
+        print(table[table["outcome"].isin(shown)].to_string(index=False, float_format="%.4g"))
+        return 0
     cmp = compare_policies(scn, args.policies, runs=args.runs, seed=args.seed,
                            months=args.months, outcomes=args.outcomes,
                            confidence=args.confidence, progress=sys.stderr.isatty(),

@@ -327,3 +327,39 @@ def summary_sentences(table: pd.DataFrame, policies: Sequence[str], titles: dict
                     text += f", {shown} points {word} than under {ref_title} ({ci})"
             out.append(text + ".")
     return out
+
+
+def compare_posterior(scenario: Scenario | str, policies: Sequence[str], posterior: Any,
+                      runs: int = 1000, seed: int = 0, months: int | None = None,
+                      draws: int | None = None) -> pd.DataFrame:
+    """Compare policies with every run's parameters drawn from a calibration's posterior.
+
+    The same parameter draws and, within each draw, the same runs (common random numbers) serve
+    every policy (:func:`sim.jobs.posterior.posterior_outcomes`). Per policy and outcome: the
+    mean, the 5%-95% spread of the draws' means (what we do not know about the parameters), the
+    Monte Carlo standard error, and the same for the difference from the first policy.
+
+    Args:
+        scenario: a Scenario or a bundled name / path.
+        policies: policy overlays; the first is the reference.
+        posterior: a :class:`sim.jobs.posterior.Posterior` or its folder.
+        runs: runs per policy (rounded up to a multiple of the draws).
+        seed: seed of the draws and of the runs.
+        months: months per run (default: the horizon).
+        draws: parameter draws (default ``min(runs, 50)``).
+    """
+    from sim.jobs.posterior import Posterior, load_posterior, posterior_outcomes, spread_table
+
+    post = posterior if isinstance(posterior, Posterior) else load_posterior(posterior)
+    base = as_scenario(scenario)
+    scenarios = [base.with_policy(p) for p in policies]
+    columns, values = posterior_outcomes(scenarios, post, runs, seed, draws=draws,
+                                         months=months)
+    frames = []
+    for policy, v in zip(policies, values, strict=True):
+        own = spread_table(columns, v)
+        diff = spread_table(columns, v - values[0]).add_prefix("diff_")
+        frame = own.merge(diff, left_on="outcome", right_on="diff_outcome", how="left")
+        frames.append(frame.drop(columns="diff_outcome").assign(policy=policy))
+    return pd.concat(frames, ignore_index=True)
+

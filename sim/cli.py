@@ -56,6 +56,8 @@ VERBS: dict[str, Verb] = {v.name: v for v in (
     Verb("report", "turn saved results into one self-contained HTML page", "analysis.commands"),
     Verb("facts", "check the stylised facts of the sanctions literature (pattern-oriented "
          "validation)", "analysis.facts.command"),
+    Verb("calibrate", "fit assumption parameters to the public record (ABC-SMC), check and "
+         "score out of sample", "analysis.calibration.command"),
     Verb("ui", "start the classroom app in your browser (on 127.0.0.1) and print its address",
          "classroom.commands"),
 )}

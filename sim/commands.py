@@ -78,6 +78,8 @@ def _run_args(p: argparse.ArgumentParser) -> None:
                    help="engine of an ensemble (default numba; both give the same numbers)")
     p.add_argument("--threads", type=int,
                    help="threads of the numba engine (default: all cores)")
+    p.add_argument("--posterior", metavar="DIR", help="draw each run's parameters from a "
+                   "posterior (diplosim calibrate --out DIR); needs --runs N")
     add_backend_arguments(p)
 
 
@@ -99,6 +101,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.runs == 1 and (backend["backend"] == "dask" or backend["resume"]):
         raise UsageError("--scheduler, --workers and --resume are for ensembles (--runs N)")
     out = ensure_out_dir(args.out)
+    if args.posterior is not None:
+        return _run_posterior(args, scn)
     if args.runs > 1:
         return _run_ensemble(args, scn, out, backend)
     from sim.engines.model import DiplomacyModel
@@ -152,6 +156,22 @@ def _run_ensemble(args: argparse.Namespace, scn, out, backend: dict) -> int:
     if out is not None:
         paths = res.save(out)
         print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def _run_posterior(args: argparse.Namespace, scn) -> int:
+    """``run --posterior DIR --runs N``: outcomes with the parameters' spread apart from chance."""
+    from sim.jobs.posterior import load_posterior, posterior_outcomes, spread_table
+
+    if args.runs < 2:
+        raise UsageError("--posterior needs an ensemble (--runs N, N >= 2)")
+    post = load_posterior(args.posterior)
+    columns, (values,) = posterior_outcomes([scn], post, args.runs, args.seed,
+                                            months=args.months)
+    print(f"{scn.spec.meta.title}")
+    print(f"seed {args.seed}, {values.shape[0]} parameter draws from {args.posterior} x "
+          f"{values.shape[1]} runs each\n")
+    print(spread_table(columns, values).to_string(index=False, float_format="%.4g"))
     return 0
 
 

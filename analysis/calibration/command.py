@@ -1,0 +1,204 @@
+"""``diplosim calibrate``: ABC-SMC on the public record, checks and out-of-sample scores.
+
+One command writes a folder: ``posterior.parquet`` and ``manifest.json`` (read back by
+``--posterior DIR``), ``checks.csv`` (posterior predictive checks of every target),
+``scores.csv`` (with ``--until``: Brier and log scores of the held-out rows against the null
+models), ``marginals.png``, ``pairs.png`` and ``checks.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import scenarios
+from sim.cli import add_scenario_arguments, add_seed_argument, count_argument, parse_sets, verb
+from sim.errors import UsageError
+
+#: The record bundled with the scenarios.
+DEFAULT_RECORD = Path(scenarios.__file__).with_name("data") / "record.csv"
+
+
+def hindcast(scenario: Any, out: str | Path, *, record: str | Path = DEFAULT_RECORD,
+             until: str | None = None, priors: str | Path | None = None, particles: int = 200,
+             runs: int = 8, batch: int = 20, quantiles: tuple[float, ...] = (0.2, 0.5, 0.5),
+             check_draws: int = 100, check_runs: int = 10, seed: int = 1,
+             **options: Any) -> dict[str, Any]:
+    """Calibrate ``scenario`` on ``record``, check it, score it out of sample, write ``out``.
+
+    Args:
+        scenario: a loaded scenario (the hindcast).
+        out: the folder to write.
+        record: the record CSV.
+        until: the cut-off (``YYYY-MM``): fit the rows up to it, predict the later ones.
+            None: fit the whole horizon (no out-of-sample scores).
+        priors: a priors CSV (default: the bundled one).
+        particles: particles per population of the ABC-SMC.
+        runs: runs per parameter draw of the ABC-SMC.
+        batch: parameter draws per design (one call of the simulator).
+        quantiles: per population, the share of distances kept.
+        check_draws: posterior draws of the checks and scores.
+        check_runs: runs per draw of the checks and scores.
+        seed: seed of everything.
+        **options: passed to :func:`sim.jobs.backends.run_design`.
+
+    Returns:
+        A summary: wall seconds, simulations, the paths written, the mean scores per model.
+    """
+    from analysis.calibration import scoring
+    from analysis.calibration.abc import calibrate, read_priors
+    from analysis.calibration.figures import write_figures
+    from analysis.calibration.record import load_targets, scenario_month
+
+    started = time.perf_counter()
+    out = Path(out)
+    horizon = scenario.spec.meta.horizon
+    cutoff = horizon if until is None else scenario_month(until, scenario.spec.meta.start)
+    if not 1 <= cutoff <= horizon:
+        raise UsageError(f"--until {until}: month {cutoff} is outside months 1..{horizon} of "
+                         f"{scenario.name}")
+    prior_list = read_priors() if priors is None else read_priors(priors)
+    result = calibrate(scenario, record, priors=prior_list, until=cutoff, particles=particles,
+                       runs=runs, batch=batch, quantiles=quantiles, seed=seed % 2**32,
+                       **options)
+    post = result.posterior
+    columns = _columns(scenario)
+    full, _ = load_targets(record, scenario.spec.meta.start, horizon, columns)
+    stats = scoring.predictive(scenario, post, full, horizon, draws=check_draws,
+                               runs=check_runs, seed=seed, **options)
+    checks = scoring.check_table(stats, full)
+    out.mkdir(parents=True, exist_ok=True)
+    post.manifest["calibrate_wall_seconds"] = round(result.seconds, 1)
+    post.save(out)
+    checks.to_csv(out / "checks.csv", index=False)
+    summary: dict[str, Any] = {"calibrate_seconds": round(result.seconds, 1),
+                               "simulations": post.manifest["budget"]["simulations"],
+                               "targets": [t.name for t in result.targets],
+                               "left_out": result.left_out}
+    if cutoff < horizon:
+        held = scoring.held_out(result.targets, full)
+        if held:
+            summary["scores"] = _scores(scenario, post, held, full, stats, cutoff, check_draws,
+                                        check_runs, seed, out, **options)
+        else:
+            summary["scores"] = "no row of the record after the cut-off has a target"
+    written = write_figures(post, prior_list, checks, out)
+    summary["wall_seconds"] = round(time.perf_counter() - started, 1)
+    summary["written"] = [str(p) for p in (out / "posterior.parquet", out / "manifest.json",
+                                           out / "checks.csv", *written)]
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+def _scores(scenario: Any, post: Any, held: list, full: list, stats: Any, cutoff: int,
+            draws: int, runs: int, seed: int, out: Path, **options: Any) -> dict[str, Any]:
+    import numpy as np
+
+    from analysis.calibration import scoring
+    from analysis.calibration import statistics as S
+    from sim.jobs.posterior import Posterior
+
+    horizon = scenario.spec.meta.horizon
+    index = {t.name: j for j, t in enumerate(full)}
+    off = scoring.predictive(scenario, post, full, horizon, draws=draws, runs=runs, seed=seed,
+                             fixed=scoring.mechanisms_off(scenario), **options)
+    own = Posterior(post.keys, np.array([[_value(scenario, k) for k in post.keys]]),
+                    np.ones(1))
+    plain = S.run_statistics(scenario, list(own.keys), own.draws, full, horizon,
+                             draws * runs, seed, **options)
+    probs: dict[str, dict[str, float]] = {"calibrated": {}, "uncalibrated": {},
+                                          "mechanisms_off": {}, "base_rate": {}}
+    for t in held:
+        j = index[t.name]
+        probs["calibrated"][t.name] = scoring.event_probability(stats[:, :, j], t)[0]
+        probs["uncalibrated"][t.name] = scoring.event_probability(plain[:, :, j], t)[0]
+        probs["mechanisms_off"][t.name] = scoring.event_probability(off[:, :, j], t)[0]
+        probs["base_rate"][t.name] = scoring.base_rate(t, cutoff)
+    table = scoring.score_table(probs, held)
+    table.to_csv(out / "scores.csv", index=False)
+    means = table[table["event"] == "mean"]
+    return {r.model: {"brier": round(r.brier, 4), "log": round(r.log, 4)}
+            for r in means.itertuples()}
+
+
+def _value(scenario: Any, key: str) -> float:
+    from sim.jobs.edits import dotted_value
+
+    return float(dotted_value(scenario.spec.model_dump(mode="python", by_alias=True), key))
+
+
+def _columns(scenario: Any) -> set[str]:
+    from sim.core.outcomes import outcome_layout
+
+    return set(outcome_layout(scenario.compile())[0])
+
+
+def _quantiles(text: str) -> tuple[float, ...]:
+    try:
+        q = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of "
+                                         "numbers") from None
+    if not q or not all(0 < x < 1 for x in q):
+        raise argparse.ArgumentTypeError(f"{text!r}: each quantile must be in (0, 1)")
+    return q
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    add_scenario_arguments(p, policy="none")
+    add_seed_argument(p)
+    p.add_argument("--record", default=str(DEFAULT_RECORD),
+                   help="the observed record CSV (default scenarios/data/record.csv)")
+    p.add_argument("--until", metavar="YYYY-MM",
+                   help="cut-off: fit the record up to this month, score the later rows "
+                   "(default: fit the whole horizon)")
+    p.add_argument("--priors", metavar="CSV", help="priors (default: the bundled priors.csv)")
+    p.add_argument("--particles", type=count_argument(10), default=200,
+                   help="particles per population (default 200)")
+    p.add_argument("--runs", type=count_argument(1), default=8,
+                   help="runs per parameter draw (default 8)")
+    p.add_argument("--batch", type=count_argument(1), default=20,
+                   help="parameter draws per compiled design; they share their runs' random "
+                   "numbers, so keep it to a tenth of --particles or less (default 20)")
+    p.add_argument("--quantiles", type=_quantiles, default=(0.2, 0.5, 0.5),
+                   help="share of distances kept, per population (default 0.2,0.5,0.5)")
+    p.add_argument("--check-draws", type=count_argument(1), default=100,
+                   help="posterior draws of the checks and scores (default 100)")
+    p.add_argument("--check-runs", type=count_argument(1), default=10,
+                   help="runs per draw of the checks and scores (default 10)")
+    p.add_argument("--out", metavar="DIR", required=True, help="write the posterior here")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a posterior already in --out")
+
+
+@verb("calibrate", _add_arguments)
+def calibrate_command(args: argparse.Namespace) -> int:
+    """``diplosim calibrate``: fit, check, score; print where everything went."""
+    from sim.jobs.posterior import DRAWS_FILE
+    from sim.scenario import load_scenario
+
+    out = Path(args.out)
+    if (out / DRAWS_FILE).exists() and not args.overwrite:
+        raise UsageError(f"--out {out}: already holds a posterior (give --overwrite to "
+                         "replace it)")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file")
+    scn = load_scenario(args.scenario)
+    scn = scn.with_overrides(parse_sets(args.sets)) if args.sets else scn
+    summary = hindcast(scn, out, record=args.record, until=args.until, priors=args.priors,
+                       particles=args.particles, runs=args.runs, batch=args.batch,
+                       quantiles=args.quantiles, check_draws=args.check_draws,
+                       check_runs=args.check_runs, seed=args.seed)
+    print(f"calibrated {scn.name} on {len(summary['targets'])} targets "
+          f"({', '.join(summary['targets'])}) in {summary['calibrate_seconds']} s, "
+          f"{summary['simulations']} simulations")
+    for name, why in summary["left_out"].items():
+        print(f"  left out {name}: {why}")
+    if "scores" in summary:
+        print(f"out-of-sample scores (mean Brier, log; lower is better): {summary['scores']}")
+    for path in summary["written"]:
+        print(f"wrote {path}")
+    return 0
