@@ -70,7 +70,7 @@ def test_posterior_runs_keep_draws_and_runs_common_across_policies(base: sim.Sce
     columns, (a, b) = posterior_outcomes([base, base], post, 20, 3, draws=5)
     assert a.shape == (5, 4, len(columns)) and np.array_equal(a, b, equal_nan=True)
     table = spread_table(columns, a)
-    row = table.set_index("outcome").loc["first_month_missiles"]
+    row = table.set_index("outcome").loc["delivered_iran_russia_missiles"]
     assert row["param_p05"] < row["param_p95"]          # the draws differ in the propensity
     cmp = compare_posterior(base, ["status_quo", "maximum_pressure"], posterior_dir, runs=20,
                             seed=3, draws=5)
