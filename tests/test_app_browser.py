@@ -109,11 +109,11 @@ def _story_line(page: Page, month: int, text: str):
 
 
 def test_page_loads_with_the_baseline(page: Page) -> None:
-    expect(page.get_by_text("Baseline 2024: Iranian arms to Russia")).to_be_visible()
+    expect(page.get_by_text("Baseline 2024: Iranian and North Korean arms to Russia")).to_be_visible()
     expect(page.get_by_text("Iran supplies Russia with drones", exact=False)).to_be_visible()
     expect(page.get_by_text("What to notice")).to_be_visible()
     expect(page.get_by_text("Iran and Russia draw closer", exact=False)).to_be_visible()
-    expect(page.get_by_text("Raise NATO cohesion to 1.0", exact=False)).to_be_visible()
+    expect(page.get_by_text("Raise EU cohesion to 1.0", exact=False)).to_be_visible()
     expect(page.get_by_text("Month 0 of 36 (start)")).to_be_visible()
     missile = page.locator(".control-categories-missiles-detection")
     expect(missile).to_contain_text("Missile detection")
@@ -185,15 +185,17 @@ def _expect_story(page: Page, lines: list[str]) -> None:
 def test_slider_change_changes_the_run(page: Page) -> None:
     _step(page, 2, 0)
     default, exposed, hidden = _drone_lines(0.25), _drone_lines(1.0), _drone_lines(0.0)
-    # The three settings tell different stories: every drone shipment exposed, or none.
+    # The three settings tell different stories: every drone shipment exposed (at full
+    # detection Iran is deterred and holds back), or none.
     assert default != exposed and default != hidden
-    assert any("detected and made public" in line for line in exposed)
+    assert any(" ships " in line for line in default + hidden)
+    assert all("detected and made public" in line for line in exposed if " ships " in line)
     assert all("detected" not in line for line in hidden)
     _expect_story(page, default)
 
     drones = page.locator(".control-categories-drones-detection")
     drones.get_by_role("slider").focus()
-    page.keyboard.press("End")  # the slider's maximum: every drone shipment is exposed
+    page.keyboard.press("End")  # the slider's maximum: any drone shipment would be exposed
     expect(drones.locator("input[type=text]")).to_have_value("1")
     _expect_story(page, exposed)
     expect(page.get_by_text("Step: 2", exact=True)).to_be_visible()  # replayed to month 2
@@ -280,7 +282,7 @@ def test_typed_scenario_is_validated(page: Page) -> None:
     page.get_by_role("button", name="Use this scenario").click()
     expect(page.locator(".upload .diplosim-error")).to_contain_text(
         "edited.toml: actors.NATO.cohesion: Input should be less than or equal to 1 (got 2.0)")
-    expect(page.get_by_text("Baseline 2024: Iranian arms to Russia")).to_be_visible()
+    expect(page.get_by_text("Baseline 2024: Iranian and North Korean arms to Russia")).to_be_visible()
     editor.fill(bad.replace("2.0", "0.2"))
     page.get_by_role("button", name="Use this scenario").click()
     expect(page.locator(".control-actors-NATO-cohesion input[type=text]")).to_have_value("0.2")
@@ -295,7 +297,7 @@ def test_pasted_path_extends_is_refused(page: Page) -> None:
     expect(error).to_contain_text("edited.toml: extends: may only name a bundled scenario "
                                   f"(known: {', '.join(sim.list_scenarios())}), not a path")
     expect(error).not_to_contain_text("root")  # nothing of the file is echoed
-    expect(page.get_by_text("Baseline 2024: Iranian arms to Russia")).to_be_visible()
+    expect(page.get_by_text("Baseline 2024: Iranian and North Korean arms to Russia")).to_be_visible()
 
 
 def test_branches_side_by_side(page: Page, numba_kernel) -> None:
