@@ -109,7 +109,8 @@ def _story_line(page: Page, month: int, text: str):
 
 
 def test_page_loads_with_the_baseline(page: Page) -> None:
-    expect(page.get_by_text("Baseline 2024: Iranian and North Korean arms to Russia")).to_be_visible()
+    expect(page.get_by_text("Baseline 2024: Iranian and North Korean arms to Russia")
+           ).to_be_visible()
     expect(page.get_by_text("Iran supplies Russia with drones", exact=False)).to_be_visible()
     expect(page.get_by_text("What to notice")).to_be_visible()
     expect(page.get_by_text("Iran and Russia draw closer", exact=False)).to_be_visible()
@@ -282,7 +283,8 @@ def test_typed_scenario_is_validated(page: Page) -> None:
     page.get_by_role("button", name="Use this scenario").click()
     expect(page.locator(".upload .diplosim-error")).to_contain_text(
         "edited.toml: actors.NATO.cohesion: Input should be less than or equal to 1 (got 2.0)")
-    expect(page.get_by_text("Baseline 2024: Iranian and North Korean arms to Russia")).to_be_visible()
+    expect(page.get_by_text("Baseline 2024: Iranian and North Korean arms to Russia")
+           ).to_be_visible()
     editor.fill(bad.replace("2.0", "0.2"))
     page.get_by_role("button", name="Use this scenario").click()
     expect(page.locator(".control-actors-NATO-cohesion input[type=text]")).to_have_value("0.2")
@@ -297,7 +299,8 @@ def test_pasted_path_extends_is_refused(page: Page) -> None:
     expect(error).to_contain_text("edited.toml: extends: may only name a bundled scenario "
                                   f"(known: {', '.join(sim.list_scenarios())}), not a path")
     expect(error).not_to_contain_text("root")  # nothing of the file is echoed
-    expect(page.get_by_text("Baseline 2024: Iranian and North Korean arms to Russia")).to_be_visible()
+    expect(page.get_by_text("Baseline 2024: Iranian and North Korean arms to Russia")
+           ).to_be_visible()
 
 
 def test_branches_side_by_side(page: Page, numba_kernel) -> None:
