@@ -17,6 +17,8 @@ engine gives the same runs (``tests/test_engine_contract.py``).
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -161,10 +163,6 @@ def test_a_world_with_other_actor_ids_runs_everywhere(tmp_path, engine):
     """Nothing assumes the baseline's ids: the same world under other names runs and tells."""
     text = sim.load_scenario("baseline").spec.model_dump(mode="json", by_alias=True,
                                                           exclude={"extends"})
-    import json
-
-    import re
-
     raw = json.dumps(text)
     for old, new in (("IRN", "PERSIA"), ("RUS", "MUSCOVY"), ("UKR", "RUTHENIA"),
                      ("USA", "UNION"), ("NATO", "ALLIANCE"), ("BRICS", "PARTNERS"),
