@@ -131,7 +131,14 @@ def calibrate(base: Scenario, record: str | Path | None = None, *,
     Returns:
         The :class:`Calibration`.
     """
-    import elfi
+    try:
+        import elfi
+    except ImportError:
+        from sim.errors import UsageError
+
+        raise UsageError("calibration needs ELFI, which diplosim installs on Python 3.11 and "
+                         "3.12 only (its matplotlib pin has no wheel for 3.13): run it on 3.11 "
+                         "or 3.12") from None
 
     started = time.perf_counter()
     priors = list(read_priors() if priors is None else priors)
