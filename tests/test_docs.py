@@ -38,6 +38,7 @@ import pytest
 from builders import ScenarioBuilder
 from hypothesis import given
 from hypothesis import strategies as st
+from reference import FIGURES, figure_keys
 
 import sim
 import sim.core.outcomes
@@ -49,8 +50,6 @@ from sim.engines.state import RunState
 from sim.scenario.schema import ScenarioSpec, parameter_table
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-FIGURES = SHARED / "reference" / "figures.csv"
 ODD = REPO / "docs" / "ODD.md"
 BASELINE = REPO / "scenarios" / "baseline.toml"
 
@@ -221,14 +220,6 @@ def test_every_submodel_named_in_the_brief_has_a_section(prose):
 # ---------------------------------------------------------------------------------------------
 
 
-def _figure_keys() -> set[str]:
-    if not FIGURES.exists():
-        pytest.skip(f"{FIGURES} not found: the shared reference folder sits next to the repository "
-                    "in the development setup only")
-    with FIGURES.open(newline="", encoding="utf-8") as fh:
-        return {row["key"] for row in csv.DictReader(fh)}
-
-
 def _vocabulary(spec) -> set[str]:
     """Words of the baseline file that are not reference keys: schema keys, ids, policy names."""
     words: set[str] = set()
@@ -263,7 +254,7 @@ def _record_ids() -> set[str]:
 
 
 def test_every_reference_key_cited_in_the_baseline_exists():
-    figures = _figure_keys() | _record_ids()
+    figures = figure_keys() | _record_ids()
     spec = sim.load_scenario("baseline").spec
     text = BASELINE.read_text(encoding="utf-8")
     vocabulary = _vocabulary(spec)
@@ -274,7 +265,7 @@ def test_every_reference_key_cited_in_the_baseline_exists():
 
 
 def test_every_reference_key_cited_in_odd_exists(prose):
-    figures = _figure_keys()
+    figures = figure_keys()
     spec = sim.load_scenario("baseline").spec
     vocabulary = _vocabulary(spec)
     code_names = set()

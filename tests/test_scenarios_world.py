@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from reference import FIGURES, figure_keys
 
 import sim
 from sim.scenario.loading import scenario_dir
@@ -30,10 +31,6 @@ from sim.scenario.schema import ScenarioSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORD = ROOT / "scenarios" / "data" / "record.csv"
-# The shared reference folder sits next to the repository (or next to the folder of its worktrees).
-FIGURES = next((p / "shared" / "reference" / "figures.csv" for p in (ROOT.parent, ROOT.parents[1])
-                if (p / "shared" / "reference" / "figures.csv").exists()),
-               ROOT.parent / "shared" / "reference" / "figures.csv")
 KINDS = {"event", "figure", "absence"}
 COLUMNS = ["id", "date", "actors", "kind", "what", "value", "unit", "constrains", "source",
            "figures_key", "note"]
@@ -49,14 +46,6 @@ def _record() -> list[dict[str, str]]:
 
 def _by_id() -> dict[str, dict[str, str]]:
     return {row["id"]: row for row in _record()}
-
-
-def _figure_keys() -> set[str]:
-    if not FIGURES.exists():
-        pytest.skip(f"{FIGURES} not found: the shared reference folder sits next to the repository "
-                    "in the development setup only")
-    with FIGURES.open(newline="", encoding="utf-8") as fh:
-        return {row["key"] for row in csv.DictReader(fh)}
 
 
 def _month_of(start: str, month: int) -> str:
@@ -96,7 +85,7 @@ def test_every_row_has_a_month_a_kind_a_source_and_a_constraint():
 
 
 def test_figures_keys_exist_in_the_reference_figures():
-    figures = _figure_keys()
+    figures = figure_keys()
     cited = {row["figures_key"] for row in _record() if row["figures_key"]}
     assert len(cited) >= 15
     assert not sorted(cited - figures), f"not in figures.csv: {sorted(cited - figures)}"
@@ -168,7 +157,7 @@ def _vocabulary() -> set[str]:
 
 @pytest.mark.parametrize("name", sim.list_scenarios())
 def test_every_citation_is_a_figure_key_or_a_record_row(name):
-    known = _figure_keys() | set(_by_id()) | _vocabulary()
+    known = figure_keys() | set(_by_id()) | _vocabulary()
     text = (scenario_dir() / f"{name}.toml").read_text(encoding="utf-8")
     unknown = sorted(set(KEY.findall(text)) - known)
     assert not unknown, f"{name}.toml cites neither a figures.csv key nor a record row: {unknown}"
