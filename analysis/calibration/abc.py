@@ -193,6 +193,7 @@ def calibrate(base: Scenario, record: str | Path | None = None, *,
     # One batch in flight at a time: the kernel is parallel itself, and ELFI draws a cancelled
     # batch's proposals all the same, which would make a population depend on timing.
     smc = elfi.SMC(dist, batch_size=batch, seed=seed, max_parallel_batches=1)
+    smc.bar = False            # what ``sample`` sets; the command shows its own bar
     identity = _identity(base, priors, targets, until, particles, runs, batch, quantiles, seed)
     populations: list[dict[str, float]] = []
     spent = 0.0

@@ -288,10 +288,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
 @verb("calibrate", _add_arguments)
 def calibrate_command(args: argparse.Namespace) -> int:
     """``diplosim calibrate``: fit, check, score; print where everything went."""
+    from sim.cli import backend_options
     from sim.jobs.posterior import DRAWS_FILE
     from sim.scenario import load_scenario
-
-    from sim.cli import backend_options
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():

@@ -120,8 +120,10 @@ def fan_series(names: Sequence[str], trajectories: np.ndarray) -> dict[str, np.n
 
 
 def fan_table(series: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Per series and month: ``q05``, ``q50``, ``q95`` over every run, and ``mean`` (NaN where
-    no run has a value, as growth at the start)."""
+    """Per series and month: ``q05``, ``q50``, ``q95`` over every run, and ``mean``.
+
+    NaN where no run has a value (growth at month 0).
+    """
     frames = []
     for name, x in series.items():
         with warnings.catch_warnings():
@@ -134,8 +136,10 @@ def fan_table(series: dict[str, np.ndarray]) -> pd.DataFrame:
 
 
 def _growth_values(row: dict[str, str]) -> list[tuple[str, float]]:
-    """A growth row's (YYYY-MM, % a year) points: ``3.8`` at its date, or ``a (2022); b
-    (2023)`` at each December."""
+    """A growth row's (YYYY-MM, % a year) points.
+
+    ``3.8`` is a point at the row's date; ``a (2022); b (2023)`` a point at each December.
+    """
     text = row["value"].strip()
     parts = re.findall(r"([-+]?\d+(?:\.\d+)?)\s*\((\d{4})\)", text)
     if parts:
@@ -189,9 +193,12 @@ TITLES = {"growth": "growth of {0}, 12 months to the month", "rounds": "months {
 
 def write_fans(table: pd.DataFrame, points: pd.DataFrame, folder: str | Path, *,
                cutoff: int | None = None, title: str = "") -> Path:
-    """Draw ``fans.png`` in ``folder``: one panel per series, the 5-95% band, the median, the
+    """Draw ``fans.png`` in ``folder``: one panel per series.
+
+    Each panel has the 5-95% band and the median (for a share of runs, the share), the
     record's points (dots; triangles: at least; a dashed line: the first delivery reported; a
-    cross: none by then) and, for a calibration to a cut-off month, a dotted line there."""
+    cross: none by then) and, for a calibration to a cut-off month, a dotted line there.
+    """
     import matplotlib
 
     matplotlib.use("Agg")

@@ -172,10 +172,10 @@ def spread_table(columns: Sequence[str], values: np.ndarray) -> pd.DataFrame:
 
 
 def point_spreads(columns: Sequence[str], values: np.ndarray) -> pd.DataFrame:
-    """:func:`spread_table` of every point of a design: ``values`` is points x draws x runs x
-    outcomes (the same parameter draws and runs at every point).
+    """:func:`spread_table` of every point of a design.
 
-    One row per point and outcome (an outcome NaN in every run of a point is left out):
+    ``values`` is points x draws x runs x outcomes (the same parameter draws and runs at every
+    point). One row per point and outcome (an outcome NaN in every run of a point is left out):
     ``point``, ``outcome``, ``mean``, ``param_p05``, ``param_p95``, ``mc_se``.
     """
     import pandas as pd
