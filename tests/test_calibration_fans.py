@@ -55,7 +55,7 @@ def test_observed_points_read_the_record(tmp_path: Path) -> None:
         "no_ceasefire,2025-12,absence,n,,,n,EU\n", encoding="utf-8")
     points = fans.observed_points(record, "2022-08", 41).set_index("id")
     growth = points.loc["russia_growth_2022_2023"]
-    assert list(growth["month"]) == [5, 17] and list(growth["value"]) == pytest.approx([-0.012, 0.036])
+    assert growth["month"] == 17 and growth["value"] == pytest.approx(0.036)   # 2022: an input
     assert points.loc["us_e3_response_2024_09", "value"] == 2.0        # the second round
     assert points.loc["no_ceasefire", "month"] == 41
 

@@ -150,6 +150,9 @@ def _growth_values(row: dict[str, str]) -> list[tuple[str, float]]:
 def observed_points(record: str | Path, start: str, horizon: int) -> pd.DataFrame:
     """The record's points on the fan series, within months 1..``horizon``.
 
+    A growth row is drawn only where its 12 months lie inside the hindcast (month 13 on): the
+    calendar-year rates of 2022 are the hindcast's starting trends, not something it produces.
+
     Columns: ``series``, ``month``, ``value``, ``how`` (``point``; ``at_least`` for a count
     the record bounds below; ``first`` for the month a route's first delivery was reported;
     ``none`` for an absence held to that month), ``id`` (the record row).
@@ -168,7 +171,8 @@ def observed_points(record: str | Path, start: str, horizon: int) -> pd.DataFram
         for rid in ids:
             if rid in rows:
                 for date, v in _growth_values(rows[rid]):
-                    add(f"growth_{actor}", date, v / 100.0, "point", rid)
+                    if scenario_month(date, start) > 12:   # a year inside the hindcast
+                        add(f"growth_{actor}", date, v / 100.0, "point", rid)
     for sender, ids in ROUND_ROWS.items():
         dated = sorted((rows[r]["date"], r) for r in ids if r in rows)
         for k, (date, rid) in enumerate(dated, start=1):
