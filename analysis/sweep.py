@@ -406,7 +406,8 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
             The table gives the means over all of a point's runs and ``result.spread`` the
             spread over the draws apart from the Monte Carlo error. Varied keys must be
             parameter cells.
-        draws: parameter draws of ``posterior`` (default ``min(runs_per_point, 50)``).
+        draws: parameter draws of ``posterior`` (default
+            :func:`sim.jobs.posterior.default_draws`: at most 50, two runs each or more).
         **backend: ``backend``, ``scheduler``, ``workers``, ``out``, ``resume``,
             ``chunk_size`` of :func:`sim.jobs.backends.run_job`. Every design point is one point
             of one job (:mod:`sim.jobs.job`), run in this process by default, on Dask, or
@@ -471,10 +472,10 @@ def _sweep_posterior(scn: Scenario, factors: list[Factor], design: str, samples:
     """A sweep whose points run over parameter draws of a posterior (see :func:`sweep`)."""
     from sim.jobs.backends import run_design
     from sim.jobs.edits import PointEdits
-    from sim.jobs.posterior import Posterior, load_posterior, point_spreads
+    from sim.jobs.posterior import Posterior, default_draws, load_posterior, point_spreads
 
     post = posterior if isinstance(posterior, Posterior) else load_posterior(posterior)
-    draws = min(runs_per_point, 50) if draws is None else draws
+    draws = default_draws(runs_per_point) if draws is None else draws
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) \
             or not 1 <= draws <= runs_per_point:
         raise ArgumentError("sweep", "draws", f"{draws!r} parameter draws for "
