@@ -117,11 +117,17 @@ def test_calibrate_verb_writes_the_posterior_and_scores(tmp_path: Path) -> None:
     done = subprocess.run(args, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     for name in ("posterior.parquet", "manifest.json", "checks.csv", "scores.csv",
-                 "marginals.png", "pairs.png", "checks.png"):
+                 "marginals.png", "pairs.png", "checks.png", "fans.png", "fans.csv",
+                 "abc_checkpoint.pkl"):
         assert (tmp_path / "out" / name).is_file(), name
     assert "out-of-sample scores" in done.stdout
     again = subprocess.run(args, capture_output=True, text=True)
     assert again.returncode == 2 and "already holds a posterior" in again.stderr
+    from sim.cli import main
+
+    (tmp_path / "out" / "fans.png").unlink()
+    assert main([*args[3:], "--figures-only"]) == 0
+    assert (tmp_path / "out" / "fans.png").is_file()
 
 
 def test_sweep_over_a_posterior_keeps_each_draw_on_common_runs(base: sim.Scenario,
