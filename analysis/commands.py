@@ -157,6 +157,8 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar with time left (default: on a terminal)")
     add_out_argument(p, "the sweep (Parquet, manifest, plots)")
+    p.add_argument("--posterior", metavar="DIR", help="draw each point's other parameters from "
+                   "a posterior (diplosim calibrate --out DIR); prints the parameters' spread")
     add_backend_arguments(p)
 
 
@@ -197,7 +199,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
               "balance properties only at powers of 2", file=sys.stderr)
     res = sweep(scn, vary, design=args.design, samples=args.samples,
                 runs_per_point=args.runs_per_point, seed=args.seed, months=args.months,
-                progress=args.progress, **chunked_options(args, out))
+                progress=args.progress, posterior=args.posterior, **chunked_options(args, out))
     outcomes = args.outcomes or _default_outcomes(res.outcomes)
     unknown = [o for o in outcomes if o not in res.outcomes]
     if unknown:
@@ -211,6 +213,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                            "display.max_rows", 12):
         print(res.table[["point", *keys, *outcomes]].to_string(max_rows=12,
                                                                float_format="{:.4g}".format))
+    if res.spread is not None:
+        post = res.meta["posterior"]
+        print(f"\nparameters {', '.join(post['drawn'])} drawn from {args.posterior}: "
+              f"{post['draws']} draws x {post['runs_per_draw']} runs per point, common random "
+              "numbers within each draw; param_p05-param_p95: spread of the draws' means (what "
+              "we do not know about the parameters), mc_se: Monte Carlo error")
+        shown = res.spread[res.spread["outcome"].isin(outcomes)]
+        print(shown.to_string(index=False, max_rows=24, float_format="{:.4g}".format))
     indices = None
     if DESIGNS[args.design].analysis is not None:
         indices = sensitivity(res, outcomes, seed=res.seed)

@@ -346,7 +346,7 @@ def compare_posterior(scenario: Scenario | str, policies: Sequence[str], posteri
         runs: runs per policy (rounded up to a multiple of the draws).
         seed: seed of the draws and of the runs.
         months: months per run (default: the horizon).
-        draws: parameter draws (default ``min(runs, 50)``).
+        draws: parameter draws (default :func:`sim.jobs.posterior.default_draws`).
     """
     from sim.jobs.posterior import Posterior, load_posterior, posterior_outcomes, spread_table
 

@@ -61,7 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover
 #: The files of a saved sweep (see :meth:`SweepResult.save`).
 SWEEP_FILES = {"table": "sweep.parquet", "scenario": "scenario.toml",
                "sensitivity": "sensitivity.parquet", "discovery": "discovery.json",
-               "prim_trajectory": "prim_trajectory.parquet"}
+               "prim_trajectory": "prim_trajectory.parquet", "spread": "spread.parquet"}
 
 # ---------------------------------------------------------------------------------------------
 # Parameters to vary
@@ -267,7 +267,9 @@ class SweepResult:
     :func:`analysis.sensitivity.sensitivity` and ``box`` a PRIM box of
     :func:`analysis.discovery.discover`, once computed (``result.sensitivity =
     sensitivity(result, outcomes)``); :meth:`save` writes them with the table and :meth:`load`
-    reads them back.
+    reads them back. A sweep over a posterior (``sweep(..., posterior=DIR)``) also has
+    ``spread``: per point and outcome, the 5-95% spread of the parameter draws' means and the
+    Monte Carlo standard error (:func:`sim.jobs.posterior.point_spreads`).
     """
 
     scenario: Scenario | None
@@ -281,6 +283,7 @@ class SweepResult:
     meta: dict[str, Any] = field(default_factory=dict)
     sensitivity: pd.DataFrame | None = None
     box: PrimBox | None = None
+    spread: pd.DataFrame | None = None
 
     @property
     def problem(self) -> dict[str, Any]:
@@ -313,6 +316,8 @@ class SweepResult:
                                             self.scenario.to_toml().encode()))
         if self.sensitivity is not None:
             paths.append(write_parquet_atomic(self.sensitivity, out / SWEEP_FILES["sensitivity"]))
+        if self.spread is not None:
+            paths.append(write_parquet_atomic(self.spread, out / SWEEP_FILES["spread"]))
         if self.box is not None:
             paths.append(write_json_atomic(out / SWEEP_FILES["discovery"], self.box.to_json()))
             paths.append(write_parquet_atomic(self.box.trajectory,
@@ -353,6 +358,9 @@ class SweepResult:
         indices = None
         if SWEEP_FILES["sensitivity"] in files:
             indices = pd.read_parquet(folder / SWEEP_FILES["sensitivity"])
+        spread = None
+        if SWEEP_FILES["spread"] in files:
+            spread = pd.read_parquet(folder / SWEEP_FILES["spread"])
         box = None
         if SWEEP_FILES["discovery"] in files:
             from analysis.discovery import PrimBox
@@ -367,13 +375,14 @@ class SweepResult:
                 "format", "points"}
         return cls(scn, factors, info["design"], int(info["samples"]),
                    int(info["runs_per_point"]), int(info["seed"]), int(info["months"]), table,
-                   {k: v for k, v in info.items() if k not in keys}, indices, box)
+                   {k: v for k, v in info.items() if k not in keys}, indices, box, spread)
 
 
 def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
           design: str = "lhs", samples: int = 32, runs_per_point: int = 100, seed: int = 0,
           months: int | None = None, policy: str | None = None,
-          progress: bool | None = None, **backend: Any) -> SweepResult:
+          progress: bool | None = None, posterior: Any = None, draws: int | None = None,
+          **backend: Any) -> SweepResult:
     """Run an ensemble at every point of a design over the parameters in ``vary``.
 
     Args:
@@ -389,6 +398,16 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
         months: months per run (default: the scenario's horizon).
         policy: optional policy overlay applied before the sweep.
         progress: show a progress bar with time left (default: when stderr is a terminal).
+        posterior: a calibration's posterior (:class:`sim.jobs.posterior.Posterior` or its
+            folder): every point's runs draw the posterior's other parameters from it. The
+            same ``draws`` parameter vectors serve every point, each run
+            ``ceil(runs_per_point / draws)`` times on the same run ids (common random numbers
+            within each draw); a varied key the posterior also has takes the design's value.
+            The table gives the means over all of a point's runs and ``result.spread`` the
+            spread over the draws apart from the Monte Carlo error. Varied keys must be
+            parameter cells.
+        draws: parameter draws of ``posterior`` (default
+            :func:`sim.jobs.posterior.default_draws`: at most 50, two runs each or more).
         **backend: ``backend``, ``scheduler``, ``workers``, ``out``, ``resume``,
             ``chunk_size`` of :func:`sim.jobs.backends.run_job`. Every design point is one point
             of one job (:mod:`sim.jobs.job`), run in this process by default, on Dask, or
@@ -421,6 +440,9 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
     run_ids = np.arange(int(runs_per_point), dtype=np.int64)
     settings = [{f.key: f.value(v) for f, v in zip(factors, values, strict=True)}
                 for values in X]
+    if posterior is not None:
+        return _sweep_posterior(scn, factors, design, int(samples), settings, posterior,
+                                draws, int(runs_per_point), seed, months, progress, backend)
     edits = _cell_edits(scn, factors, settings)
     if edits is not None:
         table = _run_cells(edits, factors, settings, run_ids, seed, months, design, progress,
@@ -441,6 +463,62 @@ def sweep(scenario: Scenario | str, vary: Mapping[str, tuple[float, float]],
     table = pd.DataFrame(rows)
     return SweepResult(scn, factors, design, int(samples), int(runs_per_point), seed, months,
                        table)
+
+
+def _sweep_posterior(scn: Scenario, factors: list[Factor], design: str, samples: int,
+                     settings: list[dict[str, Any]], posterior: Any,
+                     draws: int | None, runs_per_point: int, seed: int, months: int,
+                     progress: bool | None, backend: dict[str, Any]) -> SweepResult:
+    """A sweep whose points run over parameter draws of a posterior (see :func:`sweep`)."""
+    from sim.jobs.backends import run_design
+    from sim.jobs.edits import PointEdits
+    from sim.jobs.posterior import Posterior, default_draws, load_posterior, point_spreads
+
+    post = posterior if isinstance(posterior, Posterior) else load_posterior(posterior)
+    draws = default_draws(runs_per_point) if draws is None else draws
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) \
+            or not 1 <= draws <= runs_per_point:
+        raise ArgumentError("sweep", "draws", f"{draws!r} parameter draws for "
+                            f"{runs_per_point} runs per point (need 1..runs per point)")
+    per_draw = -(-runs_per_point // int(draws))
+    n, d = len(settings), int(draws)
+    varied = [f.key for f in factors]
+    own = [k for k in post.keys if k not in varied]          # the design's value wins
+    drawn = post.draw(d, seed)[:, [list(post.keys).index(k) for k in own]]
+    design_values = np.array([[s[k] for k in varied] for s in settings], dtype=np.float64)
+    values = np.hstack([np.repeat(design_values.reshape(n, -1), d, axis=0),
+                        np.tile(drawn, (n, 1))])              # point-major, then draw
+    edits = PointEdits.from_design(scn, varied + own, values)
+    if edits is None:
+        raise ArgumentError("sweep", "posterior", f"every varied key and every key of the "
+                            f"posterior ({', '.join(post.keys)}) must be a parameter cell of "
+                            f"{scn.name}")
+    run_ids = np.arange(per_draw, dtype=np.int64)
+    labels = [{**s, "draw": float(k)} for s in settings for k in range(d)]
+    options = dict(backend)
+    with _progress(n * d, progress if not backend else False, design) as bar:
+        if not backend:
+            options = {"on_chunk": lambda done, total: bar.update(
+                min(n * d, round(done * n * d / total)) - bar.n)}
+        else:
+            options.setdefault("progress", bool(progress))
+        columns, v = run_design(edits, run_ids, seed, labels=labels, months=months, **options)
+    v = v.reshape(n, d, per_draw, len(columns))
+    means = aggregate_design(v.reshape(n, d * per_draw, len(columns)))
+    table: dict[str, Any] = {"point": np.arange(n, dtype=np.int64)}
+    for j, f in enumerate(factors):
+        column = design_values[:, j]
+        table[f.key] = column.astype(np.int64) if f.integer else column.copy()
+    table["runs"] = np.full(n, d * per_draw, dtype=np.int64)
+    for j, c in enumerate(columns):
+        table[c] = means[:, j]
+    meta = {"posterior": {"folder": None if isinstance(posterior, Posterior) else str(posterior),
+                          "keys": list(post.keys), "drawn": own, "draws": d,
+                          "runs_per_draw": per_draw,
+                          "record_sha256": post.manifest.get("record_sha256"),
+                          "calibration_seed": post.manifest.get("seed")}}
+    return SweepResult(scn, factors, design, samples, d * per_draw, seed, months,
+                       pd.DataFrame(table), meta, spread=point_spreads(columns, v))
 
 
 def _cell_edits(scn: Scenario, factors: list[Factor], settings: list[dict[str, Any]]):

@@ -117,8 +117,54 @@ def test_calibrate_verb_writes_the_posterior_and_scores(tmp_path: Path) -> None:
     done = subprocess.run(args, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     for name in ("posterior.parquet", "manifest.json", "checks.csv", "scores.csv",
-                 "marginals.png", "pairs.png", "checks.png"):
+                 "marginals.png", "pairs.png", "checks.png", "fans.png", "fans.csv",
+                 "abc_checkpoint.pkl"):
         assert (tmp_path / "out" / name).is_file(), name
     assert "out-of-sample scores" in done.stdout
     again = subprocess.run(args, capture_output=True, text=True)
     assert again.returncode == 2 and "already holds a posterior" in again.stderr
+    from sim.cli import main
+
+    (tmp_path / "out" / "fans.png").unlink()
+    assert main([*args[3:], "--figures-only"]) == 0
+    assert (tmp_path / "out" / "fans.png").is_file()
+
+
+def test_sweep_over_a_posterior_keeps_each_draw_on_common_runs(base: sim.Scenario,
+                                                               posterior_dir: Path,
+                                                               tmp_path: Path) -> None:
+    """Each point's runs are the posterior's draws on the same runs: point 0 of the sweep is
+    exactly ``posterior_outcomes`` of the scenario at point 0's value."""
+    from analysis.sweep import SweepResult, aggregate_design, sweep
+    from sim.jobs.posterior import load_posterior
+
+    res = sweep(base, {"world.w_risk": (0.0, 12.0)}, design="grid", samples=2,
+                runs_per_point=8, seed=3, months=24, posterior=posterior_dir, draws=4)
+    assert list(res.table["runs"]) == [8, 8]
+    assert res.meta["posterior"]["drawn"] == [KEY, "tracks.relief.base_rate"]
+    post = load_posterior(posterior_dir)
+    one = base.with_overrides({"world.w_risk": 12.0})
+    columns, (v,) = posterior_outcomes([one], post, 8, 3, draws=4, months=24)
+    expected = aggregate_design(v.reshape(1, 8, len(columns)))[0]
+    row = res.table.iloc[1]
+    for j, name in enumerate(columns):
+        assert row[name] == pytest.approx(expected[j], nan_ok=True), name
+    spread = res.spread.set_index(["point", "outcome"])
+    missiles = spread.loc[(1, "delivered_iran_russia_missiles")]
+    assert missiles["param_p05"] < missiles["param_p95"] and missiles["mc_se"] > 0.0
+    assert missiles["mean"] == pytest.approx(row["delivered_iran_russia_missiles"])
+    again = SweepResult.load(res.save(tmp_path / "sweep")[0].parent)
+    assert again.spread is not None and len(again.spread) == len(res.spread)
+
+
+def test_sweep_verb_prints_the_spread_over_the_posterior(posterior_dir: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    from sim.cli import main
+
+    args = ["sweep", "baseline", "--vary", f"{KEY}=-2:0", "--design", "grid", "--samples", "2",
+            "--runs-per-point", "4", "--months", "6", "--posterior"]
+    assert main([*args, str(posterior_dir)]) == 0
+    text = capsys.readouterr().out
+    assert "drawn from" in text and "param_p05" in text and "tracks.relief.base_rate" in text
+    assert main([*args, str(posterior_dir.parent)]) == 2
+    assert "not a posterior folder" in capsys.readouterr().err

@@ -6,11 +6,22 @@ which here is one design of cell edits run by the compiled kernel in one call pe
 random numbers and its summary statistics are the means over those runs. The distance is the
 Euclidean norm of the scaled differences from the record. The first population is rejection
 sampling from the priors; each later one keeps the given quantile of the previous distances.
+
+The sampler runs population by population (ELFI's SMC continues from the populations it holds:
+``set_objective`` with one more quantile starts the next round from the last population's
+particles and weights). With a ``checkpoint`` file, ELFI's state after each population (its
+populations, its counters and the index of its next batch, which seeds that batch's prior draws
+and runs) is written there; ``resume=True`` restores it and continues, so an interrupted
+calibration ends with the same posterior as one run straight through with the same seed.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
+import os
+import pickle
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -105,6 +116,7 @@ def calibrate(base: Scenario, record: str | Path | None = None, *,
               particles: int = 200, runs: int = 8, batch: int = 20,
               quantiles: Sequence[float] = (0.2, 0.5, 0.5), seed: int = 1,
               on_population: Callable[[int, float, int], None] | None = None,
+              checkpoint: str | Path | None = None, resume: bool = False,
               **options: Any) -> Calibration:
     """Calibrate ``priors``' parameters of ``base`` on the record's targets by ABC-SMC (ELFI).
 
@@ -125,7 +137,11 @@ def calibrate(base: Scenario, record: str | Path | None = None, *,
         quantiles: per population, the share of the previous distances kept (the first one of
             the prior's).
         seed: seed of the sampler and of the runs.
-        on_population: called as ``(population, threshold, simulations)`` after each one.
+        on_population: called as ``(population, threshold, simulations)`` after each one
+            (populations restored by ``resume`` too).
+        checkpoint: a file to write the sampler's state to after each population.
+        resume: continue from ``checkpoint`` if it exists (it must come from a calibration
+            with the same scenario, record, priors, budget and seed, else a UsageError).
         **options: passed to :func:`sim.jobs.backends.run_design`.
 
     Returns:
@@ -174,20 +190,37 @@ def calibrate(base: Scenario, record: str | Path | None = None, *,
     sim_node = elfi.Simulator(simulator, *nodes, observed=observed, name="hindcast",
                               model=model)
     dist = elfi.Distance("euclidean", sim_node, name="distance", model=model)
-    smc = elfi.SMC(dist, batch_size=batch, seed=seed)
+    # One batch in flight at a time: the kernel is parallel itself, and ELFI draws a cancelled
+    # batch's proposals all the same, which would make a population depend on timing.
+    smc = elfi.SMC(dist, batch_size=batch, seed=seed, max_parallel_batches=1)
+    smc.bar = False            # what ``sample`` sets; the command shows its own bar
+    identity = _identity(base, priors, targets, until, particles, runs, batch, quantiles, seed)
     populations: list[dict[str, float]] = []
-    result = smc.sample(particles, quantiles=list(quantiles))
-    for k, pop in enumerate(result.populations):
-        threshold = float(getattr(pop, "threshold", np.nan))
-        populations.append({"threshold": threshold, "simulations": int(pop.n_sim)})
+    spent = 0.0
+    if resume and checkpoint is not None and Path(checkpoint).is_file():
+        spent = _restore(smc, Path(checkpoint), identity)
+        for k, pop in enumerate(smc._populations):
+            populations.append(_population_row(pop))
+            if on_population is not None:
+                on_population(k, populations[-1]["threshold"], populations[-1]["simulations"])
+    for k in range(len(smc._populations), len(quantiles)):
+        smc.set_objective(particles, quantiles=[quantiles[k]])
+        while not smc.finished:
+            smc.iterate()
+        smc.batches.cancel_pending()
+        smc.extract_result()                 # appends the population to smc._populations
+        populations.append(_population_row(smc._populations[-1]))
+        if checkpoint is not None:
+            _save(smc, Path(checkpoint), identity, spent + time.perf_counter() - started)
         if on_population is not None:
-            on_population(k, threshold, int(pop.n_sim))
+            on_population(k, populations[-1]["threshold"], populations[-1]["simulations"])
+    result = smc._populations[-1]
     draws = np.column_stack([np.asarray(result.samples[f"p{k}"], dtype=np.float64)
                              for k in range(len(priors))])
     weights = np.asarray(result.weights if result.weights is not None
                          else np.ones(draws.shape[0]), dtype=np.float64)
     distances = np.asarray(result.discrepancies, dtype=np.float64)
-    seconds = time.perf_counter() - started
+    seconds = spent + time.perf_counter() - started
     manifest = {
         "scenario": base.name, "scenario_source": str(base.source), "until": until,
         "horizon": horizon, "record": None if record is None else str(record),
@@ -200,10 +233,61 @@ def calibrate(base: Scenario, record: str | Path | None = None, *,
                    "quantiles": list(quantiles),
                    "simulations": int(sum(p["simulations"] for p in populations)) * runs},
         "populations": populations, "wall_seconds": round(seconds, 1),
+        "resumed": bool(spent),
         "sampler": "elfi.SMC", "versions": _versions(),
     }
     posterior = Posterior(tuple(keys), draws, weights / weights.sum(), manifest)
     return Calibration(posterior, targets, left_out, distances, populations, seconds)
+
+
+def _population_row(pop: Any) -> dict[str, float]:
+    return {"threshold": float(getattr(pop, "threshold", np.nan)), "simulations": int(pop.n_sim)}
+
+
+def _identity(base: Scenario, priors: Sequence[Prior], targets: Sequence[Target], until: int,
+              particles: int, runs: int, batch: int, quantiles: Sequence[float], seed: int
+              ) -> dict[str, Any]:
+    """What a checkpoint must share with the calibration that resumes it."""
+    return {"scenario": base.content_hash(), "priors": [vars(p) for p in priors],
+            "targets": [[t.name, t.how, t.month, t.observed, t.scale] for t in targets],
+            "until": until, "particles": particles, "runs": runs, "batch": batch,
+            "quantiles": [float(q) for q in quantiles], "seed": seed}
+
+
+def _digest(identity: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+def _save(smc: Any, path: Path, identity: dict[str, Any], seconds: float) -> None:
+    """Write ELFI's state after a population, atomically (a kill leaves the previous one)."""
+    state = {"identity": identity, "digest": _digest(identity),
+             "populations": smc._populations, "state": dict(smc.state),
+             "next_batch": smc.batches.next_index, "seconds": seconds}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _restore(smc: Any, path: Path, identity: dict[str, Any]) -> float:
+    """Put the state of ``path`` into a fresh ``smc``; returns the seconds already spent."""
+    try:
+        with path.open("rb") as f:
+            state = pickle.load(f)  # noqa: S301 - our own checkpoint, in the output folder
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
+        raise UsageError(f"--resume: cannot read the checkpoint {path}: {exc}") from None
+    if state.get("digest") != _digest(identity):
+        old = state.get("identity", {})
+        differ = sorted(k for k in identity if old.get(k) != identity[k])
+        raise UsageError(f"--resume: {path} comes from another calibration (it differs in "
+                         f"{', '.join(differ) or 'its format'}); start afresh in another folder")
+    smc._populations = list(state["populations"])
+    smc.state.update(state["state"])
+    smc.batches._next_batch_index = int(state["next_batch"])
+    return float(state["seconds"])
 
 
 def _columns(base: Scenario) -> set[str]:

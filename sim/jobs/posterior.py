@@ -113,12 +113,21 @@ def load_posterior(folder: str | Path) -> Posterior:
                      frame["weight"].to_numpy(dtype=np.float64), meta)
 
 
+def default_draws(runs: int) -> int:
+    """Parameter draws for ``runs`` runs: at most 50, and at least two runs each when runs >= 2.
+
+    Two runs or more per draw are what separates the Monte Carlo error from the spread over
+    the parameters (:func:`spread_table`).
+    """
+    return max(1, min(runs // 2, 50))
+
+
 def posterior_outcomes(scenarios: Sequence[Scenario], posterior: Posterior, runs: int, seed: int,
                        *, draws: int | None = None, months: int | None = None,
                        **options: Any) -> tuple[list[str], list[np.ndarray]]:
     """Runs of each scenario with parameters drawn from ``posterior``, on common random numbers.
 
-    ``draws`` parameter vectors are drawn once (default: ``min(runs, 50)``); each runs
+    ``draws`` parameter vectors are drawn once (default: :func:`default_draws`); each runs
     ``ceil(runs / draws)`` times, runs 0.. of ``seed``, in every scenario: a policy comparison
     stays on common random numbers within each parameter draw.
 
@@ -139,7 +148,7 @@ def posterior_outcomes(scenarios: Sequence[Scenario], posterior: Posterior, runs
     from sim.jobs.backends import run_design
     from sim.jobs.edits import PointEdits
 
-    draws = min(runs, 50) if draws is None else draws
+    draws = default_draws(runs) if draws is None else draws
     if not 1 <= draws <= runs:
         raise UsageError(f"--posterior: {draws} parameter draws for {runs} runs (need 1..runs)")
     per_draw = -(-runs // draws)
@@ -166,22 +175,36 @@ def spread_table(columns: Sequence[str], values: np.ndarray) -> pd.DataFrame:
     Columns: ``outcome``, ``mean`` (over every run; months over the runs where the event
     happened), ``param_p05`` and ``param_p95`` (5% and 95% of the draws' means: what we do not
     know about the parameters), ``mc_se`` (standard error of ``mean`` from the runs' chance
-    alone: the within-draw variance over all runs).
+    alone: the within-draw variance over all runs; NaN with one run per draw).
+    """
+    return point_spreads(columns, np.asarray(values)[None]).drop(columns="point")
+
+
+def point_spreads(columns: Sequence[str], values: np.ndarray) -> pd.DataFrame:
+    """:func:`spread_table` of every point of a design.
+
+    ``values`` is points x draws x runs x outcomes (the same parameter draws and runs at every
+    point). One row per point and outcome (an outcome NaN in every run of a point is left out):
+    ``point``, ``outcome``, ``mean``, ``param_p05``, ``param_p95``, ``mc_se``.
     """
     import pandas as pd
 
-    rows = []
+    v = np.asarray(values, dtype=np.float64)
+    n_points, _, n_runs, n_out = v.shape
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for j, name in enumerate(columns):
-            x = values[:, :, j]
-            if np.all(np.isnan(x)):
-                continue
-            means = np.nanmean(x, axis=1)
-            within = np.nanvar(x, axis=1, ddof=1) if x.shape[1] > 1 else np.zeros(len(x))
-            n = np.isfinite(x).sum()
-            rows.append({"outcome": name, "mean": float(np.nanmean(x)),
-                         "param_p05": float(np.nanquantile(means, 0.05)),
-                         "param_p95": float(np.nanquantile(means, 0.95)),
-                         "mc_se": float(np.sqrt(np.nanmean(within) / max(n, 1)))})
-    return pd.DataFrame(rows)
+        means = np.nanmean(v, axis=2)                              # points x draws x outcomes
+        # One run per draw cannot tell chance from the parameters: no Monte Carlo error then.
+        within = (np.nanvar(v, axis=2, ddof=1) if n_runs > 1
+                  else np.full_like(means, np.nan))
+        finite = np.isfinite(v).sum(axis=(1, 2))                   # points x outcomes
+        frame = pd.DataFrame({
+            "point": np.repeat(np.arange(n_points, dtype=np.int64), n_out),
+            "outcome": np.tile(np.asarray(list(columns), dtype=object), n_points),
+            "mean": np.nanmean(v, axis=(1, 2)).reshape(-1),
+            "param_p05": np.nanquantile(means, 0.05, axis=1).reshape(-1),
+            "param_p95": np.nanquantile(means, 0.95, axis=1).reshape(-1),
+            "mc_se": np.sqrt(np.nanmean(within, axis=1) / np.maximum(finite, 1)).reshape(-1),
+        })
+    keep = (finite > 0).reshape(-1)
+    return frame[keep].reset_index(drop=True)
