@@ -445,7 +445,7 @@ def test_facts_command_prints_both_tables_and_writes_figures_csv_and_page(tmp_pa
     figs = tmp_path / "figs"
     csv = tmp_path / "facts.csv"
     page = tmp_path / "validation.md"
-    code = main(["facts", "--runs", "200", "--seed", "1", "--figures", str(figs),
+    code = main(["facts", "--runs", "100", "--seed", "1", "--figures", str(figs),
                  "--csv", str(csv), "--page", str(page)])
     out = capsys.readouterr().out
     assert code == 0

@@ -26,6 +26,11 @@ from sim.results.stats import mean_interval
 #: real halts count: the closest the model comes to Pape's strict coding).
 CODINGS = ("durable", "in_force", "halt")
 
+#: Fact 5's codings add ``any_stage``: a deal in force at the horizon whether or not a sender
+#: imposed first (compliance at the threat stage counts, as in TIES, which Bapat & Morgan 2009
+#: use); over all episodes, not only those with an imposition.
+CODINGS_5 = (*CODINGS, "any_stage")
+
 
 def imposed_by(ens: Ensemble, sender: str, target: str, threshold: float = IMPOSITION
                ) -> np.ndarray:
@@ -61,12 +66,17 @@ def _own(pop: Population, quiet: bool = False) -> Ensemble:
 
 def success(ens: Ensemble, pop: Population, horizon: int, coding: str
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Episodes (an imposition by ``horizon``) and their success under ``coding`` (per run)."""
+    """Episodes (an imposition by ``horizon``) and their success under ``coding`` (per run).
+
+    ``any_stage`` counts every run as an episode (see :data:`CODINGS_5`).
+    """
     r = pop.roles
     t = r.track
     imp = first_imposition(ens, r.senders, r.target)
     episode = imp <= horizon
     active = ens.series(f"active_{t}")[:, horizon] > 0.5
+    if coding == "any_stage":
+        return np.ones_like(episode), active
     if coding == "in_force":
         return episode, episode & active
     deal = np.nan_to_num(ens.summary[f"{t}_month"].to_numpy(), nan=np.inf)
@@ -78,7 +88,7 @@ def success(ens: Ensemble, pop: Population, horizon: int, coding: str
         shipped = sum(ens.series(f"shipped_{q}") for q in r.routes)
         quiet = shipped[:, max(1, horizon - 11):horizon + 1].sum(axis=1) == 0
         return episode, ok & quiet
-    raise ValueError(f"unknown coding {coding!r} (known: {', '.join(CODINGS)})")
+    raise ValueError(f"unknown coding {coding!r} (known: {', '.join(CODINGS_5)})")
 
 
 def fact_1_population(pop: Population, horizon: int = HORIZON, coding: str = "durable"
@@ -237,9 +247,12 @@ def fact_5_population(pop: Population, horizon: int = HORIZON, coding: str = "du
     horizon with relief talks off.
     """
     r = pop.roles
-    _, sm = success(pop.arms["multi"], pop, horizon, coding)
-    _, su = success(pop.arms["uni"], pop, horizon, coding)
+    em, sm = success(pop.arms["multi"], pop, horizon, coding)
+    eu, su = success(pop.arms["uni"], pop, horizon, coding)
     diff = paired(sm.astype(float), su.astype(float))
+    _, am = success(pop.arms["multi"], pop, horizon, "any_stage")
+    _, au = success(pop.arms["uni"], pop, horizon, "any_stage")
+    any_stage = paired(am.astype(float), au.astype(float))
     g = {a: np.log(pop.arms[a].series(f"gdp_index_{r.target}")[:, horizon])
          for a in ("multi_q", "uni_q", "none_q")}
     years = horizon / 12.0
@@ -258,9 +271,12 @@ def fact_5_population(pop: Population, horizon: int = HORIZON, coding: str = "du
         f"difference in success by month {horizon} (share of all episodes), each episode "
         "multilateral minus the same episode unilateral (paired)",
         *diff, "> 0 on success and on damage", ok,
-        f"success {sm.mean():.3f} (multilateral) vs {su.mean():.3f} (lead sender alone); mean "
-        f"annual damage over {horizon} months higher by {fmt_ci(*dd)} points, ratio "
-        f"{ratio:.1f} (the literature's 3-4 for UN vs US-only)",
+        f"success {sm.mean():.3f} (multilateral) vs {su.mean():.3f} (lead sender alone); "
+        f"episodes with an imposition by month {horizon}: {em.mean():.3f} vs {eu.mean():.3f} "
+        f"(success is coded only after an imposition); a deal in force at month {horizon} "
+        f"whether or not a sender imposed first: {am.mean():.3f} vs {au.mean():.3f}, "
+        f"difference {fmt_ci(*any_stage, 3)}; mean annual damage over {horizon} months higher "
+        f"by {fmt_ci(*dd)} points, ratio {ratio:.1f} (the literature's 3-4 for UN vs US-only)",
         data={"success": (proportion(sm), proportion(su)),
               "damage": (mean_interval(dm), mean_interval(du))},
         reason="; ".join(why),

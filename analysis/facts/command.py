@@ -18,6 +18,7 @@ from sim.cli import (
     add_scenario_arguments,
     add_seed_argument,
     check_job_size,
+    claim_output_file,
     parse_sets,
     verb,
     warm_kernel,
@@ -58,6 +59,9 @@ def facts_command(args: argparse.Namespace) -> int:
     check_job_size(JobSize("--runs", runs, scn.horizon, len(scn.spec.actors),
                            args.runs * per_run, 0, os.cpu_count() or 1), args.runs,
                    long_job=args.long_job)
+    if args.page:
+        # Refused before anything runs, like --csv and --figures (sim.cli.claim_outputs).
+        claim_output_file(args.page, "--page", bool(args.overwrite), [])
     warm_kernel(scn, single=False)
     check = check_facts(runs=args.runs, seed=args.seed, scenario=scn,
                         sensitivity=not args.no_sensitivity)
@@ -84,5 +88,5 @@ def facts_command(args: argparse.Namespace) -> int:
     if args.page:
         from analysis.facts.page import write_page
 
-        print(f"wrote {write_page(check, args.page, args.figures, args.overwrite)}")
+        print(f"wrote {write_page(check, args.page, args.figures, overwrite=True)}")
     return 0

@@ -176,17 +176,20 @@ def _fragility_png(check: FactCheck) -> bytes:
     """
     t = check.fragility
     facts = sorted(t.fact.unique())
-    sweeps = list(dict.fromkeys(zip(t.sweep, t.setting, strict=True)))
-    fig, axes = _figure((2.6 * len(sweeps), 2.1 * len(facts)))
+    panels = {n: list(dict.fromkeys(zip(t.sweep[t.fact == n], t.setting[t.fact == n],
+                                        strict=True))) for n in facts}
+    cols = max(len(v) for v in panels.values())
+    fig, _ = _figure((2.7 * cols, 2.2 * len(facts)))
     fig.clear()
-    grid = fig.subplots(len(facts), len(sweeps), squeeze=False)
+    grid = fig.subplots(len(facts), cols, squeeze=False)
     for i, n in enumerate(facts):
-        for j, (sweep, setting) in enumerate(sweeps):
+        for j in range(cols):
             ax = grid[i][j]
-            rows = t[(t.fact == n) & (t.sweep == sweep) & (t.setting == setting)]
-            if rows.empty:
+            if j >= len(panels[n]):
                 ax.axis("off")
                 continue
+            sweep, setting = panels[n][j]
+            rows = t[(t.fact == n) & (t.sweep == sweep) & (t.setting == setting)]
             x = np.arange(len(rows))
             for k, r in enumerate(rows.itertuples()):
                 c = "tab:green" if r.holds else "tab:red"
@@ -196,20 +199,20 @@ def _fragility_png(check: FactCheck) -> bytes:
             band = _BANDS.get(n)
             if band is not None:
                 ax.axhspan(*band, color="grey", alpha=0.2)
+            else:
+                ax.axhline(0.0, color="grey", lw=1.0)
             ax.set_xticks(x, [f"{v:g}" if isinstance(v, float) else str(v)
                               for v in rows.value], fontsize=6, rotation=45)
             ax.tick_params(axis="y", labelsize=6)
-            if i == 0 or j == 0:
-                ax.set_title(f"fact {n}: {setting.split('.')[-1]}", fontsize=7)
+            ax.set_title(f"fact {n}: {sweep} {setting.split('.')[-1]}", fontsize=7)
     fig.suptitle("Fragility: each validated fact across horizons, codings and assumptions "
-                 "(green: the verdict 'reproduced' holds there)", fontsize=9)
+                 "(green: reproduced there; grey: the band, or 0 for a sign)", fontsize=9)
     fig.tight_layout()
     return _png(fig)
 
 
-#: The band each fact's figure is read against (facts 4 and 5: the sign, above or below 0).
-_BANDS: dict[int, tuple[float, float]] = {1: (0.2, 0.5), 2: (0.35, 0.65), 3: (0.5, 3.5),
-                                          4: (-1.0, 0.0), 5: (0.0, 1.0)}
+#: The band each fact's figure is read against (facts 4 and 5 are signs: a line at 0).
+_BANDS: dict[int, tuple[float, float]] = {1: (0.2, 0.5), 2: (0.35, 0.65), 3: (0.5, 3.5)}
 
 
 _DRAW: dict[int, Callable[[Any, Fact], None]] = {

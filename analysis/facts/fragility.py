@@ -16,6 +16,7 @@ import pandas as pd
 
 from analysis.facts.base_rates import (
     CODINGS,
+    CODINGS_5,
     fact_1_population,
     fact_2_population,
     fact_3_population,
@@ -70,6 +71,7 @@ def reread(pop: Population) -> list[dict[str, object]]:
         rows.append(_row(fact_5_population(pop, horizon=h), "horizon", "months", h))
     for c in CODINGS:
         rows.append(_row(fact_1_population(pop, coding=c), "coding", "success", c))
+    for c in CODINGS_5:
         rows.append(_row(fact_5_population(pop, coding=c), "coding", "success", c))
     for t in THRESHOLDS:
         rows.append(_row(fact_2_population(pop, threshold=t), "coding", "imposition", t))

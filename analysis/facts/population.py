@@ -267,10 +267,10 @@ class Prior:
 PRIORS: tuple[Prior, ...] = (
     Prior("target economy (GDP, USD bn)", ("actors.TGT.gdp",), "loguniform", 25.0, 2000.0,
           "HSE's sender-target GNP ratio (targets far smaller than their senders); range from "
-          "the sanctioned economies of the reference figures, North Korea's ~29 (prk_gdp_2022 "
-          "in the scenarios) to gdp_russia 2020"),
+          "the sanctioned economies of the bundled world, North Korea's ~29 (the baseline's "
+          "PRK) to Russia's 2020 (gdp_russia)"),
     Prior("lead sender's share of the world economy", ("share_lead",), "uniform", 0.05, 0.30,
-          "HSE's senders (the US in about two thirds of its episodes); the top is gdp_usa / "
+          "HSE's principal senders (the US, the EU, the UN's members); the top is gdp_usa / "
           "gdp_world (0.26), the bottom a middle power: assumption"),
     Prior("multilateral coalition's share of the world economy", ("share_coalition",),
           "uniform", 0.35, 0.80,

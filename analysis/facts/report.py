@@ -115,9 +115,11 @@ def format_report(check: FactCheck) -> str:
         if f.reason:
             lines.append(f"   reason:     {f.reason}")
         lines.append("")
-    lines.append(f"{check.reproduced} of {n} validated facts reproduced ({check.runs} episodes "
-                 f"and runs per variant, seed {check.seed}); facts 6, 7 and 8 of the reference "
-                 "list hold by construction and are in the verification table.")
+    lines.append(f"{check.reproduced} of {n} validated facts reproduced at {check.runs} runs per "
+                 f"variant ({check.runs} episodes in the population, seed {check.seed}); "
+                 "verdicts are statistical: with fewer runs small effects are not resolved (see "
+                 "each reason). Facts 6, 7 and 8 of the reference list hold by construction and "
+                 "are in the verification table.")
     summary = fragility_summary(check)
     if not summary.empty:
         lines += ["", "Fragility (settings at which each fact is reproduced; figure range):",
