@@ -139,7 +139,8 @@ def fact_2_population(pop: Population, horizon: int = HORIZON, threshold: float 
         never = ~by[:, horizon]
         ended.append(never[threatened])
         per_sender[s] = proportion(never[threatened])
-        by_month[s] = by[threatened, :horizon + 1].mean(axis=0)
+        by_month[s] = (by[threatened, :horizon + 1].mean(axis=0) if threatened.any()
+                       else np.zeros(horizon + 1))
     alln = np.concatenate(ended)
     est, lo, hi = proportion(alln)
     ok = bool(0.35 <= lo and hi <= 0.65)

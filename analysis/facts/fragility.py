@@ -10,6 +10,7 @@ top of its range. Every row holds the figure, its interval and whether the verdi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import pandas as pd
@@ -34,6 +35,10 @@ HORIZONS = (12, 24, 36, 48, 60)
 
 #: Thresholds of an imposition (intensity above the start) for fact 2's coding.
 THRESHOLDS = (0.05, 0.10, 0.20)
+
+#: Shares of multilateral episodes (the prior's 0.4 is an assumption) facts 1 and 2 are re-read
+#: at: every episode is run both ways, so only which arm counts as its own changes.
+MULTILATERAL_SHARES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 #: Assumptions of the population swept over their plausible range (key, values, why).
 #: ``pain_sensitivity``: how fast the target's wish for relief rises with pain (ODD 7.10; no
@@ -63,7 +68,11 @@ def _row(f: Fact, kind: str, setting: str, value: float | str) -> dict[str, obje
 
 
 def reread(pop: Population) -> list[dict[str, object]]:
-    """Facts 1, 2 and 5 re-read at every horizon and coding (the same runs)."""
+    """The population's facts re-read from the same runs at other settings.
+
+    Facts 1, 2 and 5 at every horizon and coding, facts 1 and 2 at every share of multilateral
+    episodes.
+    """
     rows = []
     for h in HORIZONS:
         rows.append(_row(fact_1_population(pop, horizon=h), "horizon", "months", h))
@@ -75,6 +84,11 @@ def reread(pop: Population) -> list[dict[str, object]]:
         rows.append(_row(fact_5_population(pop, coding=c), "coding", "success", c))
     for t in THRESHOLDS:
         rows.append(_row(fact_2_population(pop, threshold=t), "coding", "imposition", t))
+    u = pop.covariates["multilateral_u"].to_numpy()
+    for p in MULTILATERAL_SHARES:
+        other = dataclasses.replace(pop, multilateral=u < p)
+        rows.append(_row(fact_1_population(other), "assumption", "multilateral share", p))
+        rows.append(_row(fact_2_population(other), "assumption", "multilateral share", p))
     return rows
 
 

@@ -207,6 +207,9 @@ def render(check: FactCheck, figures: str = "figures", calibration: Path | None 
                 w("- horizon: not applicable (damage is measured per year after the first "
                   "imposition); `pain_sensitivity` cannot move it (fact 3's arms have the "
                   "relief talks off), its row is shown for completeness")
+            if num in (1, 2):
+                w(f"- share of multilateral episodes (the prior's 0.4): "
+                  f"{_holds_at(check, num, 'assumption', 'multilateral share')}")
             sweeps = (POPULATION_SWEEPS if WHERE[num] == "population"
                       else tuple((k.format(target=check.roles.target), v)
                                  for k, v in CASE_SWEEPS))
@@ -221,7 +224,9 @@ def render(check: FactCheck, figures: str = "figures", calibration: Path | None 
       "that switches the mechanism off to well above the template's: the target's "
       "`pain_sensitivity` (how fast its wish for relief rises with pain, ODD 7.10, no source) "
       "and the detection of a shipment (ODD 7.4, no source; it replaces the prior's draw with "
-      "one value for every episode); for fact 4 on the case, Iran's `pain_sensitivity` and the "
+      "one value for every episode); for facts 1 and 2 also the share of multilateral "
+      "episodes (0 to 1; the prior's 0.4 is an assumption; every episode is run both ways, so "
+      "this re-reads the same runs); for fact 4 on the case, Iran's `pain_sensitivity` and the "
       "leakage per unit of busting trade (`world.leak_gain`), at half the runs.\n")
     summary = fragility_summary(check)
     if not summary.empty:
@@ -278,7 +283,7 @@ def render(check: FactCheck, figures: str = "figures", calibration: Path | None 
     w("- The population's priors are assumptions informed by the datasets' covariates, not "
       "fits to their distributions (which are not among the project's reference figures). A "
       "different, equally defensible population would give different base rates; the "
-      "fragility figure shows how far two of the assumptions move them, not all of them.\n"
+      "fragility figure shows how far three of the assumptions move them, not all of them.\n"
       "- Every episode has the structure of the present case (a target that arms a "
       "belligerent, and senders that react to detected transfers): sanctions over human "
       "rights, nuclear programmes or territory, which make up much of HSE and TIES, are not "
@@ -299,13 +304,23 @@ def _reading_1(f: Fact, check: FactCheck) -> str:
 
 
 def _reading_2(f: Fact, check: FactCheck) -> str:
+    per = f.data["per_sender"]
+    parts = ", ".join(f"{s} {v[0]:.2f}" for s, v in per.items())
+    inside = [s for s, v in per.items() if 0.35 <= v[1] and v[2] <= 0.65]
+    mix = ("" if len(inside) == len(per) else
+           f" Per sender the rates are {parts}: "
+           + ("neither lies" if not inside else f"only {', '.join(inside)} lies")
+           + " in the band, and the pooled figure is a mixture weighted by the share of "
+           "multilateral episodes (0.4, an assumption of the priors); a population with more "
+           "or fewer second senders moves it.")
     return ("**Reading.** A threat here is a sender's public warning at an episode's start "
             "(TIES codes threats the same way: a public statement of sanctions to come). It "
             "ends unimposed in three ways (ODD 7.2): the target stops shipping (deterred), its "
             "shipments are never caught, or the sender backs down because imposing costs more "
             "than its audience cost. The second of these is why the figure depends on "
             "detection: the fragility lines show how much; a verdict that holds only over part "
-            "of the detection range is a verdict about detection as much as about threats.")
+            "of the detection range is a verdict about detection as much as about threats."
+            + mix)
 
 
 def _reading_3(f: Fact, check: FactCheck) -> str:

@@ -315,11 +315,21 @@ PRIORS: tuple[Prior, ...] = (
 def draw_covariates(n: int, seed: int) -> pd.DataFrame:
     """``n`` episodes' covariates, one row each (columns: the priors' first keys).
 
+    A Bernoulli prior's column comes with the uniforms it was drawn from (``KEY_u``).
+
     Drawn with numpy's generator keyed by ``seed`` and a purpose of their own (not the model's
     draws, which are keyed by episode in the kernel).
     """
     rng = np.random.default_rng([seed_key(seed) % 2**32, 15, 1])
-    cols = {p.keys[0]: p.draw(rng, n) for p in PRIORS}
+    cols: dict[str, np.ndarray] = {}
+    for p in PRIORS:
+        if p.kind == "bernoulli":
+            # Kept: the uniforms let the fragility sweep redraw the flag at another p, nested.
+            u = rng.random(n)
+            cols[p.keys[0]] = (u < p.low).astype(float)
+            cols[p.keys[0] + "_u"] = u
+        else:
+            cols[p.keys[0]] = p.draw(rng, n)
     return pd.DataFrame(cols)
 
 
