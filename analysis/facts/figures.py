@@ -1,4 +1,4 @@
-"""Figures of the facts: one PNG per fact and one of the sensitivity sweep.
+"""Figures of the facts: one PNG per validated fact and checked mechanism, and the fragility.
 
 Drawn with matplotlib's object interface (a :class:`~matplotlib.figure.Figure` on an Agg canvas),
 so that drawing them neither needs nor changes the user's pyplot backend.
@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from analysis.facts.check import FactCheck
 from analysis.facts.measures import Fact
@@ -20,10 +19,11 @@ from sim.errors import UsageError
 
 
 def write_figures(check: FactCheck, folder: str | Path) -> list[Path]:
-    """Draw one PNG per fact and one of the sensitivity sweep.
+    """Draw the figures of the validation and verification tables and of the fragility sweep.
 
-    Draw one PNG per fact (``fact_1.png`` .. ``fact_8.png``) and ``fact_sensitivity.png``
-    into ``folder`` (created if missing); returns the paths written.
+    One PNG per validated fact (``fact_1.png`` .. ``fact_5.png``), one per mechanism the
+    command checks on the case (``verification_v1.png`` ..), and ``validation_fragility.png``
+    (if the sweep ran), into ``folder`` (created if missing); returns the paths written.
     """
     from sim.results.provenance import write_bytes_atomic
 
@@ -40,11 +40,20 @@ def write_figures(check: FactCheck, folder: str | Path) -> list[Path]:
         fig.suptitle(f"Fact {f.number}: {f.title}\n{f.verdict}", fontsize=10, color=colour)
         fig.tight_layout()
         paths.append(write_bytes_atomic(out / f"fact_{f.number}.png", _png(fig)))
-    if not check.sensitivity.empty:
-        fig, ax = _figure((7.0, 4.2))
-        _draw_sensitivity(ax, check.sensitivity)
+    for v in check.verification:
+        if v.fact is None:
+            continue
+        fig, ax = _figure((6.4, 4.0))
+        _DRAW[v.fact.number](ax, v.fact)
+        colour = "tab:green" if v.fact.reproduced else "tab:red"
+        fig.suptitle(f"{v.mechanism.key} ({v.mechanism.section}): {v.fact.title}\n{v.status}",
+                     fontsize=10, color=colour)
         fig.tight_layout()
-        paths.append(write_bytes_atomic(out / "fact_sensitivity.png", _png(fig)))
+        paths.append(write_bytes_atomic(
+            out / f"verification_{v.mechanism.key.lower()}.png", _png(fig)))
+    if not check.fragility.empty:
+        paths.append(write_bytes_atomic(out / "validation_fragility.png",
+                                        _fragility_png(check)))
     return paths
 
 
@@ -65,13 +74,12 @@ def _png(fig: Any) -> bytes:
 
 
 def _draw_1(ax: Any, f: Fact) -> None:
-    m = np.arange(f.data["success_by_month"].size)
-    ax.plot(m, f.data["success_by_month"], label="durable compliance reached by month")
-    ax.plot(m, f.data["in_force_share"], ls="--", label="relief deal in force")
+    m = f.data["months"]
+    ax.plot(m, f.data["by_month"], "o-", label="durable compliance, read at each horizon")
     ax.axhspan(0.2, 0.5, color="grey", alpha=0.2, label="literature band 0.2-0.5")
-    ax.errorbar([m[-1]], [f.estimate], yerr=[[f.estimate - f.low], [f.high - f.estimate]],
-                fmt="o", color="k", label=f"success {f.estimate:.2f}")
-    ax.set(xlabel="month", ylabel="share of episodes", ylim=(0, 1))
+    ax.errorbar([36], [f.estimate], yerr=[[f.estimate - f.low], [f.high - f.estimate]],
+                fmt="o", color="k", label=f"success at 36 months {f.estimate:.2f}")
+    ax.set(xlabel="horizon (months)", ylabel="share of episodes that succeed", ylim=(0, 1))
     ax.legend(fontsize=8)
 
 
@@ -85,14 +93,14 @@ def _draw_2(ax: Any, f: Fact) -> None:
 
 def _draw_3(ax: Any, f: Fact) -> None:
     years = np.arange(1, len(f.data["multi"]) + 1)
-    for key, label, dx in (("multi", "multilateral", -0.1), ("uni", f"{f.data['lead']} alone",
-                                                           0.1)):
+    for key, label, dx in (("multi", "multilateral", -0.1), ("uni", "lead sender alone", 0.1)):
         est = np.array([d[0] for d in f.data[key]])
         err = np.array([[d[0] - d[1] for d in f.data[key]], [d[2] - d[0] for d in f.data[key]]])
         ax.errorbar(years + dx, est, yerr=err, fmt="o-", label=label)
-    ax.axhspan(2.0, 4.0, color="tab:blue", alpha=0.12, label="UN: 2.3-3.5")
-    ax.axhspan(0.5, 1.0, color="tab:orange", alpha=0.15, label="US only: 0.5-0.9")
-    ax.set(xlabel="year of the episode", ylabel="growth loss (points/year)", xticks=years)
+    ax.axhspan(2.3, 3.5, color="tab:blue", alpha=0.12, label="UN: 2.3-3.5")
+    ax.axhspan(0.5, 0.9, color="tab:orange", alpha=0.15, label="US only: 0.5-0.9")
+    ax.set(xlabel="year after the first imposition", ylabel="growth loss (points/year)",
+           xticks=years)
     ax.legend(fontsize=8)
 
 
@@ -119,10 +127,10 @@ def _draw_5(ax: Any, f: Fact) -> None:
     ax2 = ax.twinx()
     ax2.bar(x + 0.2, [dm[0], du[0]], 0.4, color="tab:orange",
             yerr=[[dm[0] - dm[1], du[0] - du[1]], [dm[2] - dm[0], du[2] - du[0]]],
-            label="first-year growth loss")
-    ax.set_xticks(x, ["multilateral", f"{f.data['lead']} alone"])
+            label="mean annual growth loss")
+    ax.set_xticks(x, ["multilateral", "lead sender alone"])
     ax.set_ylabel("success rate")
-    ax2.set_ylabel("growth loss (points)", color="tab:orange")
+    ax2.set_ylabel("growth loss (points/year)", color="tab:orange")
     ax.legend(loc="upper right", fontsize=8)
     ax2.legend(loc="upper center", fontsize=8)
 
@@ -160,17 +168,51 @@ def _draw_8(ax: Any, f: Fact) -> None:
     ax.legend(fontsize=8)
 
 
-def _draw_sensitivity(ax: Any, t: pd.DataFrame) -> None:
-    labels = [f"{a.split('.')[-1]} x{fac:g}" for a, fac in zip(t.assumption, t.factor,
-                                                                  strict=True)]
-    y = np.arange(len(t))
-    ax.barh(y - 0.2, t.fact1_success, 0.4, label="fact 1: success rate")
-    ax.barh(y + 0.2, t.fact2_unimposed, 0.4, label="fact 2: threats never imposed")
-    ax.axvspan(0.2, 0.5, color="grey", alpha=0.15)
-    ax.set_yticks(y, labels, fontsize=7)
-    ax.set_xlabel("share")
-    ax.set_title("Sensitivity of facts 1 and 2 to unsourced assumptions", fontsize=10)
-    ax.legend(fontsize=8)
+def _fragility_png(check: FactCheck) -> bytes:
+    """The fragility figure: one panel per validated fact and sweep.
+
+    Each panel shows the figure and its interval at each setting, green where the verdict of
+    the fact holds there, red where it does not, the fact's band shaded.
+    """
+    t = check.fragility
+    facts = sorted(t.fact.unique())
+    panels = {n: list(dict.fromkeys(zip(t.sweep[t.fact == n], t.setting[t.fact == n],
+                                        strict=True))) for n in facts}
+    cols = max(len(v) for v in panels.values())
+    fig, _ = _figure((2.7 * cols, 2.2 * len(facts)))
+    fig.clear()
+    grid = fig.subplots(len(facts), cols, squeeze=False)
+    for i, n in enumerate(facts):
+        for j in range(cols):
+            ax = grid[i][j]
+            if j >= len(panels[n]):
+                ax.axis("off")
+                continue
+            sweep, setting = panels[n][j]
+            rows = t[(t.fact == n) & (t.sweep == sweep) & (t.setting == setting)]
+            x = np.arange(len(rows))
+            for k, r in enumerate(rows.itertuples()):
+                c = "tab:green" if r.holds else "tab:red"
+                lo = r.estimate - r.low if np.isfinite(r.low) else 0.0
+                hi = r.high - r.estimate if np.isfinite(r.high) else 0.0
+                ax.errorbar([x[k]], [r.estimate], yerr=[[lo], [hi]], fmt="o", color=c, ms=4)
+            band = _BANDS.get(n)
+            if band is not None:
+                ax.axhspan(*band, color="grey", alpha=0.2)
+            else:
+                ax.axhline(0.0, color="grey", lw=1.0)
+            ax.set_xticks(x, [f"{v:g}" if isinstance(v, float) else str(v)
+                              for v in rows.value], fontsize=6, rotation=45)
+            ax.tick_params(axis="y", labelsize=6)
+            ax.set_title(f"fact {n}: {sweep} {setting.split('.')[-1]}", fontsize=7)
+    fig.suptitle("Fragility: each validated fact across horizons, codings and assumptions "
+                 "(green: reproduced there; grey: the band, or 0 for a sign)", fontsize=9)
+    fig.tight_layout()
+    return _png(fig)
+
+
+#: The band each fact's figure is read against (facts 4 and 5 are signs: a line at 0).
+_BANDS: dict[int, tuple[float, float]] = {1: (0.2, 0.5), 2: (0.35, 0.65), 3: (0.5, 3.5)}
 
 
 _DRAW: dict[int, Callable[[Any, Fact], None]] = {

@@ -91,45 +91,6 @@ def growth(ens: Ensemble, actor: str) -> np.ndarray:
     return 12.0 * np.diff(np.log(g), axis=1)
 
 
-def without_target_sanctions(scn: Scenario, roles: Roles, keep: tuple[str, ...] = ()
-                              ) -> dict[str, Any]:
-    """Overrides removing the sanctions on the target (but those of ``keep``).
-
-    Overrides removing every sanction on the target except those of ``keep``, and the
-    escalation of every sender not in ``keep``: its escalation step and secondary sanctions are
-    set to 0, and the scheduled events that would restore them (or add a scheduled round of
-    sanctions, ``packages.SENDER.TARGET``, on the target) are dropped.
-    """
-    spec = scn.spec
-    sanctions = [s.model_dump(by_alias=True) for s in spec.sanctions
-                 if s.target != roles.target or s.sender in keep]
-    out: dict[str, Any] = {"sanctions": sanctions}
-    dropped = {f"packages.{s}.{roles.target}" for s in roles.senders if s not in keep}
-    for s in roles.senders:
-        if s not in keep:
-            for key in ("escalation_step", "secondary"):
-                out[f"actors.{s}.{key}"] = 0.0
-                dropped.add(f"actors.{s}.{key}")
-    if any(e.key in dropped for e in spec.events):
-        out["events"] = [e.model_dump(by_alias=True) for e in spec.events
-                         if e.key not in dropped]
-    return out
-
-
-def unilateral(scn: Scenario, roles: Roles) -> tuple[dict[str, Any], str]:
-    """Overrides making the episode unilateral (the lead sender alone).
-
-    Overrides making the episode unilateral: only the sender with the largest leverage keeps
-    its sanctions, escalation and seat at the relief talks; the coalition's share of the world
-    economy (computed by the model from who sanctions) shrinks to that sender's.
-    """
-    spec = scn.spec
-    lead = max(roles.senders, key=lambda s: spec.actors[s].leverage)
-    over = without_target_sanctions(scn, roles, keep=(lead,))
-    over[f"tracks.{roles.track}.counterparts"] = [lead]
-    return over, lead
-
-
 def coalition_share(scn: Scenario, roles: Roles) -> float:
     """The coalition's share of the world economy at the start.
 
