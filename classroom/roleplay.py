@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from classroom.session import calendar_month
 from sim.engines.choices import Choice
 from sim.engines.model import DiplomacyModel, StoryEvent
 from sim.errors import UsageError
@@ -114,6 +115,10 @@ class Room:
     def finished(self) -> bool:
         """Whether every month has been resolved."""
         return not self.model.month_open
+
+    def month_label(self, month: int | None = None) -> str:
+        """Calendar month (YYYY-MM) of run month ``month`` (default: the month being decided)."""
+        return calendar_month(self.scenario, self.month if month is None else month)
 
     def choices(self, actor: str) -> list[Choice]:
         """The questions ``actor`` answers this month (none once the run is over)."""
