@@ -680,15 +680,18 @@ def RolePlay(room: Classroom, settings: int):
     def poll() -> Callable[[], None]:
         stop = threading.Event()
 
+        def version() -> int:
+            try:
+                return ROOMS.get(code.value).version
+            except Exception:  # noqa: BLE001 (the room was closed: nothing to follow)
+                return -1
+
         def loop() -> None:
-            seen = -1
+            seen = version()
             while not stop.wait(ROOM_POLL_S):
-                try:
-                    version = ROOMS.get(code.value).version
-                except Exception:  # noqa: BLE001 (the room was closed: nothing to follow)
-                    version = -2
-                if version != seen:
-                    seen = version
+                now = version()
+                if now != seen:
+                    seen = now
                     tick.value += 1
 
         if code.value:
