@@ -329,6 +329,6 @@ def compare_with_model(outcomes: dict[str, float], summary: pd.DataFrame,
                 share = float(np.mean(ran < value))
                 yours, model = f"{value:.3g}", f"median {np.median(ran):.3g}"
                 sentence = (f"{row.label}: yours {yours}; model runs {model} "
-                            f"({100 * share:.0f}% of them ended lower).")
+                            f"({100 * share:.0f}% of them lower).")
         out.append(Verdict(row.outcome, row.label, yours, model, share, sentence))
     return out
