@@ -821,7 +821,8 @@ def RoomView(r: Room, teacher: bool, seat: solara.Reactive[str], name: solara.Re
             solara.Text(f"You play {actors[seat.value]}. Month {r.month} "
                         f"({r.month_label()}): your decisions", style={"font-weight": "600"})
             if not mine:
-                _small("Nothing to decide this month: submit to let the month go on.")
+                _small("Nothing to decide this month: it goes on when the others have "
+                       "answered.")
             else:
                 _small("A question you leave unanswered keeps the model's decision.")
             for c in mine:
@@ -835,12 +836,13 @@ def RoomView(r: Room, teacher: bool, seat: solara.Reactive[str], name: solara.Re
                 r.submit(seat.value, given)
                 answers.value = {}
 
-            with solara.Row(style={"align-items": "center"}):
-                solara.Button(f"Submit my decisions for month {r.month}", color="primary",
-                              on_click=lambda: act(submit), disabled=answered,
-                              classes=["roleplay-submit"])
-                if answered:
-                    _small("Submitted: waiting for the others (or the teacher).")
+            if mine:
+                with solara.Row(style={"align-items": "center"}):
+                    solara.Button(f"Submit my decisions for month {r.month}",
+                                  color="primary", on_click=lambda: act(submit),
+                                  disabled=answered, classes=["roleplay-submit"])
+                    if answered:
+                        _small("Submitted: waiting for the others (or the teacher).")
     if message.value:
         _error(message.value, "roleplay")
     if r.finished:

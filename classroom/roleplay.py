@@ -126,9 +126,15 @@ class Room:
             return [] if self.finished else self.model.choices(actor)
 
     def waiting_for(self) -> list[str]:
-        """Seated actors that have not answered this month."""
+        """Seated actors that have not answered this month.
+
+        A seated actor with nothing to decide this month is not waited for.
+        """
         with self._lock:
-            return [] if self.finished else [a for a in self.seats if a not in self.answers]
+            if self.finished:
+                return []
+            return [a for a in self.seats
+                    if a not in self.answers and self.model.choices(a)]
 
     def submit(self, actor: str, answers: dict[str, str]) -> bool:
         """``actor``'s answers for this month; True if that resolved the month.

@@ -84,6 +84,13 @@ def test_a_player_leaving_releases_a_month_waiting_on_them(room):
     assert room.month == 2 and list(room.seats) == ["IRN"]
 
 
+def test_a_seat_with_nothing_to_decide_is_not_waited_for(room):
+    room.seat("IRN")
+    room.seat("RUS")
+    assert room.choices("RUS") == [] and room.waiting_for() == ["IRN"]
+    assert room.submit("IRN", {}) is True and room.month == 2
+
+
 def test_a_bad_answer_is_refused_and_changes_nothing(room):
     room.seat("IRN")
     with pytest.raises(UsageError, match="ship:iran_russia_drones='maybe' is not a question"):

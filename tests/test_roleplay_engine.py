@@ -130,6 +130,8 @@ def test_bad_answers_are_refused_in_one_line():
         m.close_month({"IRN": {"deal:relief": "agree"}})
     with pytest.raises(UsageError, match="answer must be one of ship, hold, got 'maybe'"):
         m.close_month({"IRN": {DRONES: "maybe"}})
+    with pytest.raises(UsageError, match="month 1 is open: close it before forking"):
+        m.fork(policy="engagement")
     m.close_month()
     assert m.month == 1 and not m.month_open
 

@@ -10,6 +10,11 @@ decision with its reasons, the terms that weighed most in it (:class:`StoryEvent
 
 Subclass :class:`ActorAgent` and override ``decide`` to try a new behaviour in plain Python; set
 ``DiplomacyModel.agent_classes`` to use it.
+
+Role-play: a month can be taken in two halves, :meth:`DiplomacyModel.open_month` (events, every
+agent decides) and :meth:`DiplomacyModel.close_month` (resolution), with players' answers to an
+actor's questions (:meth:`DiplomacyModel.choices`, :mod:`sim.engines.choices`) in place of the
+model's decisions; ``step()`` is the two halves with no answers.
 """
 
 from __future__ import annotations
@@ -389,6 +394,8 @@ class DiplomacyModel(mesa.Model):
 
         ``changes``: ``policy``, ``overrides``, ``events`` (:func:`sim.engines.branches.fork`).
         """
+        if self.month_before is not None:
+            raise UsageError(f"month {self.month} is open: close it before forking")
         from sim.engines.branches import fork
 
         return fork(self, **changes)
