@@ -282,12 +282,10 @@ class DiplomacyModel(mesa.Model):
         :meth:`choices` lists the decisions an actor makes this month, for a player to answer.
 
         Raises:
-            UsageError: if a month is already open, or the run is at its horizon.
+            UsageError: if a month is already open.
         """
         if self.month_before is not None:
             raise UsageError(f"month {self.month} is already open: close it first")
-        if self.month >= self.horizon:
-            raise UsageError(f"the run is at its horizon ({self.horizon} months)")
         self.month += 1
         begin_month(*self.month_arrays())
         self._tell_events()
