@@ -6,7 +6,10 @@ month); when the run steps one month, the server sends that month's row alone (o
 a few hundred bytes) and every panel grows by one point. The run's whole table is sent only when
 the run is replaced (a slider, the seed, another scenario, Reset). The network, the futures' fan
 charts and the branches' fans are ECharts options built here from plain data
-(:func:`network_option`, :func:`fan_option`) and drawn with :func:`solara.FigureEcharts`.
+(:func:`network_option`, :func:`fan_option`) and drawn by :class:`EchartsFigure`; one browser
+side (``charts.vue``) loads and mounts ECharts for both widgets. For the hindcast, the run's
+panels can mark the rows of the observed record that map to a charted quantity
+(:func:`record_marks`).
 
 ECharts itself (5.4, Apache-2.0) comes from the ``solara-assets`` package, which Solara's server
 serves under ``/_solara/cdn/``: nothing is loaded from the internet. The matplotlib figures of
