@@ -15,6 +15,7 @@ Nothing typed or uploaded is executed: numbers are read as TOML values, files wi
 from __future__ import annotations
 
 import html
+import json
 import threading
 import time
 import traceback
@@ -26,14 +27,18 @@ import solara
 from solara import v
 
 from classroom.charts import (
+    RECORD_SCENARIO,
     EchartsFigure,
     RunChart,
     fan_option,
     figure_json,
     network_option,
+    record_marks,
     run_panels,
+    with_marks,
 )
 from classroom.controls import Control
+from classroom.roleplay import Room, Rooms, compare_with_model
 from classroom.session import (
     EDITOR_EXAMPLE,
     FUTURES_RUNS,
@@ -41,9 +46,13 @@ from classroom.session import (
     Classroom,
     futures_waiting,
     monthly_labels,
+    run_futures,
     warm_kernel,
 )
 from sim.core import layout as L
+from sim.core.outcomes import outcome_layout
+from sim.engines.choices import Choice
+from sim.errors import UsageError
 
 
 def first_figure(room: Classroom) -> str:
@@ -192,6 +201,41 @@ def Story(room: Classroom, run: int):
                            tuple((ev.text, ev.why) for ev in events)).key(f"m{month}")
 
 
+def use_background(work: Callable[[], Any], done: solara.Reactive[int]
+                   ) -> tuple[Callable[[], None], bool, str]:
+    """Run ``work`` in a thread of its own each time the returned ``start`` is called.
+
+    For long work (an ensemble of futures): the Numba kernel releases the GIL, so other pages
+    keep answering. Returns ``(start, busy, error)``: ``error`` is the last failure's message
+    ('' after a success; the traceback goes to the server's log). ``done`` is moved on when the
+    work ends, so that what shows its result re-renders. A hook: call it from a component.
+    """
+    request = solara.use_reactive(0)
+    busy = solara.use_reactive(False)
+    failed = solara.use_reactive("")
+
+    def compute() -> None:
+        if not request.value:
+            return
+        try:
+            work()
+            failed.value = ""
+        except Exception as exc:  # noqa: BLE001 (shown beside the button, logged for us)
+            traceback.print_exc()
+            failed.value = f"{type(exc).__name__}: {exc}"
+        finally:
+            busy.value = False
+            done.value += 1
+
+    solara.use_thread(compute, dependencies=[request.value], intrusive_cancel=False)
+
+    def start() -> None:
+        busy.value = True
+        request.value += 1
+
+    return start, busy.value, failed.value
+
+
 def _table_rows(rows: list[dict[str, Any]]) -> list[Any]:
     """Rows of :meth:`classroom.session.Futures.rows` as HTML table rows."""
     cell = "padding: 2px 10px; white-space: nowrap"
@@ -215,31 +259,7 @@ def FuturesView(room: Classroom, settings: int, futures: solara.Reactive[int]):
     """
     _ = futures.value
     figure, set_figure = solara.use_state(first_figure(room))
-    request = solara.use_reactive(0)
-    busy = solara.use_reactive(False)
-    failed = solara.use_reactive("")
-
-    def compute() -> None:
-        if not request.value:
-            return
-        try:
-            room.run_futures()
-            failed.value = ""
-        except Exception as exc:  # noqa: BLE001 (shown beside the button, logged for us)
-            traceback.print_exc()
-            failed.value = f"{type(exc).__name__}: {exc}"
-        finally:
-            busy.value = False
-            futures.value += 1
-
-    solara.use_thread(compute, dependencies=[request.value], intrusive_cancel=False)
-
-    def on_run() -> None:
-        busy.value = True
-        request.value += 1
-
-    error = failed.value or None
-    running = busy.value
+    on_run, running, error = use_background(room.run_futures, futures)
     labels = solara.use_memo(lambda: monthly_labels(room.scenario),
                              [room.scenario_hash])
     f = room.futures
@@ -311,29 +331,8 @@ def BranchesView(room: Classroom, month: int, settings: int):
     control, set_control = solara.use_state("")
     value, set_value = solara.use_state("")
     figure, set_figure = solara.use_state(first_figure(room))
-    request = solara.use_reactive(0)
-    busy = solara.use_reactive(False)
-    failed = solara.use_reactive("")
     _ = version.value
-
-    def compute() -> None:
-        if not request.value:
-            return
-        try:
-            room.compare_branches()
-            failed.value = ""
-        except Exception as exc:  # noqa: BLE001 (shown beside the button, logged for us)
-            traceback.print_exc()
-            failed.value = f"{type(exc).__name__}: {exc}"
-        finally:
-            busy.value = False
-            version.value += 1
-
-    solara.use_thread(compute, dependencies=[request.value], intrusive_cancel=False)
-
-    def on_compare() -> None:
-        busy.value = True
-        request.value += 1
+    on_compare, busy, failed = use_background(room.compare_branches, version)
 
     labels_by_key = {c.label: c.key for c in room.controls}
 
@@ -374,11 +373,11 @@ def BranchesView(room: Classroom, month: int, settings: int):
                               on_click=lambda name=b.name: on_remove(name))
         with solara.Row(style={"align-items": "center"}):
             solara.Button(f"Compare {FUTURES_RUNS:,} futures of each", color="primary",
-                          on_click=on_compare, disabled=busy.value or not room.branches)
-            if busy.value:
+                          on_click=on_compare, disabled=busy or not room.branches)
+            if busy:
                 solara.Text("Running the futures of every branch…")
-        if failed.value:
-            _error(f"The branches could not be compared: {failed.value}", "branches")
+        if failed:
+            _error(f"The branches could not be compared: {failed}", "branches")
         if c is None:
             return
         solara.Text(f"Futures from month {c.month}, seed {c.futures[0].seed}, "
@@ -412,16 +411,29 @@ def BranchesView(room: Classroom, month: int, settings: int):
                                               attributes={"style": "height: 280px;"})
 
 
+def _marks_of(room: Classroom) -> dict[str, list[dict]]:
+    """The observed record's marks for the run's panels (:func:`classroom.charts.record_marks`)."""
+    cs = room.scenario.compile()
+    return record_marks(room.scenario.spec.meta.start, room.scenario.horizon,
+                        set(outcome_layout(cs)[0]))
+
+
 @solara.component
-def RunCharts(room: Classroom, version: int, labels: dict[str, str]):
+def RunCharts(room: Classroom, version: int, labels: dict[str, str], overlay: bool = False):
     """The run's six panels, drawn in the browser (:class:`classroom.charts.RunChart`).
 
     After each render the browser is brought to the run: a step sends that month's row only.
+    With ``overlay``, the rows of the observed record that the calibration maps to a charted
+    quantity are marked on their panels (triangles on the month axis; the source in the
+    tooltip).
     """
     names = solara.use_memo(lambda: list(room.model.monthly_columns),
                             [room.scenario_hash])
     columns, panels = solara.use_memo(lambda: run_panels(names, labels), [names])
-    chart = RunChart.element(panels=figure_json(panels), horizon=room.scenario.horizon)
+    marks = solara.use_memo(lambda: _marks_of(room) if overlay else {},
+                            [overlay, room.scenario_hash])
+    shown = solara.use_memo(lambda: figure_json(with_marks(panels, marks)), [panels, marks])
+    chart = RunChart.element(panels=shown, horizon=room.scenario.horizon)
 
     def push() -> None:
         solara.get_widget(chart).show(room.chart_rows(columns))
@@ -439,6 +451,7 @@ def RunCard(room: Classroom, run: solara.Reactive[int], version: int,
     sidebar is not. The play thread moves ``run`` on.
     """
     play_token = solara.use_reactive(0)
+    overlay = solara.use_reactive(False)
 
     def play_loop() -> None:
         token = play_token.value
@@ -487,7 +500,14 @@ def RunCard(room: Classroom, run: solara.Reactive[int], version: int,
                         + (" · end of the horizon" if room.finished else ""))
             for what, fact in room.so_far().items():
                 _small(f"{what}: {fact}")
-        RunCharts(room, version, labels)
+        if room.source_label == RECORD_SCENARIO:
+            with solara.Row(classes=["record-overlay"], style={"align-items": "center"}):
+                solara.Switch(label="Overlay the real record (2022-2025)", value=overlay)
+                _small("Black triangles: what was observed, where the model has a "
+                       "matching quantity (first deliveries, sanction rounds, growth, no "
+                       "deal); hover one for its source.")
+        RunCharts(room, version, labels,
+                  overlay.value and room.source_label == RECORD_SCENARIO)
 
 
 @solara.component
@@ -609,6 +629,249 @@ def Downloads(room: Classroom, settings: solara.Reactive[int],
                                 mime_type="text/csv")
 
 
+ROOMS = Rooms()
+"""The role-play rooms of this server process (in memory only)."""
+ROOM_POLL_S = 0.5
+"""How often a page in a room looks for the other players' moves (seconds)."""
+
+
+def _key_class(key: str) -> str:
+    return "choice-" + "".join(ch if ch.isalnum() else "-" for ch in key)
+
+
+@solara.component
+def ChoiceView(choice: Choice, answer: str | None, on_answer: Callable[[str, str], None]):
+    """One question of the month, its answers and the reasons the model would weigh."""
+    with solara.Column(gap="0px", classes=["roleplay-choice", _key_class(choice.key)],
+                       style={"margin-bottom": "8px"}):
+        solara.Text(choice.question, style={"font-size": "13px", "font-weight": "600"})
+        with solara.Row(gap="6px"):
+            for option in choice.options:
+                chosen = option == answer
+                solara.Button(option, small=True, outlined=not chosen,
+                              color="primary" if chosen else None,
+                              classes=["answer-chosen" if chosen else "answer"],
+                              on_click=lambda o=option: on_answer(choice.key, o))
+        chance = "" if choice.chance is None else \
+            f"the model's chance of choosing to {choice.options[0]}: {choice.chance:.2f}; "
+        why = ", ".join(str(r) for r in choice.reasons)
+        _small(f"{chance}what the model weighs: {why}" if why else chance)
+
+
+@solara.component
+def RolePlay(room: Classroom, settings: int):
+    """Role-play: open or join a room, take a state, decide its months; the model plays the rest.
+
+    A page polls its room every :data:`ROOM_POLL_S` seconds, so each player sees the month move
+    on when the last seated player answers or the teacher advances it. The room lives in the
+    server's memory (:class:`classroom.roleplay.Rooms`) until the teacher closes it.
+    """
+    code = solara.use_reactive("")
+    teacher = solara.use_reactive(False)
+    seat = solara.use_reactive("")
+    typed = solara.use_reactive("")
+    name = solara.use_reactive("")
+    answers = solara.use_reactive({})
+    message = solara.use_reactive("")
+    tick = solara.use_reactive(0)
+    verdicts = solara.use_reactive(None)
+    _ = tick.value
+
+    def poll() -> Callable[[], None]:
+        stop = threading.Event()
+
+        def version() -> int:
+            try:
+                return ROOMS.get(code.value).version
+            except Exception:  # noqa: BLE001 (the room was closed: nothing to follow)
+                return -1
+
+        def loop() -> None:
+            seen = version()
+            while not stop.wait(ROOM_POLL_S):
+                now = version()
+                if now != seen:
+                    seen = now
+                    tick.value += 1
+
+        if code.value:
+            threading.Thread(target=loop, name="diplosim-room", daemon=True).start()
+        return stop.set
+
+    solara.use_effect(poll, [code.value])
+
+    def act(fn: Callable[[], Any]) -> None:
+        try:
+            fn()
+            message.value = ""
+        except UsageError as exc:
+            message.value = str(exc)
+        tick.value += 1
+
+    def on_open() -> None:
+        def opened() -> None:
+            code.value = ROOMS.open(room.scenario, room.seed).code
+            teacher.value = True
+            seat.value, answers.value, verdicts.value = "", {}, None
+        act(opened)
+
+    def on_join() -> None:
+        def joined() -> None:
+            code.value = ROOMS.get(typed.value).code
+            teacher.value = False
+            seat.value, answers.value, verdicts.value = "", {}, None
+        act(joined)
+
+    with solara.Card("Role-play: take a state's decisions", classes=["roleplay"]):
+        r: Room | None = None
+        if code.value:
+            try:
+                r = ROOMS.get(code.value)
+            except UsageError:
+                message.value = f"Room {code.value} has been closed."
+                code.value = ""
+        if r is None:
+            _small("Open a room on the current scenario and seed, then take a state: each "
+                   "month you decide what it decides (ship or hold, threaten, impose a "
+                   "package or back down, agree a deal) and the model plays everyone else. "
+                   "Give the room's code to your class to play several states at once.")
+            with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+                solara.Button("Open a room", color="primary", on_click=on_open,
+                              classes=["roleplay-open"])
+                with solara.Column(style={"width": "140px"}, classes=["roleplay-code-input"]):
+                    solara.InputText("Room code", value=typed, dense=True,
+                                     continuous_update=True)
+                solara.Button("Join", outlined=True, on_click=on_join,
+                              classes=["roleplay-join"])
+            if message.value:
+                _error(message.value, "roleplay")
+            return
+        RoomView(r, teacher.value, seat, name, answers, verdicts, message, act,
+                 tick.value, lambda: (code.set(""), teacher.set(False)))
+
+
+@solara.component
+def RoomView(r: Room, teacher: bool, seat: solara.Reactive[str], name: solara.Reactive[str],
+             answers: solara.Reactive[dict],
+             verdicts: solara.Reactive[Any], message: solara.Reactive[str],
+             act: Callable[[Callable[[], Any]], None], tick: int,
+             on_leave: Callable[[], None]):
+    """One room as a player (and, for the page that opened it, its teacher) sees it."""
+    done = solara.use_reactive(0)
+
+    def compare() -> None:
+        futures = run_futures(r.scenario, r.seed)
+        verdicts.value = (futures.runs, compare_with_model(r.outcomes(), futures.summary,
+                                                           r.scenario))
+
+    on_compare, comparing, failed = use_background(compare, done)
+    actors = r.actors
+    month = "the run is over" if r.finished else f"month {r.month} of {r.horizon}"
+    solara.Text(f"Room {r.code} · {r.scenario.spec.meta.title} · seed {r.seed} · {month}",
+                classes=["roleplay-status"], style={"font-weight": "600"})
+    seats = ", ".join(f"{actors[a]}{f' ({who})' if who else ''}" for a, who in r.seats.items())
+    _small(f"Played: {seats or 'nobody yet'}; the model plays every other state.")
+    waiting = r.waiting_for()
+    if waiting:
+        solara.Text("Waiting for: " + ", ".join(actors[a] for a in waiting),
+                    classes=["roleplay-waiting"], style={"font-size": "13px"})
+    if teacher:
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"},
+                        classes=["roleplay-teacher"]):
+            solara.Text("Teacher:", style={"font-size": "13px"})
+            solara.Button("Advance the month", outlined=True, disabled=r.finished,
+                          on_click=lambda: act(r.advance), classes=["roleplay-advance"])
+
+            def to_end() -> None:
+                while not r.finished:
+                    r.advance()
+
+            solara.Button("Model plays to the end", outlined=True, disabled=r.finished,
+                          on_click=lambda: act(to_end), classes=["roleplay-to-end"])
+            solara.FileDownload(lambda: json.dumps(r.record(), indent=1),
+                                filename=f"room_{r.code}.json", label="Download the room",
+                                mime_type="application/json")
+
+            def close() -> None:
+                ROOMS.close(r.code)
+                on_leave()
+
+            solara.Button("Close the room", text=True, on_click=lambda: act(close))
+    if not seat.value:
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"},
+                        classes=["roleplay-seat"]):
+            with solara.Column(style={"width": "160px"}):
+                solara.InputText("Your name (optional)", value=name, dense=True,
+                                 continuous_update=True)
+            _small("Play as:")
+
+            def take(actor: str) -> None:
+                r.seat(actor, name.value)
+                seat.value = actor
+
+            for actor, title in actors.items():
+                if actor not in r.seats:
+                    solara.Button(title, outlined=True, small=True, disabled=r.finished,
+                                  on_click=lambda a=actor: act(lambda: take(a)),
+                                  classes=[f"roleplay-seat-{actor}"])
+    elif not r.finished:
+        mine = r.choices(seat.value)
+        answered = seat.value not in waiting
+        with solara.Column(classes=["roleplay-month"], gap="2px"):
+            solara.Text(f"You play {actors[seat.value]}. Month {r.month} "
+                        f"({r.month_label()}): your decisions", style={"font-weight": "600"})
+            if not mine:
+                _small("Nothing to decide this month: it goes on when the others have "
+                       "answered.")
+            else:
+                _small("A question you leave unanswered keeps the model's decision.")
+            for c in mine:
+                ChoiceView(c, answers.value.get(c.key),
+                           lambda k, a: answers.set({**answers.value, k: a})).key(
+                               f"{r.month}-{c.key}")
+
+            def submit() -> None:
+                given = {k: a for k, a in answers.value.items()
+                         if k in {c.key for c in mine}}
+                r.submit(seat.value, given)
+                answers.value = {}
+
+            if mine:
+                with solara.Row(style={"align-items": "center"}):
+                    solara.Button(f"Submit my decisions for month {r.month}",
+                                  color="primary", on_click=lambda: act(submit),
+                                  disabled=answered, classes=["roleplay-submit"])
+                    if answered:
+                        _small("Submitted: waiting for the others (or the teacher).")
+    if message.value:
+        _error(message.value, "roleplay")
+    if r.finished:
+        with solara.Column(classes=["roleplay-verdict"]):
+            solara.Text("Your path against the model's", style={"font-weight": "600"})
+            with solara.Row(style={"align-items": "center"}):
+                solara.Button(f"Compare with {FUTURES_RUNS:,} model runs", color="primary",
+                              on_click=on_compare, disabled=comparing,
+                              classes=["roleplay-compare"])
+                if comparing:
+                    solara.Text("Running the model's runs…")
+            if failed:
+                _error(f"The comparison could not be run: {failed}", "roleplay-verdict")
+            if verdicts.value:
+                runs, rows = verdicts.value
+                _small(f"The model's own runs of this scenario and seed ({runs:,} runs, run r "
+                       "with its own draws; the room's run used the draws of run 0 where "
+                       "no player decided).")
+                v.Html(tag="ul", class_="verdicts", children=[
+                    v.Html(tag="li", children=[row.sentence], style_="font-size: 13px")
+                    for row in rows])
+    months = r.story(newest_first=True)[:6]
+    with solara.Column(gap="2px", classes=["roleplay-story"],
+                       style={"max-height": "300px", "overflow-y": "auto"}):
+        for m, events in months:
+            StoryMonth(m, r.month_label(m), tuple((e.text, e.why) for e in events)).key(
+                f"r{m}")
+
+
 def _room_from_link(search: str) -> Classroom:
     """A new session; a ``?whatif=...`` link reopens that what-if in it."""
     room = Classroom()
@@ -690,3 +953,4 @@ def Main(room: Classroom, settings: solara.Reactive[int], run: solara.Reactive[i
             Story(room, run_v)
         FuturesView(room, settings_v, futures)
         BranchesView(room, room.month, settings_v)
+        RolePlay(room, settings_v)

@@ -6,7 +6,10 @@ month); when the run steps one month, the server sends that month's row alone (o
 a few hundred bytes) and every panel grows by one point. The run's whole table is sent only when
 the run is replaced (a slider, the seed, another scenario, Reset). The network, the futures' fan
 charts and the branches' fans are ECharts options built here from plain data
-(:func:`network_option`, :func:`fan_option`) and drawn with :func:`solara.FigureEcharts`.
+(:func:`network_option`, :func:`fan_option`) and drawn by :class:`EchartsFigure`; one browser
+side (``charts.vue``) loads and mounts ECharts for both widgets. For the hindcast, the run's
+panels can mark the rows of the observed record that map to a charted quantity
+(:func:`record_marks`).
 
 ECharts itself (5.4, Apache-2.0) comes from the ``solara-assets`` package, which Solara's server
 serves under ``/_solara/cdn/``: nothing is loaded from the internet. The matplotlib figures of
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import ipyvuetify
@@ -90,24 +94,78 @@ def run_panels(names: list[str], labels: dict[str, str]) -> tuple[list[str], lis
     return columns, panels
 
 
+RECORD_SCENARIO = "hindcast_2022"
+"""The bundled scenario whose months are those of the observed record (month 1 = 2022-08)."""
+
+
+def _panel_of(outcome: str) -> str | None:
+    """The run panel that charts the quantity a calibration target's outcome is about."""
+    if outcome.startswith(("first_month_", "delivered_")):
+        return "deliveries"  # a route's (or category's) first shipment
+    if outcome.startswith("escalations_"):
+        return "pressure"  # a round of sanctions raises the pressure on its target
+    if outcome.startswith("gdp_index_"):
+        return "gdp"
+    if outcome.endswith("_month"):
+        return "tracks"  # a deal or a ceasefire reached, or not, by a month
+    return None
+
+
+def record_marks(start: str, horizon: int, columns: set[str],
+                 record: str | Path | None = None) -> dict[str, list[dict]]:
+    """Rows of the observed record to mark on the run's panels: ``{panel id: [mark]}``.
+
+    Only rows the calibration maps to a model quantity a panel charts
+    (:func:`analysis.calibration.record.load_targets`: first shipments on the deliveries
+    panel, sanction rounds on the pressure panel, growth figures on the GDP panel, deals and
+    ceasefires reached or not on the tracks panel), inside months 1 to ``horizon`` of a
+    scenario starting at ``start``. A mark is ``{"month", "id", "tip"}``; the tip says what was
+    observed, when, and its source.
+    """
+    from analysis.calibration.command import DEFAULT_RECORD
+    from analysis.calibration.record import load_targets, read_record, scenario_month
+
+    path = DEFAULT_RECORD if record is None else Path(record)
+    rows = read_record(path)
+    targets, _ = load_targets(path, start, horizon, columns)
+    marks: dict[str, list[dict]] = {}
+    for target in targets:
+        panel = _panel_of(target.outcome)
+        if panel is None:
+            continue
+        for rid in target.records:
+            row = rows[rid]
+            month = scenario_month(row.date, start)
+            if not 1 <= month <= horizon or any(m["id"] == rid for m in marks.get(panel, ())):
+                continue
+            value = f" ({row.value} {row.unit})".replace(" )", ")") if row.value else ""
+            marks.setdefault(panel, []).append(
+                {"month": month, "id": rid,
+                 "tip": f"{row.date}: {row.what}{value}. Source: {row.source}"})
+    return marks
+
+
+def with_marks(panels: list[dict], marks: dict[str, list[dict]]) -> list[dict]:
+    """The panels with the record's marks of each (:func:`record_marks`) under ``marks``."""
+    return [{**p, "marks": marks.get(p["id"], [])} for p in panels]
+
+
 def chart_rows(monthly: pd.DataFrame, columns: list[str]) -> list[list[float | None]]:
     """The rows the browser draws: one per month, the values of ``columns`` in that order."""
     data = monthly.reindex(columns=columns).to_numpy(dtype=float)
     return [[_num(x) for x in row] for row in data]
 
 
-class EchartsFigure(ipyvuetify.VuetifyTemplate):
-    """One ECharts chart whose option comes as JSON text (``figure.vue``).
+class _Echarts(ipyvuetify.VuetifyTemplate):
+    """ECharts in the page: the one browser side (``charts.vue``) of both chart widgets.
 
-    Like :func:`solara.FigureEcharts`, but the option is one string: the page's renderer walks
-    every list and dict of a component's arguments on each render, and a fan chart's option
-    holds hundreds of points.
+    The browser loads ECharts once (from the app's own server) and mounts it the same way for
+    one chart (:class:`EchartsFigure`, ``single``) and for the run's panels (:class:`RunChart`).
     """
 
-    template_file = (__file__, "figure.vue")
+    template_file = (__file__, "charts.vue")
 
-    option_json = traitlets.Unicode("").tag(sync=True)
-    attributes = traitlets.Dict({}).tag(sync=True)
+    single = traitlets.Bool(False).tag(sync=True)
     cdn = traitlets.Unicode(None, allow_none=True).tag(sync=True)
 
     @traitlets.default("cdn")
@@ -117,12 +175,25 @@ class EchartsFigure(ipyvuetify.VuetifyTemplate):
         return None if solara.settings.assets.proxy else solara.settings.assets.cdn
 
 
+class EchartsFigure(_Echarts):
+    """One ECharts chart whose option comes as JSON text.
+
+    Like :func:`solara.FigureEcharts`, but the option is one string: the page's renderer walks
+    every list and dict of a component's arguments on each render, and a fan chart's option
+    holds hundreds of points.
+    """
+
+    single = traitlets.Bool(True).tag(sync=True)
+    option_json = traitlets.Unicode("").tag(sync=True)
+    attributes = traitlets.Dict({}).tag(sync=True)
+
+
 def figure_json(option: dict) -> str:
     """An ECharts option as the JSON text :class:`EchartsFigure` takes."""
     return json.dumps(option, separators=(",", ":"))
 
 
-class RunChart(ipyvuetify.VuetifyTemplate):
+class RunChart(_Echarts):
     """The run's six panels, drawn in the browser; they grow by one point a month.
 
     ``panels`` (JSON text, see :class:`EchartsFigure`) and ``horizon`` describe the charts
@@ -131,18 +202,9 @@ class RunChart(ipyvuetify.VuetifyTemplate):
     small message when the run stepped on, the whole table when it was replaced.
     """
 
-    template_file = (__file__, "charts.vue")
-
     panels = traitlets.Unicode("[]").tag(sync=True)
     horizon = traitlets.Int(36).tag(sync=True)
     rows = traitlets.List().tag(sync=True)
-    cdn = traitlets.Unicode(None, allow_none=True).tag(sync=True)
-
-    @traitlets.default("cdn")
-    def _cdn(self) -> str | None:
-        import solara.settings
-
-        return None if solara.settings.assets.proxy else solara.settings.assets.cdn
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)

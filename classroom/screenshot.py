@@ -8,7 +8,9 @@ package, through Playwright) and saves, under ``docs/figures/`` by default:
   side;
 * ``classroom-share.png``: a what-if reopened from its link (another browser context);
 * ``classroom-refusal.png``: a pasted scenario that extends a path, refused;
-* ``classroom-handout.png``: the first page of the printable handout.
+* ``classroom-handout.png``: the first page of the printable handout;
+* ``classroom-roleplay.png``: a role-play room where a student plays Iran, at month 3;
+* ``classroom-record.png``: the hindcast run at month 14 with the observed record overlaid.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from classroom.serve import free_port, launch_chromium, stop, wait_until_up
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "docs" / "figures"
 MONTHS = 14
-SHOTS = ("app", "branches", "share", "refusal", "handout")
+SHOTS = ("app", "branches", "share", "refusal", "handout", "roleplay", "record")
 
 
 def _step_to(page, months: int, start: int = 0) -> None:
@@ -117,6 +119,51 @@ def make_screenshots(out_dir: Path, months: int = MONTHS, only: tuple[str, ...] 
                     view = ctx.new_page()
                     view.goto(handout.as_uri())
                     shot(view, "handout")
+                if "roleplay" in only:
+                    page = new_page()
+                    room = page.locator(".roleplay")
+                    room.get_by_role("button", name="Open a room").click()
+                    expect(room.locator(".roleplay-status")).to_be_visible()
+                    page.wait_for_timeout(1000)  # new buttons listen a moment after they show
+                    room.locator(".roleplay-seat").get_by_role(
+                        "button", name="Iran", exact=True).click()
+                    for month, answer in ((1, "hold"), (2, "ship")):
+                        submit = room.get_by_role(
+                            "button", name=f"Submit my decisions for month {month}")
+                        expect(submit).to_be_visible()
+                        page.wait_for_timeout(1000)
+                        room.locator(".choice-ship-iran-russia-drones").get_by_role(
+                            "button", name=answer, exact=True).click()
+                        expect(room.locator(".choice-ship-iran-russia-drones .answer-chosen")
+                               ).to_be_visible()
+                        submit.click()
+                    expect(room.get_by_role("button", name="Submit my decisions for month 3")
+                           ).to_be_visible()
+                    room.scroll_into_view_if_needed()
+                    box = room.bounding_box()
+                    shot(page, "roleplay", clip={"x": box["x"] - 8, "y": box["y"] - 8,
+                                                 "width": box["width"] + 16,
+                                                 "height": min(box["height"], 1100) + 16})
+                if "record" in only:
+                    page = new_page(height=1600)
+                    page.get_by_role("button", name="Scenario baseline").click()
+                    page.get_by_role("option", name="hindcast_2022").click()
+                    overlay = page.locator(".record-overlay")
+                    overlay.get_by_role("switch").check(force=True)
+                    expect(page.locator(".run-charts")).not_to_have_attribute("data-record", "0")
+                    _step_to(page, months)
+                    run = page.locator(".run")
+                    run.scroll_into_view_if_needed()
+                    pressure = page.locator('.run-chart[data-panel="pressure"]')
+                    pbox = pressure.bounding_box()
+                    # The EU's drone sanctions of 2023-07 (month 12 of 41): their tooltip.
+                    pressure.hover(position={"x": 40 + (pbox["width"] - 50) * 12 / 41,
+                                             "y": pbox["height"] - 40})
+                    expect(pressure).to_contain_text("observed")
+                    box = run.bounding_box()
+                    shot(page, "record", clip={"x": box["x"] - 8, "y": box["y"] - 8,
+                                               "width": box["width"] + 16,
+                                               "height": box["height"] + 16})
                 browser.close()
         except RuntimeError:
             log.seek(0)

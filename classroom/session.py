@@ -522,14 +522,7 @@ class Classroom:
 
     def calendar(self, month: int | None = None) -> str:
         """Calendar month (YYYY-MM) of run month ``month`` (default: the current one)."""
-        month = self.month if month is None else month
-        start = self.scenario.spec.meta.start
-        try:
-            year, mon = (int(x) for x in start.split("-")[:2])
-        except ValueError:
-            return ""
-        k = year * 12 + (mon - 1) + max(month, 1) - 1
-        return f"{k // 12:04d}-{k % 12 + 1:02d}"
+        return calendar_month(self.scenario, self.month if month is None else month)
 
     def story_events_by_month(self, newest_first: bool = True
                               ) -> list[tuple[int, list[StoryEvent]]]:
@@ -894,6 +887,19 @@ def _branch_from(data: Any, scenario: Scenario) -> Branch:
     branch = Branch(name, month, policy, tuple((k, v) for k, v in pairs))
     branch.scenario(scenario)  # validated: a ScenarioError names the fault
     return branch
+
+
+def calendar_month(scn: Scenario, month: int) -> str:
+    """Calendar month (YYYY-MM) of month ``month`` of ``scn`` (month 1 is its ``meta.start``).
+
+    Month 0 (the start) reads as month 1; '' if the scenario's start is not ``YYYY-MM``.
+    """
+    try:
+        year, mon = (int(x) for x in scn.spec.meta.start.split("-")[:2])
+    except ValueError:
+        return ""
+    k = year * 12 + (mon - 1) + max(month, 1) - 1
+    return f"{k // 12:04d}-{k % 12 + 1:02d}"
 
 
 def _csv(df: pd.DataFrame) -> str:

@@ -10,13 +10,19 @@ decision with its reasons, the terms that weighed most in it (:class:`StoryEvent
 
 Subclass :class:`ActorAgent` and override ``decide`` to try a new behaviour in plain Python; set
 ``DiplomacyModel.agent_classes`` to use it.
+
+Role-play: a month can be taken in two halves, :meth:`DiplomacyModel.open_month` (events, every
+agent decides) and :meth:`DiplomacyModel.close_month` (resolution), with players' answers to an
+actor's questions (:meth:`DiplomacyModel.choices`, :mod:`sim.engines.choices`) in place of the
+model's decisions; ``step()`` is the two halves with no answers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import mesa
 import numpy as np
@@ -43,7 +49,11 @@ from sim.core.rules import (
     sender_cost,
 )
 from sim.engines.state import RunState
+from sim.errors import UsageError
 from sim.scenario import Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from sim.engines.choices import Choice
 
 
 class Reason(NamedTuple):
@@ -217,6 +227,8 @@ class DiplomacyModel(mesa.Model):
         self.month = 0
         self._arrays: tuple[DrawKey, Params, State, Decisions] | None = None
         self._arrays_of = (-1, 0)
+        self.month_before: State | None = None
+        """The state the open month's decisions read (after its events); None between months."""
         self.story: list[StoryEvent] = []
         self._memory = _StoryMemory.new(self.state)
         self._spairs = sanction_pairs(self.compiled)
@@ -246,19 +258,69 @@ class DiplomacyModel(mesa.Model):
         """Months in a run of this scenario."""
         return self.compiled.horizon
 
-    def step(self) -> None:
+    def step(self, played: Mapping[str, Mapping[str, str]] | None = None) -> None:
         """One month: events fire, every agent decides, the model resolves.
 
-        The month is then recorded by the DataCollector and told in the story.
+        The month is then recorded by the DataCollector and told in the story. ``played``:
+        the answers of players to the month's questions, ``{actor id: {choice key: answer}}``
+        (:meth:`choices`); every other decision is the model's. If the month was opened with
+        :meth:`open_month`, this closes it.
         """
+        if self.month_before is None:
+            self.open_month()
+        self.close_month(played)
+
+    @property
+    def month_open(self) -> bool:
+        """Whether a month is open: decided (:meth:`open_month`) and not yet resolved."""
+        return self.month_before is not None
+
+    def open_month(self) -> None:
+        """The first half of a month: its events fire and every agent decides.
+
+        Nothing is resolved until :meth:`close_month` (or :meth:`step`); in between,
+        :meth:`choices` lists the decisions an actor makes this month, for a player to answer.
+
+        Raises:
+            UsageError: if a month is already open.
+        """
+        if self.month_before is not None:
+            raise UsageError(f"month {self.month} is already open: close it first")
         self.month += 1
         begin_month(*self.month_arrays())
         self._tell_events()
         # After the events: the state every decision of the month reads. The story compares
         # the state after the month with it, and reads the month's decisions.
-        before = State(*(a.copy() for a in self.state.state))
+        self.month_before = State(*(a.copy() for a in self.state.state))
         self.agents.do("decide")
+
+    def choices(self, actor: str) -> list[Choice]:
+        """The decisions ``actor`` makes in the open month, as questions for a player.
+
+        Each :class:`~sim.engines.choices.Choice` has its key, question, answers, the model's
+        own answer, its chance and its reasons.
+        """
+        from sim.engines.choices import open_choices
+
+        return open_choices(self, actor)
+
+    def close_month(self, played: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        """The second half of a month: the players' answers replace the model's, all resolve.
+
+        ``played``: ``{actor id: {choice key: answer}}`` (see :meth:`choices`); each answer is
+        told in the story. With none, the month is exactly the model's.
+        """
+        before = self.month_before
+        if before is None:
+            raise UsageError("no month is open: call open_month() first")
+        told: list[StoryEvent] = []
+        if played:
+            from sim.engines.choices import apply_choices
+
+            told = apply_choices(self, played)
         end_month(*self.month_arrays())
+        self.month_before = None
+        self.story.extend(told)
         self.story.extend(narrate(self, before, self._memory))
         self._record()
         if self.month >= self.horizon:
@@ -330,6 +392,8 @@ class DiplomacyModel(mesa.Model):
 
         ``changes``: ``policy``, ``overrides``, ``events`` (:func:`sim.engines.branches.fork`).
         """
+        if self.month_before is not None:
+            raise UsageError(f"month {self.month} is open: close it before forking")
         from sim.engines.branches import fork
 
         return fork(self, **changes)
