@@ -7,6 +7,7 @@ not depend on the working directory.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -65,3 +66,51 @@ def numba_kernel(baseline: Scenario):
     from sim.core.kernel import run_kernel
 
     return run_kernel
+
+
+# The classroom app in a real browser: one ``diplosim ui`` server and one Chromium for the whole
+# session, shared by the browser test modules (each skips itself when Chromium or the app's
+# extras are missing, before it asks for these).
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory, numba_kernel) -> Iterator[str]:
+    """``diplosim ui --port P`` on a free port, as a user starts it; stopped after the tests."""
+    import subprocess
+    import sys
+
+    from classroom.serve import free_port, stop, wait_until_up
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("ui") / "ui.log"
+    with log.open("w") as out:
+        # What the ``diplosim`` script runs (``python -m sim.cli`` would register the verbs on
+        # a second copy of the module).
+        proc = subprocess.Popen([sys.executable, "-c", "import sys; from sim.cli import main; "
+                                 "sys.exit(main())", "ui", "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        try:
+            wait_until_up(url, timeout=300, proc=proc)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; its output:\n{log.read_text()}") from None
+        assert f"diplosim classroom app: {url}" in log.read_text()
+        yield url
+    finally:
+        stop(proc)
+    # SIGTERM stops the server and ``diplosim ui`` exits cleanly (not killed after a timeout).
+    assert proc.returncode == 0, log.read_text()[-2000:]
+
+
+@pytest.fixture(scope="session")
+def browser(app_url: str) -> Iterator:
+    """Headless Chromium (Debian's package); depends on the server so that it closes first."""
+    from playwright.sync_api import sync_playwright
+
+    from classroom.serve import launch_chromium
+
+    with sync_playwright() as p:
+        b = launch_chromium(p)
+        yield b
+        b.close()

@@ -11,8 +11,6 @@ from __future__ import annotations
 import html
 import importlib.util
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import sim
-from classroom.serve import find_chromium, free_port, stop, wait_until_up
+from classroom.serve import find_chromium
 from sim.results.table import estimate_text
 
 pytestmark = pytest.mark.browser
@@ -34,46 +32,10 @@ if find_chromium() is None:
     pytest.skip("browser tests need Chromium: apt-get install chromium (or set "
                 "DIPLOSIM_CHROMIUM); .ci/run installs it", allow_module_level=True)
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-from classroom.serve import launch_chromium  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 TIMEOUT_MS = 45_000  # generous: the machine running the tests may be busy
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory, numba_kernel) -> Iterator[str]:
-    """``diplosim ui --port P`` on a free port, as a user starts it; stopped after the tests."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("ui") / "ui.log"
-    with log.open("w") as out:
-        # What the ``diplosim`` script runs (``python -m sim.cli`` would register the verbs on
-        # a second copy of the module).
-        proc = subprocess.Popen([sys.executable, "-c", "import sys; from sim.cli import main; "
-                                 "sys.exit(main())", "ui", "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        try:
-            wait_until_up(url, timeout=300, proc=proc)
-        except RuntimeError as exc:
-            raise RuntimeError(f"{exc}; its output:\n{log.read_text()}") from None
-        assert f"diplosim classroom app: {url}" in log.read_text()
-        yield url
-    finally:
-        stop(proc)
-    # SIGTERM stops the server and ``diplosim ui`` exits cleanly (not killed after a timeout).
-    assert proc.returncode == 0, log.read_text()[-2000:]
-
-
-@pytest.fixture(scope="module")
-def browser(app_url: str) -> Iterator:
-    # Depends on the server so that it closes before the server stops (no open connections).
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture
