@@ -630,18 +630,13 @@ def decide_sanctions(i, key, p, s, d):
     success. Threats against a party that agreed to halt under a relief deal with ``i`` are held
     while the deal is implemented or in force; while it is in force, ``i`` eases toward the
     agreed level. A doctrine with ``secondary`` > 0 also sanctions the facilitators of a target it
-    imposed a package on. Every choice reads last month's state; credibility moves once, from the
-    month's counts.
+    imposed a package on. Every choice reads last month's state; what the choices do to the
+    sanctions and to credibility is :func:`settle_threats`.
     """
     AP, CP, RP, TP, TM, SA, TS, SANC, DS, DTH = (p.AP, p.CP, p.RP, p.TP, p.TM, s.SA, s.TS,
                                                   s.SANC, d.DS, d.DTH)
-    n = AP.shape[0]
     cap = AP[i, L.A_ESC_CAP]
     month = float(key.month)
-    imposed = 0.0
-    backed = 0.0
-    complied = 0.0
-    issued = 0.0
     DS[i, i] = 0.0
     for t in range(TP.shape[0]):
         if TM[t, i] > 0.0 and TS[t, L.TS_ACTIVE] >= 0.5 and int(TP[t, L.T_KIND]) == L.TRACK_RELIEF:
@@ -669,7 +664,6 @@ def decide_sanctions(i, key, p, s, d):
             if s.THR[i, r] <= 0.0:
                 if seen and s.AFF[i, j] < 0.0 and now < cap - 1e-12:
                     DTH[i, r] = L.TH_ISSUE
-                    issued += 1.0
                 continue
             if seen and month - 1.0 >= s.THR[i, r]:
                 if SA[j, L.S_TRIG] < AP[i, L.A_ESC_THRESH]:
@@ -683,14 +677,44 @@ def decide_sanctions(i, key, p, s, d):
                         and chance(AP[i, L.A_COHESION], key, AP[i, L.A_ID], RP[r, L.R_ID],
                                    COHESION)):
                     DTH[i, r] = L.TH_IMPOSE
-                    imposed += 1.0
-                    DS[i, j] = max(DS[i, j], level)
                 else:
                     DTH[i, r] = L.TH_BACK_DOWN
-                    backed += 1.0
             elif month - 1.0 >= s.TDL[i, r]:
                 DTH[i, r] = L.TH_COMPLIED
-                complied += 1.0
+    settle_threats(i, key, p, s, d)
+
+
+@njit
+def settle_threats(i, key, p, s, d):
+    """What sender ``i``'s threat decisions of the month (``DTH[i]``) do to its sanctions.
+
+    Each package imposed raises the target's row of next month's sanctions (``DS``, which holds
+    the month's easing already); a doctrine with ``secondary`` > 0 also sanctions the
+    facilitators of each target it imposed a package on; credibility moves once, from the
+    month's counts (packages imposed and threats complied with raise it, back-downs lower it),
+    and the counts are recorded. :func:`decide_sanctions` ends here, and so does a month in which
+    a player answered the sender's threat questions (:mod:`sim.engines.choices`).
+    """
+    AP, RP, SA, SANC, DS, DTH = p.AP, p.RP, s.SA, s.SANC, d.DS, d.DTH
+    n = AP.shape[0]
+    cap = AP[i, L.A_ESC_CAP]
+    imposed = 0.0
+    backed = 0.0
+    complied = 0.0
+    issued = 0.0
+    for r in range(RP.shape[0]):
+        code = DTH[i, r]
+        if code == L.TH_IMPOSE:
+            j = int(RP[r, L.R_SUPPLIER])
+            level = after_package(SANC[i, j], package_of(i, int(RP[r, L.R_CATEGORY]), p), cap)
+            DS[i, j] = max(DS[i, j], level)
+            imposed += 1.0
+        elif code == L.TH_BACK_DOWN:
+            backed += 1.0
+        elif code == L.TH_COMPLIED:
+            complied += 1.0
+        elif code == L.TH_ISSUE:
+            issued += 1.0
     sec = AP[i, L.A_SECONDARY]
     if sec > 0.0 and imposed > 0.0:
         for j in range(n):

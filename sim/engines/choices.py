@@ -35,7 +35,6 @@ import numpy as np
 
 from sim.core import layout as L
 from sim.core.rules import (
-    _secondary,
     after_package,
     decide_sanctions,
     decide_track,
@@ -43,6 +42,7 @@ from sim.core.rules import (
     package_of,
     route_need,
     sender_cost,
+    settle_threats,
 )
 from sim.engines.model import Reason, StoryEvent, _flow, _who, supply_reasons
 from sim.errors import UsageError
@@ -247,9 +247,9 @@ def _set_deal(model: DiplomacyModel, t: int, agree: bool) -> None:
 def _redo_sanctions(model: DiplomacyModel, i: int) -> None:
     """Sender ``i``'s sanctions, credibility and counts for its threat decisions as they stand.
 
-    The row of sanctions is the model's without any package (its easing under a deal in force),
-    raised by each package imposed and, for a doctrine with secondary sanctions, on the
-    facilitators of each target (as :func:`sim.core.rules.decide_sanctions` does).
+    The row of sanctions is the model's without any package (its easing under a deal in force);
+    :func:`sim.core.rules.settle_threats`, where the model's own month ends too, then applies
+    the threat decisions as answered: packages, secondary sanctions, credibility and counts.
     """
     s, key = model.state, model.month_arrays()[0]
     p, before = s.params, model.month_before
@@ -260,26 +260,4 @@ def _redo_sanctions(model: DiplomacyModel, i: int) -> None:
     scratch.DS[:, :] = before.SANC
     decide_sanctions(i, key, p._replace(AP=ap), before, scratch)
     s.DS[i, :] = scratch.DS[i, :]
-    cap = p.AP[i, L.A_ESC_CAP]
-    codes = s.DTH[i]
-    for r in np.nonzero(codes == L.TH_IMPOSE)[0]:
-        j = int(p.RP[r, L.R_SUPPLIER])
-        level = after_package(before.SANC[i, j], package_of(i, int(p.RP[r, L.R_CATEGORY]), p),
-                              cap)
-        s.DS[i, j] = max(s.DS[i, j], level)
-    sec = p.AP[i, L.A_SECONDARY]
-    imposed = float(np.sum(codes == L.TH_IMPOSE))
-    if sec > 0 and imposed > 0:
-        for j in sorted({int(p.RP[r, L.R_SUPPLIER]) for r in np.nonzero(codes == L.TH_IMPOSE)[0]}):
-            _secondary(i, j, key, sec * p.AP[i, L.A_ESC_STEP], sec * cap, p, before,
-                       s.decisions)
-    backed = float(np.sum(codes == L.TH_BACK_DOWN))
-    issued = float(np.sum(codes == L.TH_ISSUE))
-    complied = s.DA[i, L.DA_COMPLIED]
-    cred = before.SA[i, L.S_CRED]
-    cred = 1.0 - (1.0 - cred) * (1.0 - p.AP[i, L.A_CRED_GAIN]) ** (imposed + complied)
-    s.DA[i, L.DA_CRED] = cred * (1.0 - p.AP[i, L.A_CRED_LOSS]) ** backed
-    s.DA[i, L.DA_WARN] = 1.0 if (before.SA[i, L.S_WARNED] >= 0.5 or issued > 0) else 0.0
-    s.DA[i, L.DA_ESC] = imposed
-    s.DA[i, L.DA_FAILED] = backed
-    s.DA[i, L.DA_THREATS] = issued
+    settle_threats(i, key, p, before, s.decisions)
