@@ -178,7 +178,6 @@ class AgentBattery:
     def test_the_bundled_runs_are_the_base_agents_unless_it_changes_behaviour(self):
         # Every bundled scenario under every policy overlay (and none): a subclass declared to
         # change nothing gives each run bit for bit; one that changes behaviour changes some.
-        differ = []
         for scenario in sim.list_scenarios():
             for policy in (None, *sim.list_policies()):
                 seed = self.seeds[0]
@@ -187,8 +186,8 @@ class AgentBattery:
                 if self.changes_nothing:
                     assert_same_run(mine, base)
                 elif not mine.monthly().equals(base.monthly()):
-                    differ.append((scenario, policy))
-        assert self.changes_nothing or differ, "the subclass changed no run"
+                    return  # one changed run is what this test asks of such a subclass
+        assert self.changes_nothing, "the subclass changed no run"
 
 
 # ---------------------------------------------------------------------------------------------
