@@ -274,3 +274,17 @@ def test_the_mesa_model_follows_the_closed_forms_of_the_tiny_scenario(tiny):
                for seed in range(runs))
     truth = detected_within(p, months)
     assert abs(hits / runs - truth) < 4 * math.sqrt(truth * (1 - truth) / runs)
+
+
+def test_a_copy_or_fork_of_a_run_keeps_the_types_the_rules_were_compiled_for():
+    # A copy that made the scenario's read-only arrays writable would be a new type to Numba:
+    # the copy's first month would compile every rule again (about 25 s; the classroom forks).
+    import copy
+
+    import numba
+
+    model = DiplomacyModel("baseline", seed=1).run(2)
+    for other in (copy.deepcopy(model), model.fork()):
+        assert numba.typeof(other.state.params) == numba.typeof(model.state.params)
+        assert numba.typeof(other.state.state) == numba.typeof(model.state.state)
+        assert other.state.SA is not model.state.SA  # the run's own state is its own

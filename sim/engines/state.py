@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,14 +10,18 @@ import numpy as np
 from sim.core.rules import Decisions, Params, State, init_state, new_decisions, new_state
 from sim.scenario import CompiledScenario
 
+#: The compiled scenario's read-only arrays a run reads but never changes.
+SHARED = ("TM", "AFF0", "SANC0", "TRADE0", "EV", "BUILT0", "BK")
+
 
 @dataclass
 class RunState:
     """Everything one run works on, by name (see :mod:`sim.core.rules` for the groups).
 
     ``W`` to ``DEM`` are the run's own copies (events change them); ``TM``, ``AFF0``, ``SANC0``,
-    ``TRADE0`` and ``EV`` are the compiled scenario's read-only arrays. :attr:`params`,
-    :attr:`state` and :attr:`decisions` group the same arrays (not copies) as the rules take them.
+    ``TRADE0``, ``EV``, ``BUILT0`` and ``BK`` are the compiled scenario's read-only arrays
+    (:data:`SHARED`), which a copy of the run shares. :attr:`params`, :attr:`state` and
+    :attr:`decisions` group the same arrays (not copies) as the rules take them.
     """
 
     W: np.ndarray
@@ -52,6 +57,13 @@ class RunState:
     DW: np.ndarray
     SCR: np.ndarray
 
+    def __deepcopy__(self, memo: dict) -> RunState:
+        # The read-only arrays stay shared: a writable copy would be another type to Numba
+        # (``readonly array``), and every rule the copy calls would compile again (25 s).
+        return RunState(**{name: getattr(self, name) if name in SHARED
+                           else copy.deepcopy(getattr(self, name), memo)
+                           for name in self.__dataclass_fields__})
+
     @property
     def params(self) -> Params:
         """The parameter arrays, grouped as the rules take them."""
@@ -73,8 +85,7 @@ class RunState:
         n, nc, nr, nt = cs.AP.shape[0], cs.CP.shape[0], cs.RP.shape[0], cs.TP.shape[0]
         copies = {name: getattr(cs, name).copy()
                   for name in ("W", "AP", "CP", "RP", "TP", "CAP", "DEM")}
-        shared = {name: getattr(cs, name) for name in ("TM", "AFF0", "SANC0", "TRADE0", "EV",
-                                                          "BUILT0", "BK")}
+        shared = {name: getattr(cs, name) for name in SHARED}
         st = cls(**copies, **shared, **new_state(n, nc, nr, nt)._asdict(),
                  **new_decisions(n, nr, nt)._asdict())
         init_state(st.params, st.state)
