@@ -8,25 +8,16 @@ hindcast's charts overlay the observed record with its sources.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from classroom.serve import find_chromium
+from browser import skip_without_a_browser
 
 pytestmark = pytest.mark.browser
 
-_MISSING = [m for m in ("playwright", "solara", "ipyvuetify") if importlib.util.find_spec(m)
-            is None]
-if _MISSING:
-    pytest.skip(f"browser tests need {', '.join(_MISSING)} (pip install -e '.[ui,browser]')",
-                allow_module_level=True)
-if find_chromium() is None:
-    pytest.skip("browser tests need Chromium: apt-get install chromium (or set "
-                "DIPLOSIM_CHROMIUM); .ci/run installs it", allow_module_level=True)
+skip_without_a_browser()
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
