@@ -53,7 +53,7 @@ def test_a_cut_off_holds_later_rows_out(record: Path) -> None:
 def test_an_outcome_the_scenario_lacks_is_left_out(record: Path) -> None:
     targets, left_out = load_targets(record, "2024-01", 36, {"delivered_iran_russia_missiles"})
     assert [t.name for t in targets] == ["no_iranian_missiles_before", "iranian_missiles_by"]
-    assert "reports no outcome escalations_USA" in left_out["us_rounds_on_iran"]
+    assert "reports no outcome sanctions_USA_IRN" in left_out["us_rounds_on_iran"]
 
 
 def test_bad_record_is_a_one_line_error(tmp_path: Path) -> None:
@@ -112,3 +112,29 @@ def test_posterior_folder_errors_are_one_line(tmp_path: Path) -> None:
         load_posterior(tmp_path)
     with pytest.raises(DiplosimError, match="weights"):
         Posterior(("a",), np.ones((2, 1)), np.zeros(2))
+
+
+def test_rounds_count_one_senders_rounds_on_one_target() -> None:
+    """A round on Iran is a month the sender's level on Iran rose, whatever it does to others."""
+    from sim.jobs.edits import PointEdits
+
+    base = sim.load_scenario("hindcast_2022")
+    key = "categories.missiles.detection"
+    edits = PointEdits.from_design(base, [key], np.array([[0.05], [0.6]]))
+    pairs = ["sanctions_USA_IRN", "sanctions_EU_IRN"]
+    got = S.rounds_by(base, edits, pairs, 30, 3, 4)
+    assert got.shape == (2, 3, 2)
+    for p, value in enumerate((0.05, 0.6)):
+        scn = base.with_overrides({key: value})
+        res = sim.run_ensemble(scn, runs=3, seed=4, months=30, keep_runs=[0, 1, 2],
+                               progress=False)
+        traj = res.trajectories
+        for r in range(3):
+            run = traj[traj["run"] == r].sort_values("month")
+            for k, pair in enumerate(pairs):
+                rises = int((np.diff(run[pair].to_numpy()) > 1e-12).sum())
+                assert got[p, r, k] == rises, (p, r, pair)
+        usa = res.summary["escalations_USA"].to_numpy()
+        assert np.all(got[p, :, 0] <= usa)  # escalations_USA counts rounds on others too
+    with pytest.raises(DiplosimError, match="no monthly figure sanctions_USA_XYZ"):
+        S.rounds_by(base, edits, ["sanctions_USA_XYZ"], 30, 1, 0)

@@ -163,8 +163,8 @@ def calibrate(base: Scenario, record: str | Path | None = None, *,
     if targets is None:
         if record is None:
             raise UsageError("calibrate: give a record or targets")
-        targets, left_out = load_targets(record, base.spec.meta.start, horizon, _columns(base),
-                                         until=until, mapping=mapping)
+        targets, left_out = load_targets(record, base.spec.meta.start, horizon,
+                                         target_columns(base), until=until, mapping=mapping)
     else:
         targets, left_out = list(targets), {}
     if not targets:
@@ -290,7 +290,9 @@ def _restore(smc: Any, path: Path, identity: dict[str, Any]) -> float:
     return float(state["seconds"])
 
 
-def _columns(base: Scenario) -> set[str]:
-    from sim.core.outcomes import outcome_layout
+def target_columns(base: Scenario) -> set[str]:
+    """What a target may name: the summary's outcomes and the monthly figures (for rounds)."""
+    from sim.core.outcomes import monthly_names, outcome_layout, sanction_pairs
 
-    return set(outcome_layout(base.compile())[0])
+    cs = base.compile()
+    return set(outcome_layout(cs)[0]) | set(monthly_names(cs, sanction_pairs(cs)))

@@ -66,7 +66,7 @@ def hindcast(scenario: Any, out: str | Path, *, record: str | Path = DEFAULT_REC
         A summary: wall seconds, simulations, the paths written, the mean scores per model.
     """
     from analysis.calibration import scoring
-    from analysis.calibration.abc import calibrate, read_priors
+    from analysis.calibration.abc import calibrate, read_priors, target_columns
     from analysis.calibration.record import load_targets, scenario_month
 
     started = time.perf_counter()
@@ -84,7 +84,7 @@ def hindcast(scenario: Any, out: str | Path, *, record: str | Path = DEFAULT_REC
                            seed=seed % 2**32, checkpoint=out / CHECKPOINT_FILE, resume=resume,
                            on_population=on_population, **options)
         post = result.posterior
-        columns = _columns(scenario)
+        columns = target_columns(scenario)
         full, _ = load_targets(record, scenario.spec.meta.start, horizon, columns)
         stats = scoring.predictive(scenario, post, full, horizon, draws=check_draws,
                                    runs=check_runs, seed=seed, **options)
@@ -206,10 +206,6 @@ def _value(scenario: Any, key: str) -> float:
     return float(dotted_value(scenario.spec.model_dump(mode="python", by_alias=True), key))
 
 
-def _columns(scenario: Any) -> set[str]:
-    from sim.core.outcomes import outcome_layout
-
-    return set(outcome_layout(scenario.compile())[0])
 
 
 class _PopulationBar:

@@ -20,9 +20,10 @@ from typing import Literal
 
 from sim.errors import UsageError
 
-How = Literal["first_month", "by", "none_by", "count", "growth", "zero_before", "positive_by"]
-HOWS: tuple[str, ...] = ("first_month", "by", "none_by", "count", "growth", "zero_before",
-                         "positive_by")
+How = Literal["first_month", "by", "none_by", "count", "rounds", "growth", "zero_before",
+              "positive_by"]
+HOWS: tuple[str, ...] = ("first_month", "by", "none_by", "count", "rounds", "growth",
+                         "zero_before", "positive_by")
 
 #: The mapping bundled with the package.
 DEFAULT_MAPPING = Path(__file__).with_name("targets.toml")
@@ -172,11 +173,11 @@ def load_targets(record: str | Path, start: str, horizon: int, columns: set[str]
             continue
         months = [scenario_month(rows[i].date, start) for i in ids]
         inside = [m for m in months if 1 <= m <= until]
-        if how == "count":
+        if how in ("count", "rounds"):
             if not inside:
                 left_out[name] = f"no row in months 1..{until}"
                 continue
-            targets.append(Target(name, ids, outcome, "count", until, float(len(inside)), scale))
+            targets.append(Target(name, ids, outcome, how, until, float(len(inside)), scale))
             continue
         month = min(months)
         if not 1 <= month <= until:

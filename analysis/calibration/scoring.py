@@ -84,7 +84,7 @@ def event_probability(stats: np.ndarray, t: Target) -> tuple[float, int]:
     x = np.asarray(stats, dtype=np.float64).reshape(-1)
     if t.how == "first_month":
         return float((x <= t.observed).mean()), 1
-    if t.how == "count":
+    if t.how in ("count", "rounds"):
         return float((x >= t.observed).mean()), 1
     return float(x.mean()), int(t.observed)
 
@@ -101,7 +101,7 @@ def base_rate(t: Target, cutoff: int) -> float:
     is 1 / (cut-off + 2) a month; for a count, the window's rows per month instead.
     """
     months = max(t.month - cutoff, 1)
-    if t.how == "count":
+    if t.how in ("count", "rounds"):
         return float(1.0 - np.exp(-months / (cutoff + 2)))
     h = 1.0 / (cutoff + 2)
     return float(1.0 - (1.0 - h) ** months)

@@ -64,8 +64,14 @@ def run_statistics(base: Scenario, keys: Sequence[str], values: np.ndarray, targ
     for month in horizons(targets, until):
         outcome_at[month] = run_design(edits, runs, seed, months=month, **options)
     out = np.empty((values.shape[0], runs, len(targets)))
+    rounds = [j for j, t in enumerate(targets) if t.how == "rounds"]
+    if rounds:
+        out[:, :, rounds] = rounds_by(base, edits, [targets[j].outcome for j in rounds], until,
+                                      runs, seed)
     for j, t in enumerate(targets):
         columns, v = outcome_at[until]
+        if t.how == "rounds":
+            continue
         if t.how in ("first_month", "by", "none_by", "count"):
             x = v[:, :, columns.index(t.outcome)]
             if t.how == "first_month":
@@ -88,6 +94,33 @@ def run_statistics(base: Scenario, keys: Sequence[str], values: np.ndarray, targ
             else:  # from the start (index 1), annualised
                 out[:, :, j] = level ** (12.0 / t.month) - 1.0
     return out
+
+
+def rounds_by(base: Scenario, edits: PointEdits, figures: Sequence[str], until: int, runs: int,
+              seed: int) -> np.ndarray:
+    """Rounds of sanctions per sender and target: points x runs x figures.
+
+    A round is a month in which a pair's level of sanctions (a monthly figure such as
+    ``sanctions_USA_IRN``) rose: the record counts rounds on one target, which a sender's
+    ``escalations_{actor}`` outcome cannot tell apart from its rounds on others. Runs 0..runs-1
+    of every point, in this process (the monthly figures are recorded, as the fans' are).
+    """
+    from sim.core.outcomes import monthly_names, sanction_pairs
+    from sim.engines.ensemble import raw_outcomes
+
+    cs = base.compile()
+    names = monthly_names(cs, sanction_pairs(cs))
+    missing = [f for f in figures if f not in names]
+    if missing:
+        raise UsageError(f"rounds: {base.name} reports no monthly figure {missing[0]}")
+    n = edits.n_points
+    run_ids = np.tile(np.arange(runs, dtype=np.int64), n)
+    points = np.repeat(np.arange(n, dtype=np.int64), runs)
+    _, traj = raw_outcomes(cs, seed, run_ids, until, points, edits.cells,
+                           edits.cell_values(slice(0, n)), record=True)
+    level = traj[:, :, [names.index(f) for f in figures]]
+    rose = (np.diff(level, axis=1) > 1e-12).sum(axis=1)
+    return rose.reshape(n, runs, len(figures)).astype(np.float64)
 
 
 def summaries(stats: np.ndarray) -> np.ndarray:
