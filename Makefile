@@ -19,7 +19,7 @@ TESTS313  := tests/test_golden.py tests/test_engine_contract.py tests/test_model
              tests/test_agents.py tests/test_cli.py tests/test_readme.py tests/test_docs.py \
              --deselect "tests/test_golden.py::test_case_is_bit_identical[facts_table]"
 
-.PHONY: demo test test-py313 lint format install clean
+.PHONY: demo test test-py313 lint format install clean calibration
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,16 @@ test: $(STAMP)
 test-py313: $(STAMP313)
 	$(VENV313)/bin/python -c "import sys, mesa; print('Python', sys.version.split()[0], 'Mesa', mesa.__version__)"
 	$(VENV313)/bin/python -m pytest -q -p no:cacheprovider $(TESTS313)
+
+# The calibration of docs/calibration.md (about 10 minutes on 2 cores): the whole record, then
+# fitted to December 2024 and scored on 2025; its figures are copied into docs/figures.
+CALIBRATE := $(BIN)/diplosim calibrate hindcast_2022 --particles 300 --runs 8 --batch 30 \
+             --quantiles 0.2,0.5,0.5 --check-draws 200 --check-runs 10 --seed 1 --overwrite
+calibration: $(STAMP)
+	$(CALIBRATE) --out runs/calibration
+	$(CALIBRATE) --until 2024-12 --out runs/calibration-2024
+	for f in marginals pairs checks fans; do cp runs/calibration/$$f.png docs/figures/calibration_$$f.png; done
+	cp runs/calibration-2024/fans.png docs/figures/calibration_fans_2024.png
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim analysis classroom tests benchmarks

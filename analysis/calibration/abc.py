@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import logging
 import os
 import pickle
 import time
@@ -38,6 +39,26 @@ from sim.scenario import Scenario
 
 #: The priors bundled with the package.
 DEFAULT_PRIORS = Path(__file__).with_name("priors.csv")
+
+
+class _ProposalNotices(logging.Filter):
+    """Counts ELFI's "difficult to find enough valid proposals" warnings instead of printing each.
+
+    ELFI warns once per batch whose perturbed proposals needed 100 tries to land inside the
+    priors' bounds: with eight uniform priors and a posterior that leans on a bound this happens
+    in many batches, and the same three lines repeated tens of times on stderr say nothing more
+    than their count, which the manifest keeps (``proposal_notices``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "difficult to find enough valid proposals" in record.getMessage():
+            self.count += 1
+            return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -203,17 +224,23 @@ def calibrate(base: Scenario, record: str | Path | None = None, *,
             populations.append(_population_row(pop))
             if on_population is not None:
                 on_population(k, populations[-1]["threshold"], populations[-1]["simulations"])
-    for k in range(len(smc._populations), len(quantiles)):
-        smc.set_objective(particles, quantiles=[quantiles[k]])
-        while not smc.finished:
-            smc.iterate()
-        smc.batches.cancel_pending()
-        smc.extract_result()                 # appends the population to smc._populations
-        populations.append(_population_row(smc._populations[-1]))
-        if checkpoint is not None:
-            _save(smc, Path(checkpoint), identity, spent + time.perf_counter() - started)
-        if on_population is not None:
-            on_population(k, populations[-1]["threshold"], populations[-1]["simulations"])
+    notices = _ProposalNotices()
+    elfi_log = logging.getLogger("elfi.methods.utils")
+    elfi_log.addFilter(notices)
+    try:
+        for k in range(len(smc._populations), len(quantiles)):
+            smc.set_objective(particles, quantiles=[quantiles[k]])
+            while not smc.finished:
+                smc.iterate()
+            smc.batches.cancel_pending()
+            smc.extract_result()                 # appends the population to smc._populations
+            populations.append(_population_row(smc._populations[-1]))
+            if checkpoint is not None:
+                _save(smc, Path(checkpoint), identity, spent + time.perf_counter() - started)
+            if on_population is not None:
+                on_population(k, populations[-1]["threshold"], populations[-1]["simulations"])
+    finally:
+        elfi_log.removeFilter(notices)
     result = smc._populations[-1]
     draws = np.column_stack([np.asarray(result.samples[f"p{k}"], dtype=np.float64)
                              for k in range(len(priors))])
@@ -233,7 +260,7 @@ def calibrate(base: Scenario, record: str | Path | None = None, *,
                    "quantiles": list(quantiles),
                    "simulations": int(sum(p["simulations"] for p in populations)) * runs},
         "populations": populations, "wall_seconds": round(seconds, 1),
-        "resumed": bool(spent),
+        "resumed": bool(spent), "proposal_notices": notices.count,
         "sampler": "elfi.SMC", "versions": _versions(),
     }
     posterior = Posterior(tuple(keys), draws, weights / weights.sum(), manifest)

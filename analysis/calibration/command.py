@@ -96,7 +96,8 @@ def hindcast(scenario: Any, out: str | Path, *, record: str | Path = DEFAULT_REC
         summary: dict[str, Any] = {"calibrate_seconds": round(result.seconds, 1),
                                    "simulations": post.manifest["budget"]["simulations"],
                                    "targets": [t.name for t in result.targets],
-                                   "left_out": result.left_out}
+                                   "left_out": result.left_out,
+                                   "proposal_notices": post.manifest["proposal_notices"]}
         if cutoff < horizon:
             held = scoring.held_out(result.targets, full)
             if held:
@@ -323,6 +324,10 @@ def calibrate_command(args: argparse.Namespace) -> int:
           f"{summary['simulations']} simulations")
     for name, why in summary["left_out"].items():
         print(f"  left out {name}: {why}")
+    if summary.get("proposal_notices"):
+        print(f"  ELFI needed 100 or more tries to perturb a batch's proposals inside the priors' "
+              f"bounds {summary['proposal_notices']} times (the posterior leans on a bound; "
+              f"counted in manifest.json, not printed each time)")
     if "scores" in summary:
         print(f"out-of-sample scores (mean Brier, log; lower is better): {summary['scores']}")
     for path in summary["written"]:
