@@ -101,6 +101,18 @@ def test_scores_are_proper_and_base_rate_grows_with_the_months() -> None:
     assert (p, o) == (0.5, 0)
 
 
+def test_the_uncalibrated_null_is_the_prior_predictive() -> None:
+    """The out-of-sample null draws the calibrated parameters from their priors, not from the
+    scenario's values (the baseline's now come from the whole record's posterior)."""
+    priors = [Prior("a.b", -6.0, 2.0, "test"), Prior("c.d", 0.0, 0.5, "test")]
+    prior = scoring.prior_draws(priors, 4000, seed=3)
+    assert prior.keys == ("a.b", "c.d") and prior.weights.sum() == pytest.approx(1.0)
+    assert prior.draws[:, 0].min() >= -6.0 and prior.draws[:, 0].max() <= 2.0
+    assert prior.draws[:, 1].min() >= 0.0 and prior.draws[:, 1].max() <= 0.5
+    assert np.mean(prior.draws, axis=0) == pytest.approx([-2.0, 0.25], abs=0.1)
+    assert np.array_equal(prior.draws, scoring.prior_draws(priors, 4000, seed=3).draws)
+
+
 def test_calibrate_verb_writes_the_posterior_and_scores(tmp_path: Path) -> None:
     record = tmp_path / "record.csv"
     record.write_text(

@@ -101,8 +101,9 @@ def hindcast(scenario: Any, out: str | Path, *, record: str | Path = DEFAULT_REC
         if cutoff < horizon:
             held = scoring.held_out(result.targets, full)
             if held:
-                summary["scores"] = _scores(scenario, post, held, full, stats, cutoff,
-                                            check_draws, check_runs, seed, out, **options)
+                summary["scores"] = _scores(scenario, post, prior_list, held, full, stats,
+                                            cutoff, check_draws, check_runs, seed, out,
+                                            **options)
             else:
                 summary["scores"] = "no row of the record after the cut-off has a target"
     written = draw_figures(scenario, out, record=record, priors=prior_list, post=post,
@@ -170,22 +171,18 @@ def _design_options(options: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield kept
 
 
-def _scores(scenario: Any, post: Any, held: list, full: list, stats: Any, cutoff: int,
-            draws: int, runs: int, seed: int, out: Path, **options: Any) -> dict[str, Any]:
-    import numpy as np
-
+def _scores(scenario: Any, post: Any, priors: list, held: list, full: list, stats: Any,
+            cutoff: int, draws: int, runs: int, seed: int, out: Path, **options: Any
+            ) -> dict[str, Any]:
     from analysis.calibration import scoring
-    from analysis.calibration import statistics as S
-    from sim.jobs.posterior import Posterior
 
     horizon = scenario.spec.meta.horizon
     index = {t.name: j for j, t in enumerate(full)}
     off = scoring.predictive(scenario, post, full, horizon, draws=draws, runs=runs, seed=seed,
                              fixed=scoring.mechanisms_off(scenario), **options)
-    own = Posterior(post.keys, np.array([[_value(scenario, k) for k in post.keys]]),
-                    np.ones(1))
-    plain = S.run_statistics(scenario, list(own.keys), own.draws, full, horizon,
-                             draws * runs, seed, **options)
+    prior = scoring.prior_draws(priors, draws, seed)
+    plain = scoring.predictive(scenario, prior, full, horizon, draws=draws, runs=runs,
+                               seed=seed, **options)
     probs: dict[str, dict[str, float]] = {"calibrated": {}, "uncalibrated": {},
                                           "mechanisms_off": {}, "base_rate": {}}
     for t in held:
@@ -199,14 +196,6 @@ def _scores(scenario: Any, post: Any, held: list, full: list, stats: Any, cutoff
     means = table[table["event"] == "mean"]
     return {r.model: {"brier": round(r.brier, 4), "log": round(r.log, 4)}
             for r in means.itertuples()}
-
-
-def _value(scenario: Any, key: str) -> float:
-    from sim.jobs.edits import dotted_value
-
-    return float(dotted_value(scenario.spec.model_dump(mode="python", by_alias=True), key))
-
-
 
 
 class _PopulationBar:

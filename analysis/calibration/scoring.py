@@ -7,7 +7,10 @@ the Brier score ((p - o)^2) and the log score (-log of the probability given to 
 p clipped to [0.001, 0.999]); lower is better. The models:
 
 * ``calibrated``: the runs of draws from the posterior;
-* ``uncalibrated``: the scenario's own parameter values (the assumptions before calibration);
+* ``uncalibrated``: the prior predictive: the calibrated parameters drawn from their priors
+  (what the model says before it sees the record; not the scenario's own values, which the
+  bundled baseline now takes from the whole record's posterior and would leak the held-out
+  months into the null);
 * ``mechanisms_off``: the posterior draws with the threat and deal mechanisms switched off (no
   weight on threatened sanctions, ``world.w_risk`` = 0; no deal can be struck, every track's
   ``base_rate`` = 0);
@@ -48,6 +51,18 @@ def predictive(base: Scenario, posterior: Posterior, targets: Sequence[Target], 
             keys.append(key)
             values = np.column_stack([values, np.full(values.shape[0], value)])
     return S.run_statistics(base, keys, values, targets, until, runs, seed, **options)
+
+
+def prior_draws(priors: Sequence[Any], n: int, seed: int) -> Posterior:
+    """The prior as a :class:`Posterior`: ``n`` equally weighted, seeded uniform draws.
+
+    Each of ``priors`` has ``key``, ``low`` and ``high``; used for the prior predictive.
+    """
+    rng = np.random.default_rng([seed, 0x9A10])
+    low = np.array([p.low for p in priors], dtype=np.float64)
+    high = np.array([p.high for p in priors], dtype=np.float64)
+    values = low + (high - low) * rng.random((n, len(priors)))
+    return Posterior(tuple(p.key for p in priors), values, np.full(n, 1.0 / n))
 
 
 def check_table(stats: np.ndarray, targets: Sequence[Target]) -> pd.DataFrame:

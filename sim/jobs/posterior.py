@@ -91,15 +91,36 @@ class Posterior:
         return folder
 
 
+def bundled_posteriors() -> dict[str, Path]:
+    """The posteriors shipped with the package (``scenarios/posteriors/NAME``), by name.
+
+    ``hindcast_2022`` is the calibration of docs/calibration.md (``make calibration``), the
+    posterior the bundled baseline's calibrated values come from.
+    """
+    from sim.scenario.loading import scenario_dir
+
+    root = scenario_dir() / "posteriors"
+    return {p.name: p for p in sorted(root.iterdir())
+            if (p / DRAWS_FILE).is_file()} if root.is_dir() else {}
+
+
 def load_posterior(folder: str | Path) -> Posterior:
-    """The posterior stored in ``folder``; a missing or malformed folder is a one-line error."""
+    """The posterior stored in ``folder``, or the bundled one of that name.
+
+    See :func:`bundled_posteriors`; a missing or malformed folder is a one-line error.
+    """
     import pandas as pd
 
+    bundled = bundled_posteriors()
+    if not Path(folder).is_dir() and str(folder) in bundled:
+        folder = bundled[str(folder)]
     folder = Path(folder)
     draws, manifest = folder / DRAWS_FILE, folder / MANIFEST_FILE
     if not draws.is_file() or not manifest.is_file():
+        names = ", ".join(bundled) or "none"
         raise UsageError(f"--posterior {folder}: not a posterior folder (needs {DRAWS_FILE} and "
-                         f"{MANIFEST_FILE}, written by diplosim calibrate)")
+                         f"{MANIFEST_FILE}, written by diplosim calibrate) nor a bundled "
+                         f"posterior ({names})")
     try:
         meta = json.loads(manifest.read_text(encoding="utf-8"))
         frame = pd.read_parquet(draws)
