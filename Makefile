@@ -47,7 +47,9 @@ test-py313: $(STAMP313)
 	$(VENV313)/bin/python -m pytest -q -p no:cacheprovider $(TESTS313)
 
 # The calibration of docs/calibration.md (about 10 minutes on 2 cores): the whole record, then
-# fitted to December 2024 and scored on 2025; its figures are copied into docs/figures.
+# fitted to December 2024 and scored on 2025; its figures are copied into docs/figures and the
+# whole record's posterior into scenarios/posteriors/hindcast_2022 (`--posterior hindcast_2022`),
+# where the baseline's calibrated values come from (tests/test_calibration_posterior.py).
 CALIBRATE := $(BIN)/diplosim calibrate hindcast_2022 --particles 300 --runs 8 --batch 30 \
              --quantiles 0.2,0.5,0.5 --check-draws 200 --check-runs 10 --seed 1 --overwrite
 calibration: $(STAMP)
@@ -55,6 +57,8 @@ calibration: $(STAMP)
 	$(CALIBRATE) --until 2024-12 --out runs/calibration-2024
 	for f in marginals pairs checks fans; do cp runs/calibration/$$f.png docs/figures/calibration_$$f.png; done
 	cp runs/calibration-2024/fans.png docs/figures/calibration_fans_2024.png
+	mkdir -p scenarios/posteriors/hindcast_2022
+	cp runs/calibration/posterior.parquet runs/calibration/manifest.json scenarios/posteriors/hindcast_2022/
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim analysis classroom tests benchmarks

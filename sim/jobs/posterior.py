@@ -72,6 +72,20 @@ class Posterior:
         """Weighted mean of each parameter."""
         return (self.weights[:, None] * self.draws).sum(axis=0) / self.weights.sum()
 
+    def quantiles(self, q: Sequence[float]) -> np.ndarray:
+        """Weighted quantiles ``q`` (in [0, 1]) of each parameter: len(q) x keys.
+
+        The weighted empirical distribution function (cumulative weights at the sorted draws),
+        inverted by linear interpolation; docs/calibration.md's medians and 5-95% ranges, and
+        the baseline's calibrated values, are these.
+        """
+        out = np.empty((len(q), len(self.keys)))
+        for k in range(len(self.keys)):
+            order = np.argsort(self.draws[:, k], kind="stable")
+            cum = np.cumsum(self.weights[order])
+            out[:, k] = np.interp(q, cum / cum[-1], self.draws[order, k])
+        return out
+
     def overrides(self) -> dict[str, float]:
         """The posterior mean as ``--set``-style overrides (key -> value)."""
         return dict(zip(self.keys, (float(v) for v in self.mean()), strict=True))
