@@ -180,3 +180,29 @@ def test_sweep_verb_prints_the_spread_over_the_posterior(posterior_dir: Path,
     assert "drawn from" in text and "param_p05" in text and "tracks.relief.base_rate" in text
     assert main([*args, str(posterior_dir.parent)]) == 2
     assert "not a posterior folder" in capsys.readouterr().err
+
+
+def test_the_baselines_calibrated_values_are_the_bundled_posteriors_medians() -> None:
+    """The baseline's calibrated parameters are the medians (two significant figures) of the
+    bundled posterior (`make calibration`), each citing the calibration in ``[sources]``, and
+    that posterior was fitted to the record that ships: a change of the record or of a
+    calibrated value without re-running the calibration fails here."""
+    from analysis.calibration.record import DEFAULT_MAPPING, file_digest
+    from sim.jobs.edits import dotted_value
+    from sim.jobs.posterior import bundled_posteriors, load_posterior
+    from sim.scenario.loading import scenario_dir
+
+    post = load_posterior("hindcast_2022")
+    assert bundled_posteriors()["hindcast_2022"].is_dir()
+    base = sim.load_scenario("baseline")
+    values = base.spec.model_dump(mode="python", by_alias=True)
+    for key, median in zip(post.keys, post.quantiles([0.5])[0], strict=True):
+        assert dotted_value(values, key) == float(f"{median:.2g}"), key
+        assert base.spec.sources[key].startswith("calibrated"), key
+    manifest = post.manifest
+    assert manifest["scenario"] == "hindcast_2022" and manifest["until"] == manifest["horizon"]
+    assert manifest["record_sha256"] == file_digest(scenario_dir() / "data" / "record.csv")
+    assert manifest["mapping_sha256"] == file_digest(DEFAULT_MAPPING)
+    from analysis.calibration.abc import read_priors
+
+    assert manifest["priors"] == [vars(p) for p in read_priors()]
