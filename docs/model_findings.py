@@ -254,6 +254,9 @@ def escalation_rises(ens: Runs, sender: str, roles: Roles) -> tuple[np.ndarray, 
     scheduled = {(e.key.split(".")[2], e.month) for e in ens.scenario.spec.events
                  if e.key.startswith(f"packages.{sender}.")}
     cap = getattr(ens.scenario.spec.actors[sender], "escalation_cap", math.inf)
+    # a scheduled event may raise the cap (the baseline's maximum pressure: 1.0 from month 14)
+    cap = max([cap, *(e.value for e in ens.scenario.spec.events
+                      if e.key == f"actors.{sender}.escalation_cap")])
     prefix = f"sanctions_{sender}_"
     names = [n for n in ens.monthly if n.startswith(prefix)]
     if not names:

@@ -245,7 +245,7 @@ def test_report_reads_a_saved_ensemble_with_its_bands(tmp_path, capsys):
     assert code == 0, err
     page = (tmp_path / "report.html").read_text()
     assert "Ensemble: baseline" in page and 'alt="fan chart"' in page
-    assert re.search(r"relief is reached in \d+% \[\d+-\d+%\] of 150 runs", out)
+    assert re.search(r"(relief|ceasefire) is reached in \d+% \[\d+-\d+%\] of 150 runs", out)
 
 
 def test_monthly_bands_are_the_ensemble_engines_and_match_exact_quantiles():

