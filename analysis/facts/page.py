@@ -315,14 +315,18 @@ def render(check: FactCheck, figures: str = "figures", calibration: Path | None 
       "(unilateral); fall from year 1 to year 3 -0.215 to -0.172 | 0.5; 0 |")
     w("| 5 | not reproduced | -0.061 to -0.013 | 0 |")
     w("")
-    w(f"Fact 4 (the case) is not resolved at any run count tried (its effect on success stays "
-      f"within half a point of 0), so its verdict is not pinned: "
+    w(("On the scenario's documented parameters (the pinned tests do not use the posterior), "
+       "fact 4" if check.posterior is not None else "Fact 4")
+      + " (the case) is not resolved at any run count tried (its effect on success stays "
+      "within half a point of 0), so its verdict is not pinned: "
       f"`test_the_case_fact_4_holds_what_it_holds_with_a_margin` checks at {PINNED_RUNS} runs "
       "per variant that pressure falls at every step of the coalition's share with a margin "
       "and that the effect on success lies within four points of 0. "
       "`test_verification_rows_hold` checks V1-V3 at 600 runs"
-      + (" (both on the baseline's documented parameters, not the posterior: "
-         "`test_the_case_on_a_posterior_*` check the posterior's path)"
+      + (". The posterior's path is tested apart: "
+         "`test_the_case_on_a_posterior_of_its_own_values_is_the_case_itself` (bit for bit), "
+         "`test_the_variants_on_a_posterior_share_the_draws_and_the_runs` (paired) and "
+         "`test_a_posterior_moves_the_case_in_the_direction_of_its_values`"
          if check.posterior is not None else "") + ".\n")
     w("## Held-out checks\n")
     w(_held_out(cal) + "\n")
