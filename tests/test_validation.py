@@ -40,17 +40,20 @@ from analysis.facts.base_rates import (
     fact_3_population,
     fact_5_population,
 )
+from analysis.facts.calibrated import case_draws
 from analysis.facts.check import PINNED_EPISODES, PINNED_RUNS
-from analysis.facts.coalitions import fact_4_leakage
+from analysis.facts.coalitions import COALITION_SWEEP, fact_4_leakage
 from analysis.facts.events import fact_6_relief, fact_7_government, fact_8_localisation
 from analysis.facts.measures import EVENT_WINDOW, PRE_WINDOW, half_time, rate_ratio
 from analysis.facts.population import arm_values, draw_covariates, episode_template, run_arm
-from analysis.facts.roles import Roles
+from analysis.facts.roles import Roles, coalition_overrides
 from analysis.facts.variants import Context
 from sim.cli import main
 from sim.core import layout as L
 from sim.core.rules import init_state, new_state, params_of
+from sim.errors import UsageError
 from sim.jobs.edits import PointEdits
+from sim.jobs.posterior import Posterior
 from sim.results.stats import wilson_interval
 
 # ------------------------------------------------------------------------------------------
@@ -485,3 +488,156 @@ def test_facts_command_refuses_bad_input_in_one_line(argv, words, capsys):
     assert err.startswith("diplosim: error: ")
     for word in words:
         assert word in err
+
+
+# The case on a calibrated posterior (diplosim facts --posterior) ----------------------------
+
+#: A posterior's record hash and calibration seed as a manifest holds them.
+_MANIFEST = {"scenario": "baseline", "seed": 7, "record_sha256": "5eed" * 16}
+
+
+def _posterior(keys: dict[str, list[float]], weights: list[float] | None = None) -> Posterior:
+    """A posterior of the given particles (one value list per key)."""
+    draws = np.array(list(keys.values()), dtype=float).T
+    w = np.ones(draws.shape[0]) if weights is None else np.array(weights, float)
+    return Posterior(tuple(keys), draws, w / w.sum(), dict(_MANIFEST))
+
+
+def test_the_case_on_a_posterior_of_its_own_values_is_the_case_itself(baseline):
+    """A posterior whose one particle holds the scenario's own values changes nothing, bit for
+    bit: run r of every variant is run r of the scenario (the draws only set cells)."""
+    spec = baseline.spec
+    post = _posterior({"world.leak_gain": [spec.world.leak_gain],
+                       "actors.IRN.control": [spec.actors["IRN"].control]})
+    roles = Roles.of(baseline)
+    case = case_draws(post, baseline, 60, seed=3, draws=4)
+    assert (case.draws, case.per_draw, case.runs) == (4, 15, 60)
+    on = Context(baseline, roles, case.runs, 3, posterior=case)
+    off = Context(baseline, roles, 60, 3)
+    f_on, f_off = fact_4_leakage(on), fact_4_leakage(off)
+    assert set(on.cache) == set(off.cache) and len(on.cache) == len(COALITION_SWEEP)
+    for key, ens in on.cache.items():
+        pd.testing.assert_frame_equal(ens.summary, off.cache[key].summary, check_exact=True)
+        for name, series in ens.monthly.items():
+            assert np.array_equal(series, off.cache[key].monthly[name], equal_nan=True), name
+    assert (f_on.estimate, f_on.low, f_on.high) == (f_off.estimate, f_off.low, f_off.high)
+
+
+def test_the_variants_on_a_posterior_share_the_draws_and_the_runs(baseline):
+    """Run r of every variant has the same parameter draw and the same random numbers: draw d
+    holds runs d x per_draw onwards, and each equals the scenario with that draw's values (and
+    the variant's own overrides) run on those run ids, so a comparison is paired run by run."""
+    from sim.engines.ensemble import run_chunk
+
+    post = _posterior({"world.w_relief": [2.0, 6.0, 11.0],
+                       "tracks.relief.base_rate": [0.1, 0.4, 0.55],
+                       "actors.IRN.control": [0.3, 0.6, 0.95]}, weights=[1, 2, 1])
+    roles = Roles.of(baseline)
+    case = case_draws(post, baseline, 24, seed=5, draws=3)
+    ctx = Context(baseline, roles, case.runs, 5, posterior=case)
+    share = coalition_overrides(baseline, roles, 0.6)
+    variants = {"base": {}, "f4_0.6": share}
+    for key, overrides in variants.items():
+        ens = ctx.ensemble(key, overrides or None)
+        for d in range(case.draws):
+            ids = np.arange(d * case.per_draw, (d + 1) * case.per_draw, dtype=np.int64)
+            drawn = dict(zip(post.keys, case.values[d].tolist(), strict=True))
+            scn = baseline.with_overrides({**drawn, **overrides})
+            alone = run_chunk(scn, 5, ids, record=True)
+            assert np.array_equal(ens.summary.drop(columns="run").to_numpy()[ids],
+                                  alone.outcomes, equal_nan=True)
+            traj = np.stack(list(ens.monthly.values()), axis=-1)[ids]
+            assert np.array_equal(traj, alone.trajectories, equal_nan=True), (key, d)
+    # A draw of the experiment is its runs of every variant, numbered from 0.
+    one = ctx.draw(1)
+    assert one.runs == case.per_draw and set(one.cache) == set(variants)
+    assert np.array_equal(one.cache["base"].series(f"pressure_{roles.target}"),
+                          ctx.cache["base"].series(f"pressure_{roles.target}")[8:16])
+    with pytest.raises(KeyError):
+        one.ensemble("f4_0.8", coalition_overrides(baseline, roles, 0.8))
+
+
+def test_a_posterior_moves_the_case_in_the_direction_of_its_values(baseline):
+    """Fact 4 works through leakage: a one-particle posterior with no leakage
+    (world.leak_gain = 0) makes the coalition's share irrelevant, so pressure and success do
+    not move (exactly 0, run by run, and 0 in every draw); one with four times the leakage
+    per unit of busting trade makes pressure fall further than the baseline's does."""
+    runs = 200
+
+    def pressure_fall(check: FactCheck) -> float:
+        rows = check.facts[3].data["rows"]["pressure"].to_numpy()
+        return float(rows[-1] - rows[0])
+
+    plain = check_facts(runs=runs, seed=2, sensitivity=False)
+    none = check_facts(runs=runs, seed=2, sensitivity=False,
+                       posterior=_posterior({"world.leak_gain": [0.0]}))
+    much = check_facts(runs=runs, seed=2, sensitivity=False,
+                       posterior=_posterior({"world.leak_gain": [6.0]}))
+    f4 = none.facts[3]
+    assert (f4.estimate, f4.low, f4.high) == (0.0, 0.0, 0.0)
+    assert (f4.param_p05, f4.param_p95, f4.mc_se) == (0.0, 0.0, 0.0)
+    assert f4.draws == 50 and np.all(f4.data["per_run"] == 0)
+    assert pressure_fall(none) == 0.0
+    assert pressure_fall(much) < pressure_fall(plain) < 0.0
+    # The population does not use the posterior.
+    for k in (0, 1, 2, 4):
+        assert none.facts[k].estimate == plain.facts[k].estimate
+        assert math.isnan(none.facts[k].param_p05) and none.facts[k].draws == 0
+
+
+def test_facts_on_a_posterior_name_it_and_report_the_spread(tmp_path, capsys):
+    """``diplosim facts --posterior DIR``: the case's rows give the spread over the draws
+    (param_p05, param_p95, mc_se in the CSV; NaN for the population's rows), the report and
+    the page name the posterior (folder, particles, record SHA-256, seed) and say the case ran
+    on it; without --posterior there are no spread columns."""
+    folder = tmp_path / "post"
+    _posterior({"world.leak_gain": [1.0, 1.5, 2.5], "actors.IRN.control": [0.5, 0.6, 0.8]}
+               ).save(folder)
+    csv, page = tmp_path / "facts.csv", tmp_path / "validation.md"
+    assert main(["facts", "--runs", "100", "--seed", "1", "--posterior", str(folder),
+                 "--csv", str(csv), "--page", str(page), "--figures", str(tmp_path / "f")]) == 0
+    out = capsys.readouterr().out
+    assert f"on the calibrated posterior {folder}: 3 particles of 2 parameters" in out
+    assert "posterior:  5-95% over" in out
+    table = pd.read_csv(csv).set_index("fact")
+    assert {"param_p05", "param_p95", "mc_se", "draws"} <= set(table)
+    assert table.loc[[1, 2, 3, 5], "param_p05"].isna().all()
+    assert (table.loc[[1, 2, 3, 5], "draws"] == 0).all()
+    assert table.loc[4, "draws"] == 50 and table.loc[4, "param_p05"] <= table.loc[4, "param_p95"]
+    assert np.isfinite(table.loc[4, "mc_se"]) and table.loc[4, "runs"] == 100
+    assert "on the calibrated posterior" in table.loc[4, "model_measure"]
+    ver = pd.read_csv(tmp_path / "facts_verification.csv").set_index("check")
+    assert (ver.loc[["V1", "V2", "V3"], "draws"] > 0).all()
+    assert ver.loc[["V4", "V5"], "param_p05"].isna().all()
+    text = page.read_text(encoding="utf-8")
+    assert f"diplosim facts --posterior {folder} --figures" in text
+    assert f"the posterior in `{folder}`: 3 particles of 2 parameters" in text
+    assert f"seed 7 from the record of SHA-256 `{'5eed' * 16}`" in text
+    assert "the Iran case on the calibrated posterior" in text
+    assert "draws 5-95%:" in text and "do not use the posterior" in text
+    assert "posterior was being re-run" not in text
+    assert "`actors.IRN.pain_sensitivity`" in text.split("## What this page does not show")[1]
+    plain = facts_table(check_facts(runs=100, seed=1, sensitivity=False))
+    assert "param_p05" not in plain
+    for k in (1, 2, 3, 5):  # the population's facts are the same with or without a posterior
+        assert table.loc[k, "model"] == pytest.approx(plain.set_index("fact").loc[k, "model"],
+                                                      rel=0, abs=1e-12)
+
+
+def test_facts_refuse_a_bad_posterior_in_one_line(tmp_path, baseline, capsys):
+    """A folder that is not a posterior, or one whose key the scenario does not have: one line
+    naming the folder and the key, before anything runs; the Python API raises the same."""
+    odd = tmp_path / "odd"
+    _posterior({"actors.XYZ.control": [0.5]}).save(odd)
+    for folder, words in ((tmp_path, [str(tmp_path), "not a posterior folder"]),
+                          (odd, [str(odd), "actors.XYZ.control", "not a parameter"])):
+        assert main(["facts", "--runs", "100", "--posterior", str(folder)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "Traceback" not in err
+        assert err.startswith("diplosim: error: ")
+        for word in words:
+            assert word in err
+    with pytest.raises(UsageError, match="actors.XYZ.control"):
+        check_facts(runs=100, posterior=odd, sensitivity=False)
+    with pytest.raises(UsageError, match="parameter draws"):
+        case_draws(_posterior({"world.leak_gain": [1.0]}), baseline, 10, 0, draws=11)

@@ -8,7 +8,8 @@ systems", Science 310:987, doi:10.1126/science.1116681). Two tables keep apart w
   reference list are base rates and contrasts over many episodes (HSE, TIES, GSDB), so they are
   measured on a population of synthetic episodes drawn from stated priors
   (:mod:`~analysis.facts.population`) and run through the same rules; fact 4 is a claim about the
-  Iran case and is measured on the scenario;
+  Iran case and is measured on the scenario, on its documented parameters or on a calibrated
+  posterior (``check_facts(..., posterior=DIR)``, ``diplosim facts --posterior DIR``);
 - **verification**: each mechanism does what docs/ODD.md says (the former facts 6, 7 and 8 hold
   by construction), with the tests that verify it.
 
@@ -28,7 +29,9 @@ The package, by job:
 - :mod:`~analysis.facts.verification` and :mod:`~analysis.facts.events`: the mechanisms and the
   case checks of the former facts 6-8;
 - :mod:`~analysis.facts.variants`, :mod:`~analysis.facts.roles`: running variants of the case
-  with their monthly figures, who is who;
+  with their monthly figures (on a posterior's draws too), who is who;
+- :mod:`~analysis.facts.calibrated`: the case on a calibrated posterior (its draws, checked
+  against the scenario; each draw's figure and the spread over the draws);
 - :mod:`~analysis.facts.measures`: a :class:`Fact` and the statistics of its figure;
 - :mod:`~analysis.facts.fragility`: horizons, codings and assumptions swept;
 - :mod:`~analysis.facts.check`: :func:`check_facts`;

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -13,12 +15,13 @@ from analysis.facts.base_rates import (
     fact_3_population,
     fact_5_population,
 )
+from analysis.facts.calibrated import case_draws, draw_spread
 from analysis.facts.coalitions import COALITION_SWEEP, fact_4_leakage
 from analysis.facts.fragility import CASE_SWEEPS, POPULATION_SWEEPS, fragility_sweep
 from analysis.facts.measures import Fact
 from analysis.facts.population import ARMS, Population, run_population
 from analysis.facts.roles import Roles
-from analysis.facts.variants import Context
+from analysis.facts.variants import CaseDraws, Context
 from analysis.facts.verification import Verified, verify
 from sim.core.rng import seed_key
 from sim.errors import UsageError
@@ -74,6 +77,8 @@ class FactCheck:
         scenario: the case's name.
         seconds: wall time of the check.
         roles: who is who in the case.
+        posterior: the calibrated posterior's draws the case ran on (None: the scenario's
+            own parameters). The population does not use it.
     """
 
     facts: list[Fact]
@@ -85,6 +90,12 @@ class FactCheck:
     scenario: str
     seconds: float
     roles: Roles
+    posterior: CaseDraws | None = None
+
+    @property
+    def case_runs(self) -> int:
+        """Runs per variant of the case (on a posterior: draws x runs per draw)."""
+        return self.posterior.runs if self.posterior is not None else self.runs
 
     @property
     def reproduced(self) -> int:
@@ -98,7 +109,8 @@ class FactCheck:
 
 
 def check_facts(runs: int = 4000, seed: int = 0, scenario: Scenario | str = "baseline",
-                sensitivity: bool = True) -> FactCheck:
+                sensitivity: bool = True, posterior: Any = None,
+                draws: int | None = None) -> FactCheck:
     """Measure the validated facts, run the verification checks and (optionally) the fragility.
 
     Args:
@@ -109,6 +121,15 @@ def check_facts(runs: int = 4000, seed: int = 0, scenario: Scenario | str = "bas
             party supplies arms, as the baseline has. The population does not depend on it.
         sensitivity: also run the fragility sweep (horizons, codings, assumptions; the case's
             assumptions at half the runs).
+        posterior: a calibration's posterior (:class:`sim.jobs.posterior.Posterior` or its
+            folder) for the case: each run of fact 4, of the case checks of V1-V3 and of fact
+            4's fragility draws the posterior's keys from it (they override the scenario's
+            cells), the variants compared share the draws and the runs (paired within each
+            draw), and those rows also give the spread over the draws
+            (:mod:`analysis.facts.calibrated`). The population's facts do not use it.
+        draws: parameter draws of ``posterior`` (default
+            :func:`sim.jobs.posterior.default_draws`: at most 50, two runs each or more);
+            the case's runs are rounded up to a multiple of them.
 
     Returns:
         A :class:`FactCheck`.
@@ -120,17 +141,26 @@ def check_facts(runs: int = 4000, seed: int = 0, scenario: Scenario | str = "bas
     scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     roles = Roles.of(scn)
     t0 = time.perf_counter()
+    # The posterior is read and checked against the case before anything runs.
+    case = None if posterior is None else case_draws(posterior, scn, runs, seed, draws)
+    half = max(100, runs // 2)
+    # Fact 4's fragility on the case runs at half the runs, on the same draws.
+    case_half = (None if case is None else
+                 dataclasses.replace(case, per_draw=-(-half // case.draws))
+                 if case.draws <= half else case_draws(case.posterior, scn, half, seed))
     pop = run_population(runs, seed)
-    ctx = Context(scn, roles, runs, seed)
-    facts = [fact_1_population(pop), fact_2_population(pop), fact_3_population(pop),
-             fact_4_leakage(ctx), fact_5_population(pop)]
+    ctx = Context(scn, roles, case.runs if case is not None else runs, seed, posterior=case)
+    f4 = draw_spread(ctx, fact_4_leakage(ctx), fact_4_leakage)
+    facts = [fact_1_population(pop), fact_2_population(pop), fact_3_population(pop), f4,
+             fact_5_population(pop)]
     for f in facts:
-        f.runs = runs
+        f.runs = runs if WHERE[f.number] == "population" else ctx.runs
     verification = verify(ctx)
     for v in verification:
         if v.fact is not None:
-            v.fact.runs = runs
-    frag = (fragility_sweep(pop, scn, roles, max(100, runs // 2), seed) if sensitivity
+            draw_spread(ctx, v.fact, v.mechanism.check)
+            v.fact.runs = ctx.runs
+    frag = (fragility_sweep(pop, scn, roles, half, seed, posterior=case_half) if sensitivity
             else pd.DataFrame())
     return FactCheck(facts, verification, frag, pop, runs, seed, scn.name,
-                     time.perf_counter() - t0, roles)
+                     time.perf_counter() - t0, roles, case)

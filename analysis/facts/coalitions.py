@@ -67,10 +67,11 @@ def fact_4_leakage(ctx: Context, shares: tuple[float, ...] = COALITION_SWEEP) ->
         "busting is the main cause of failure; coalition share fell from about 80% to 60%",
         "Early 2015; Libman 2024",
         f"change in durable success (share of all runs, paired per run) from coalition share "
-        f"{shares[0]:g} to {shares[-1]:g}, the Iran case",
+        f"{shares[0]:g} to {shares[-1]:g}, the Iran case"
+        + (" on the calibrated posterior" if ctx.posterior is not None else ""),
         *total, "< 0, and pressure falls at every step", ok, note,
         data={"rows": pd.DataFrame(rows, columns=[
             "coalition_share", "pressure", "pressure_lo", "pressure_hi", "success",
-            "success_lo", "success_hi"])},
+            "success_lo", "success_hi"]), "per_run": succ[-1] - succ[0]},
         reason="; ".join(why),
     )

@@ -39,6 +39,11 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--page", metavar="FILE",
                    help="write the validation page (docs/validation.md) here, its figures "
                         "linked from --figures")
+    p.add_argument("--posterior", metavar="DIR",
+                   help="run the case's facts (fact 4, the checks of V1-V3 and fact 4's "
+                        "fragility) with each run's parameters drawn from a calibrated "
+                        "posterior (diplosim calibrate --out DIR); the population's facts do "
+                        "not use it")
     p.add_argument("--no-sensitivity", action="store_true",
                    help="skip the fragility sweep (horizons, codings, assumptions)")
     add_overwrite_argument(p)
@@ -55,6 +60,11 @@ def facts_command(args: argparse.Namespace) -> int:
 
     scn = load_scenario(args.scenario, policy=args.policy)
     scn = scn.with_overrides(parse_sets(args.sets)) if args.sets else scn
+    if args.posterior is not None:
+        from analysis.facts.calibrated import case_draws
+
+        # Refused before anything runs: not a posterior, or a key the scenario does not have.
+        case_draws(args.posterior, scn, args.runs, args.seed)
     runs, per_run = facts_job(scn, args.runs, not args.no_sensitivity)
     check_job_size(JobSize("--runs", runs, scn.horizon, len(scn.spec.actors),
                            args.runs * per_run, 0, os.cpu_count() or 1), args.runs,
@@ -64,7 +74,7 @@ def facts_command(args: argparse.Namespace) -> int:
         claim_output_file(args.page, "--page", bool(args.overwrite), [])
     warm_kernel(scn, single=False)
     check = check_facts(runs=args.runs, seed=args.seed, scenario=scn,
-                        sensitivity=not args.no_sensitivity)
+                        sensitivity=not args.no_sensitivity, posterior=args.posterior)
     print(format_report(check))
     if args.csv:
         from sim.results.provenance import write_bytes_atomic

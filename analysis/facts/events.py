@@ -63,7 +63,7 @@ def fact_6_relief(ctx: Context) -> Fact:
         "Iran's crude exports doubled within months of January 2016; fell from 2.8 to 0.15 mb/d "
         "after May 2018", "OPEC/IEA; Kpler via Reuters (reference figures)",
         "months until half of the growth effect of a relief deal / of a snap-back is reached "
-        "(the slower of the two)",
+        "(the slower of the two)" + _on(ctx),
         est, lo, hi, "<= 6 months for both", bool(ok), note,
         data={"k": k, "up": up.mean(axis=0) if up.size else None,
               "down": down.mean(axis=0) if down.size else None},
@@ -113,7 +113,7 @@ def fact_7_government(ctx: Context) -> Fact:
         "leader change strongly associated with sanctions ending (Iran 2024 the relevant case)",
         "McGillivray & Stam 2004",
         f"hazard ratio of a first relief deal from month {m0}, with vs without the change of "
-        "government",
+        "government" + _on(ctx),
         *hr, "> 1", bool(ok),
         f"{e1} deals in {t1:.0f} run-months at risk with the change, {e0} in {t0:.0f} without",
         data={"months": months, "with": np.array([np.mean(m1 <= x) for x in months]),
@@ -164,6 +164,8 @@ def fact_8_localisation(ctx: Context) -> Fact:
     r_on, r_off = per_month(base, list(roles.routes), True), per_month(off, list(roles.routes),
                                                                       True)
     du = paired(u_off, u_on)
+    per_run = np.full(ctx.runs, np.nan)
+    per_run[keep] = u_off - u_on
     dr = paired(r_off, r_on)
     ok = bool(keep.sum() >= 30 and du[1] > 0 and dr[1] > 0)
     rel = du[0] / u_off.mean() if u_off.size and u_off.mean() > 0 else math.nan
@@ -176,7 +178,7 @@ def fact_8_localisation(ctx: Context) -> Fact:
         "about 80% of Iran's arms exports went to Russia in 2020-24; drone production moved to "
         "Alabuga", "SIPRI 2025; Alabuga reports (reference figures)",
         f"fall in {built} shipped per month after localisation, without vs with production "
-        "assistance (units/month, paired, same runs and months)",
+        "assistance (units/month, paired, same runs and months)" + _on(ctx),
         *du, "> 0 for shipments and for arms revenue", ok,
         f"{int(keep.sum())} of {ctx.runs} runs localised, median month "
         f"{np.median(loc[keep]) if keep.any() else math.nan:.0f}; the fall is "
@@ -186,8 +188,13 @@ def fact_8_localisation(ctx: Context) -> Fact:
         data={"units_on": sum(base.series(f"shipped_{r}") for r in shipped).mean(axis=0),
               "units_off": sum(off.series(f"shipped_{r}") for r in shipped).mean(axis=0),
               "built": built, "loc_median": float(np.median(loc[keep])) if keep.any()
-              else math.nan},
+              else math.nan, "per_run": per_run},
     )
+
+
+def _on(ctx: Context) -> str:
+    """The words a case check's measure ends with on a calibrated posterior ("" without)."""
+    return ", on the calibrated posterior" if ctx.posterior is not None else ""
 
 
 def _aff0(spec: Any, a: str, b: str) -> float:

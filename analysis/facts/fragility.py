@@ -27,7 +27,7 @@ from analysis.facts.coalitions import fact_4_leakage
 from analysis.facts.measures import Fact
 from analysis.facts.population import Population, run_population
 from analysis.facts.roles import Roles
-from analysis.facts.variants import Context
+from analysis.facts.variants import CaseDraws, Context
 from sim.scenario import Scenario
 
 #: Horizons (months) the population's facts are re-read at.
@@ -93,7 +93,7 @@ def reread(pop: Population) -> list[dict[str, object]]:
 
 
 def fragility_sweep(pop: Population, scn: Scenario, roles: Roles, runs: int, seed: int,
-                    case: bool = True) -> pd.DataFrame:
+                    case: bool = True, posterior: CaseDraws | None = None) -> pd.DataFrame:
     """Every validated fact at other horizons, codings and values of its assumptions.
 
     Args:
@@ -104,6 +104,8 @@ def fragility_sweep(pop: Population, scn: Scenario, roles: Roles, runs: int, see
         runs: Monte Carlo runs per variant of the case's sweep.
         seed: seed of every draw.
         case: also sweep fact 4's assumptions on the case (the slowest part).
+        posterior: the calibrated posterior's draws for the case's sweep (``runs`` is then
+            ``posterior.runs``); a swept key the posterior also has takes the swept value.
 
     Returns:
         One row per fact and setting: the sweep (horizon, coding, assumption), the setting's
@@ -119,6 +121,8 @@ def fragility_sweep(pop: Population, scn: Scenario, roles: Roles, runs: int, see
         for key, values in CASE_SWEEPS:
             key = key.format(target=roles.target)
             for v in values:
-                ctx = Context(scn.with_overrides({key: v}), roles, runs, seed)
+                ctx = Context(scn.with_overrides({key: v}), roles,
+                              runs if posterior is None else posterior.runs, seed,
+                              posterior=posterior, pinned=frozenset({key}))
                 rows.append(_row(fact_4_leakage(ctx, shares=(0.8, 0.6)), "assumption", key, v))
     return pd.DataFrame(rows)

@@ -44,6 +44,12 @@ class Fact:
             that the figure lies inside its band but its interval is not resolved at this run
             count.
         runs: Monte Carlo runs per variant behind the figure (set by ``check_facts``).
+        param_p05, param_p95: on a calibrated posterior, the 5% and 95% quantiles of the
+            parameter draws' own figures (what we do not know about the parameters; NaN
+            without a posterior, :func:`analysis.facts.calibrated.draw_spread`).
+        mc_se: on a posterior, the Monte Carlo standard error of a figure that is a mean of
+            per-run effects (the runs' chance alone); NaN otherwise.
+        draws: on a posterior, the parameter draws that gave a figure (0 without).
     """
 
     number: int
@@ -60,6 +66,10 @@ class Fact:
     data: dict[str, Any] = field(default_factory=dict, repr=False)
     reason: str = ""
     runs: int = 0
+    param_p05: float = math.nan
+    param_p95: float = math.nan
+    mc_se: float = math.nan
+    draws: int = 0
 
     def __post_init__(self) -> None:
         if not self.reproduced and not self.reason:

@@ -7,7 +7,9 @@ the prose around them says what each experiment is and how to read it. Where a s
 prose depends on a verdict, it is chosen by the verdict (a verdict that flips changes the
 sentence, and fails ``tests/test_validation.py``'s pinned verdicts, so it is reported on purpose).
 The held-out scores are read from docs/calibration.md (another command writes them), not copied
-by hand.
+by hand. When the case ran on a calibrated posterior (``diplosim facts --posterior DIR``), the
+page names it (folder, particles, the record's SHA-256 and the calibration's seed, from its
+manifest) and gives each case row's spread over the parameter draws.
 """
 
 from __future__ import annotations
@@ -22,10 +24,52 @@ from analysis.facts.check import PINNED_EPISODES, PINNED_RUNS, WHERE, FactCheck
 from analysis.facts.fragility import CASE_SWEEPS, HORIZONS, POPULATION_SWEEPS, THRESHOLDS
 from analysis.facts.measures import Fact
 from analysis.facts.population import HORIZON, PRIORS
-from analysis.facts.report import fragility_summary
+from analysis.facts.report import fragility_summary, spread_text
 from sim.errors import UsageError
 
 COMMAND = "diplosim facts --figures docs/figures --page docs/validation.md --overwrite"
+
+
+def command(check: FactCheck) -> str:
+    """The one command that writes the page from ``check`` (with its ``--posterior``)."""
+    case = check.posterior
+    if case is None:
+        return COMMAND
+    return COMMAND.replace("facts ", f"facts --posterior {case.folder or 'DIR'} ", 1)
+
+
+def _spread(f: Fact) -> str:
+    """``; draws 5-95%: a to b`` for a case figure on a posterior ("" otherwise)."""
+    if not f.draws:
+        return ""
+    return f"; draws 5-95%: {f.param_p05:.3g} to {f.param_p95:.3g}"
+
+
+def _posterior_paragraph(check: FactCheck) -> str:
+    """Which posterior the case ran on and how, from its manifest."""
+    case = check.posterior
+    post, m = case.posterior, case.posterior.manifest
+    folder = f"`{case.folder}`" if case.folder is not None else "a posterior given in Python"
+    keys = ", ".join(f"`{k}`" for k in post.keys)
+    return (
+        f"**The case on the calibrated posterior.** Fact 4, the case checks of V1-V3 and fact "
+        f"4's fragility run on the posterior in {folder}: {post.n_particles} particles of "
+        f"{len(post.keys)} parameters ({keys}), written by `diplosim calibrate` on the "
+        f"`{m.get('scenario', 'unnamed')}` scenario with seed {m.get('seed', 'not recorded')} "
+        f"from the record of SHA-256 `{m.get('record_sha256') or 'not recorded'}` (its "
+        f"`manifest.json`; see [docs/calibration.md](calibration.md)). {case.draws} parameter "
+        f"vectors are drawn from it by weight (seed {check.seed}) and each is run "
+        f"{case.per_draw} times ({case.runs} runs per variant): run *r* of every variant has "
+        "the same draw and the same random numbers, the posterior's keys override the "
+        f"scenario's cells, so a comparison (coalition share 0.8 against 0.6, say) stays paired "
+        "within each draw. A case row gives the figure and its 95% interval over all runs, as "
+        "without a posterior, and the 5-95% spread of the draws' own figures (each computed "
+        f"on its {case.per_draw} runs: what we do not know about the parameters, with the "
+        "runs' chance in each draw's figure) and, where the figure is a mean of per-run "
+        "effects, its Monte Carlo standard error (the runs' chance alone), as the "
+        "calibration's outcome tables do (`param_p05`, `param_p95`, `mc_se`). The population's "
+        "facts (1, 2, 3 and 5) do not use the posterior: they are about many sender-target "
+        "pairs, not Iran.\n")
 
 
 def _ci(f: Fact, digits: int = 3) -> str:
@@ -88,12 +132,16 @@ def render(check: FactCheck, figures: str = "figures", calibration: Path | None 
     w("This page is written by one command (about "
       f"{max(1, round(check.seconds / 60))} minutes on 2 cores, plus the kernel's compilation "
       "the first time):\n")
-    w(f"    {COMMAND}\n")
+    w(f"    {command(check)}\n")
+    post_arg = (f", posterior=\"{check.posterior.folder or 'DIR'}\""
+                if check.posterior is not None else "")
     w("Every number, interval, verdict and table below comes from that run "
-      f"({check.runs} runs per variant of the case and {pop.episodes} synthetic episodes, seed "
-      f"{check.seed}); the figures are in `docs/figures/`. In Python: "
-      "`analysis.facts.check_facts(runs=4000, seed=0)`, then `facts_table`, "
+      f"({check.case_runs} runs per variant of the case and {pop.episodes} synthetic episodes, "
+      f"seed {check.seed}); the figures are in `docs/figures/`. In Python: "
+      f"`analysis.facts.check_facts(runs=4000, seed=0{post_arg})`, then `facts_table`, "
       "`verification_table` and `analysis.facts.page.write_page`.\n")
+    if check.posterior is not None:
+        w(_posterior_paragraph(check))
     w("## The count\n")
     w(f"**{k} of {n} validated facts are reproduced** ({', '.join(ok) or 'none'}; not "
       f"reproduced: {', '.join(no) or 'none'}). The reference list has eight facts; three of "
@@ -112,7 +160,7 @@ def render(check: FactCheck, figures: str = "figures", calibration: Path | None 
     w("|---|---|---|---|---|---|---|---|---|")
     for f in check.facts:
         w(f"| {f.number} | {WHERE[f.number]} | {_cell(f.title)} | {_cell(f.literature)} "
-          f"({_cell(f.source)}) | {_cell(f.measure)} | {_ci(f)} | {_cell(f.band)} | "
+          f"({_cell(f.source)}) | {_cell(f.measure)} | {_ci(f)}{_spread(f)} | {_cell(f.band)} | "
           f"{_verdict(f)} | [fact {f.number}]({figures}/fact_{f.number}.png) |")
     w("")
     w("Facts 1, 2, 3 and 5 are base rates and contrasts over many episodes (HSE's 204, TIES's "
@@ -120,7 +168,10 @@ def render(check: FactCheck, figures: str = "figures", calibration: Path | None 
       "one run each, so an interval is over episodes. Comparing them with the chance variation "
       "of one case, as this page did before, was a category error. Fact 4 is a claim about the "
       "present case (busting by China as the Western coalition's share shrinks) and is measured "
-      "on the Iran case.\n")
+      "on the Iran case"
+      + (" on the calibrated posterior (its row also gives the 5-95% spread of the parameter "
+         "draws' own figures); the population's facts do not use the posterior."
+         if check.posterior is not None else ".") + "\n")
     w("## Verification\n")
     w("| id | mechanism (what docs/ODD.md says) | ODD | was fact | tests that verify it | "
       "case check | status |")
@@ -128,7 +179,7 @@ def render(check: FactCheck, figures: str = "figures", calibration: Path | None 
     for v in check.verification:
         m = v.mechanism
         tests = "<br>".join(f"`{t}`" for t in m.tests)
-        case = (f"{_ci(v.fact, 2)}: {_cell(v.fact.measure)} "
+        case = (f"{_ci(v.fact, 2)}{_spread(v.fact)}: {_cell(v.fact.measure)} "
                 f"([figure]({figures}/verification_{m.key.lower()}.png))"
                 if v.fact is not None else "")
         w(f"| {m.key} | {_cell(m.mechanism)} | {m.section} | {m.was_fact or ''} | {tests} | "
@@ -141,9 +192,12 @@ def render(check: FactCheck, figures: str = "figures", calibration: Path | None 
       "what it builds (ODD 7.4). `diplosim facts` still runs their experiment on the case as a "
       "check that the ensemble shows what the rules say; `tests/test_validation.py::"
       "test_verification_rows_hold` pins them.\n")
+    on = (f" on the calibrated posterior, {check.posterior.draws} draws x "
+          f"{check.posterior.per_draw}" if check.posterior is not None else "")
     for v in check.verification:
         if v.fact is not None and v.fact.note:
-            w(f"- **{v.mechanism.key}** ({check.runs} runs): {v.fact.note}.")
+            spread = f"; {spread_text(v.fact)}" if v.fact.draws else ""
+            w(f"- **{v.mechanism.key}** ({check.case_runs} runs{on}): {v.fact.note}{spread}.")
     w("")
     w("## The population of synthetic episodes\n")
     w("Each episode is one small scenario (`analysis.facts.population.EPISODE_TOML`): a target "
@@ -182,6 +236,10 @@ def render(check: FactCheck, figures: str = "figures", calibration: Path | None 
         w(f"**Experiment.** {f.measure[0].upper() + f.measure[1:]}. ({WHERE[num]}; {code})\n")
         w(f"![fact {num}]({figures}/fact_{num}.png)\n")
         w(f"**Row.** {_ci(f)}; band {f.band} ({f.literature}; {f.source}). {_verdict(f)}.\n")
+        if f.draws:
+            w(f"**Over the posterior's parameter draws.** {spread_text(f)}: the spread of the "
+              f"figure over what the calibration left unknown about the parameters, beside the "
+              f"interval over all {f.runs} runs.\n")
         if f.note:
             w(f"**Figures behind it.** {f.note}.\n")
         if f.reason:
@@ -227,7 +285,11 @@ def render(check: FactCheck, figures: str = "figures", calibration: Path | None 
       "one value for every episode); for facts 1 and 2 also the share of multilateral "
       "episodes (0 to 1; the prior's 0.4 is an assumption; every episode is run both ways, so "
       "this re-reads the same runs); for fact 4 on the case, Iran's `pain_sensitivity` and the "
-      "leakage per unit of busting trade (`world.leak_gain`), at half the runs.\n")
+      "leakage per unit of busting trade (`world.leak_gain`), at half the runs"
+      + (f" on the posterior's draws ({check.posterior.draws} draws, each run "
+         f"{-(-max(100, check.runs // 2) // check.posterior.draws)} times; the swept key keeps "
+         "its swept value if the posterior has it)" if check.posterior is not None else "")
+      + ".\n")
     summary = fragility_summary(check)
     if not summary.empty:
         w("| fact | sweep | setting | settings | reproduced at | figure from | to |")
@@ -253,12 +315,19 @@ def render(check: FactCheck, figures: str = "figures", calibration: Path | None 
       "(unilateral); fall from year 1 to year 3 -0.215 to -0.172 | 0.5; 0 |")
     w("| 5 | not reproduced | -0.061 to -0.013 | 0 |")
     w("")
-    w(f"Fact 4 (the case) is not resolved at any run count tried (its effect on success stays "
-      f"within half a point of 0), so its verdict is not pinned: "
+    w(("On the scenario's documented parameters (the pinned tests do not use the posterior), "
+       "fact 4" if check.posterior is not None else "Fact 4")
+      + " (the case) is not resolved at any run count tried (its effect on success stays "
+      "within half a point of 0), so its verdict is not pinned: "
       f"`test_the_case_fact_4_holds_what_it_holds_with_a_margin` checks at {PINNED_RUNS} runs "
       "per variant that pressure falls at every step of the coalition's share with a margin "
       "and that the effect on success lies within four points of 0. "
-      "`test_verification_rows_hold` checks V1-V3 at 600 runs.\n")
+      "`test_verification_rows_hold` checks V1-V3 at 600 runs"
+      + (". The posterior's path is tested apart: "
+         "`test_the_case_on_a_posterior_of_its_own_values_is_the_case_itself` (bit for bit), "
+         "`test_the_variants_on_a_posterior_share_the_draws_and_the_runs` (paired) and "
+         "`test_a_posterior_moves_the_case_in_the_direction_of_its_values`"
+         if check.posterior is not None else "") + ".\n")
     w("## Held-out checks\n")
     w(_held_out(cal) + "\n")
     w("## The previous page's known faults, and what became of them\n")
@@ -288,10 +357,31 @@ def render(check: FactCheck, figures: str = "figures", calibration: Path | None 
       "belligerent, and senders that react to detected transfers): sanctions over human "
       "rights, nuclear programmes or territory, which make up much of HSE and TIES, are not "
       "in the model.\n"
-      "- The case facts use the baseline's documented parameters, not the calibrated "
-      "posterior of docs/calibration.md (issue 14's posterior was being re-run when this page "
-      "was written).\n")
+      + _case_parameters(check))
     return "\n".join(out) + "\n"
+
+
+def _case_parameters(check: FactCheck) -> str:
+    """What the case's parameters are and are not: the bullet of "What this page does not show"."""
+    case = check.posterior
+    if case is None:
+        return ("- The case facts (fact 4, the case checks of V1-V3) use the scenario's "
+                "documented parameters, not a calibrated posterior: `diplosim facts "
+                "--posterior DIR` runs them on one (see docs/calibration.md).\n")
+    scenario = case.posterior.manifest.get("scenario", "another scenario")
+    swept = [k.format(target=check.roles.target) for k, _ in CASE_SWEEPS]
+    left = [k for k in swept if k not in case.posterior.keys]
+    rests = (f" Fact 4 rests on {' and '.join(f'`{k}`' for k in left)}, which the "
+             "calibration does not cover: the posterior's spread says nothing about them, "
+             "the fragility lines do." if left else "")
+    elsewhere = ("" if scenario == check.scenario else
+                 f" The posterior was fitted on the `{scenario}` scenario's record and is "
+                 f"applied to `{check.scenario}`'s cells of the same names: that these "
+                 "parameters mean the same in both is an assumption.")
+    return (f"- The posterior covers {len(case.posterior.keys)} parameters; every other "
+            "parameter of the case keeps the scenario's documented value, so a row's spread "
+            f"over the draws is the spread over those {len(case.posterior.keys)} only.{rests}"
+            f"{elsewhere}\n")
 
 
 def _reading_1(f: Fact, check: FactCheck) -> str:

@@ -15,14 +15,31 @@ def facts_table(check: FactCheck) -> pd.DataFrame:
     One row per fact: where it is measured (the population of synthetic episodes or the case),
     the fact, literature and source, the model's figure with its 95% CI, the band, the verdict,
     the note, the runs (or episodes) behind the figure and, for a fact not reproduced, the
-    reason.
+    reason. On a calibrated posterior (``check.posterior``) also ``param_p05`` and
+    ``param_p95`` (the 5-95% spread of the parameter draws' own figures), ``mc_se`` (Monte
+    Carlo standard error of a mean of per-run effects) and ``draws``: set for the case's fact,
+    NaN (0 draws) for the population's, which do not use the posterior.
     """
-    return pd.DataFrame([{
+    frame = pd.DataFrame([{
         "fact": f.number, "where": WHERE[f.number], "title": f.title,
         "literature": f.literature, "source": f.source, "model_measure": f.measure,
         "model": f.estimate, "ci_low": f.low, "ci_high": f.high, "band": f.band,
         "verdict": f.verdict, "note": f.note, "runs": f.runs, "reason": f.reason,
     } for f in check.facts])
+    return _with_spread(frame, check.facts, check)
+
+
+def _with_spread(frame: pd.DataFrame, facts: list[Fact | None], check: FactCheck
+                 ) -> pd.DataFrame:
+    """``frame`` with the posterior's spread columns when the case ran on one."""
+    if check.posterior is None:
+        return frame
+    nan = np.nan
+    frame["param_p05"] = [f.param_p05 if f is not None else nan for f in facts]
+    frame["param_p95"] = [f.param_p95 if f is not None else nan for f in facts]
+    frame["mc_se"] = [f.mc_se if f is not None else nan for f in facts]
+    frame["draws"] = [f.draws if f is not None else 0 for f in facts]
+    return frame
 
 
 def verification_table(check: FactCheck) -> pd.DataFrame:
@@ -43,7 +60,7 @@ def verification_table(check: FactCheck) -> pd.DataFrame:
             "measure": f.measure if f is not None else "",
             "note": f.note if f is not None else "",
         })
-    return pd.DataFrame(rows)
+    return _with_spread(pd.DataFrame(rows), [v.fact for v in check.verification], check)
 
 
 #: The literature's figure and source in a few words, for the one-row-per-fact table.
@@ -60,6 +77,31 @@ def _ci_text(f: Fact) -> str:
     if np.isfinite(f.low) and np.isfinite(f.high):
         return f"{f.estimate:.3g} [{f.low:.3g}, {f.high:.3g}]"
     return f"{f.estimate:.3g} [n/a]"
+
+
+def spread_text(f: Fact) -> str:
+    """A case figure's spread over the posterior's draws, in words ("" without a posterior)."""
+    if not f.draws:
+        return ""
+    text = (f"5-95% over {f.draws} parameter draws (each draw's own figure) "
+            f"{f.param_p05:.3g} to {f.param_p95:.3g}")
+    if np.isfinite(f.mc_se):
+        text += f"; Monte Carlo s.e. {f.mc_se:.2g}"
+    return text
+
+
+def posterior_text(check: FactCheck) -> str:
+    """Which posterior the case ran on, in one line ("" without one)."""
+    case = check.posterior
+    if case is None:
+        return ""
+    m = case.posterior.manifest
+    folder = case.folder if case.folder is not None else "(given in Python)"
+    sha = m.get("record_sha256") or "not recorded"
+    return (f"posterior {folder}: {case.posterior.n_particles} particles of "
+            f"{len(case.posterior.keys)} parameters, calibrated on "
+            f"{m.get('scenario', 'an unnamed scenario')} (seed {m.get('seed', 'not recorded')}, "
+            f"record SHA-256 {sha}); {case.draws} draws x {case.per_draw} runs")
 
 
 def fragility_summary(check: FactCheck) -> pd.DataFrame:
@@ -82,9 +124,12 @@ def format_report(check: FactCheck) -> str:
     """
     n = len(check.facts)
     lines = [f"Validation and verification on '{check.scenario}' and a population of "
-             f"{check.population.episodes} synthetic episodes ({check.runs} runs per variant, "
-             f"seed {check.seed}, {check.seconds:.0f} s)", "",
-             "VALIDATION: patterns the model was not built to produce"]
+             f"{check.population.episodes} synthetic episodes ({check.case_runs} runs per "
+             f"variant, seed {check.seed}, {check.seconds:.0f} s)", ""]
+    if check.posterior is not None:
+        lines[-1:] = [f"The case (fact 4, the checks of V1-V3) on the calibrated "
+                      f"{posterior_text(check)}; the population's facts do not use it.", ""]
+    lines.append("VALIDATION: patterns the model was not built to produce")
     head = (f"{'#':<2} {'where':<10} {'fact':<44} {'literature (source)':<38} "
             f"{'model [95% CI]':<27} verdict")
     lines += [head, "-" * len(head)]
@@ -101,6 +146,8 @@ def format_report(check: FactCheck) -> str:
         was = f" (was fact {m.was_fact})" if m.was_fact else ""
         text = (m.mechanism + was)
         fig = f"; case: {_ci_text(v.fact)}" if v.fact is not None else ""
+        if v.fact is not None and v.fact.draws:
+            fig += f" ({spread_text(v.fact)})"
         lines.append(f"{m.key:<4} {m.section:<14} {text[:60]:<60} {v.status:<9} "
                      f"{', '.join(t.split('::')[-1] for t in m.tests)}{fig}")
     lines.append("")
@@ -109,14 +156,16 @@ def format_report(check: FactCheck) -> str:
         lines.append(f"   literature: {f.literature} ({f.source})")
         lines.append(f"   model:      {_ci_text(f)}  band {f.band}  ({f.runs} "
                      f"{'episodes' if WHERE[f.number] == 'population' else 'runs per variant'})")
+        if f.draws:
+            lines.append(f"   posterior:  {spread_text(f)}")
         lines.append(f"   measure:    {f.measure}")
         if f.note:
             lines.append(f"   note:       {f.note}")
         if f.reason:
             lines.append(f"   reason:     {f.reason}")
         lines.append("")
-    lines.append(f"{check.reproduced} of {n} validated facts reproduced at {check.runs} runs per "
-                 f"variant ({check.runs} episodes in the population, seed {check.seed}); "
+    lines.append(f"{check.reproduced} of {n} validated facts reproduced at {check.case_runs} runs "
+                 f"per variant ({check.runs} episodes in the population, seed {check.seed}); "
                  "verdicts are statistical: with fewer runs small effects are not resolved (see "
                  "each reason). Facts 6, 7 and 8 of the reference list hold by construction and "
                  "are in the verification table.")
