@@ -50,7 +50,6 @@ from classroom.session import (
     warm_kernel,
 )
 from sim.core import layout as L
-from sim.core.outcomes import outcome_layout
 from sim.engines.choices import Choice
 from sim.errors import UsageError
 
@@ -413,9 +412,10 @@ def BranchesView(room: Classroom, month: int, settings: int):
 
 def _marks_of(room: Classroom) -> dict[str, list[dict]]:
     """The observed record's marks for the run's panels (:func:`classroom.charts.record_marks`)."""
-    cs = room.scenario.compile()
+    from analysis.calibration.abc import target_columns
+
     return record_marks(room.scenario.spec.meta.start, room.scenario.horizon,
-                        set(outcome_layout(cs)[0]))
+                        target_columns(room.scenario))
 
 
 @solara.component

@@ -102,7 +102,7 @@ def _panel_of(outcome: str) -> str | None:
     """The run panel that charts the quantity a calibration target's outcome is about."""
     if outcome.startswith(("first_month_", "delivered_")):
         return "deliveries"  # a route's (or category's) first shipment
-    if outcome.startswith("escalations_"):
+    if outcome.startswith(("escalations_", "sanctions_")):
         return "pressure"  # a round of sanctions raises the pressure on its target
     if outcome.startswith("gdp_index_"):
         return "gdp"

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from browser import skip_without_a_browser
 
+import sim
+
 pytestmark = pytest.mark.browser
 
 skip_without_a_browser()
@@ -90,9 +92,13 @@ def test_a_student_plays_iran_and_sees_the_comparison(page: Page) -> None:
     expect(room.locator(".roleplay-status")).to_contain_text(re.compile(r"^Room [A-Z2-9]{5} "))
     _take_seat(page, "Iran")
     drones = room.locator(".choice-ship-iran-russia-drones")
-    expect(drones).to_contain_text("Ship 160 Shahed drones to Russia this month?")
-    expect(drones).to_contain_text("the model's chance of choosing to ship: 0.79")
-    expect(drones).to_contain_text("what the model weighs: need 0.80, affinity 0.75")
+    model = sim.DiplomacyModel("baseline", seed=7)  # the page's scenario and seed
+    model.open_month()
+    choice = next(c for c in model.choices("IRN") if c.key == "ship:iran_russia_drones")
+    expect(drones).to_contain_text(choice.question)
+    expect(drones).to_contain_text(f"the model's chance of choosing to ship: {choice.chance:.2f}")
+    expect(drones).to_contain_text("what the model weighs: " + ", ".join(
+        f"{r.term} {r.value:.2f}" for r in choice.reasons[:2]))
     for month in (1, 2, 3):
         _answer(room, "ship-iran-russia-drones", "hold", month)
         room.locator(".roleplay-submit").click()

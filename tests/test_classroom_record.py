@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import csv
 
+from analysis.calibration.abc import target_columns
 from analysis.calibration.command import DEFAULT_RECORD
 from classroom.charts import RECORD_SCENARIO, record_marks, run_panels, with_marks
-from sim.core.outcomes import outcome_layout
 from sim.scenario import load_scenario
 
 
 def _marks(horizon: int | None = None) -> dict[str, list[dict]]:
     scn = load_scenario(RECORD_SCENARIO)
-    columns = set(outcome_layout(scn.compile())[0])
-    return record_marks(scn.spec.meta.start, horizon or scn.horizon, columns)
+    return record_marks(scn.spec.meta.start, horizon or scn.horizon, target_columns(scn))
 
 
 def test_only_rows_mapped_to_a_charted_quantity_are_marked_with_their_source():
@@ -29,6 +28,10 @@ def test_only_rows_mapped_to_a_charted_quantity_are_marked_with_their_source():
     first = next(m for m in marks["deliveries"] if m["id"] == "shahed_first_delivery")
     assert first["month"] == 1  # the hindcast starts with the first deliveries, 2022-08
     assert {m["id"] for m in marks["tracks"]} == {"no_relief_deal", "no_ceasefire"}
+    # the US's and the EU's rounds on Iran (targets on a pair's monthly sanction level)
+    assert {m["id"] for m in marks["pressure"]} >= {
+        "us_sanctions_iran_drones_2022", "us_e3_response_2024_09", "eu_iran_drone_regime",
+        "eu_iran_regime_missiles", "eu_iran_listings_2024_10", "eu_iran_irisl_2024_11"}
     assert len({(p, m["id"]) for p, ms in marks.items() for m in ms}) == len(every)
 
 
