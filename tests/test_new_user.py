@@ -319,9 +319,9 @@ def test_ctrl_c_with_workers_is_one_line_and_leaves_nothing_half_written(tmp_pat
 # The first compile says so; a cached kernel is quiet
 
 
-def test_the_first_compile_says_so_and_a_cached_kernel_is_quiet(tmp_path):
+def test_the_first_compile_says_so_and_a_cached_kernel_is_quiet(tmp_path, numba_kernel):
     # An empty cache: the notice comes within seconds (the compile itself is not waited for:
-    # the suite compiles the kernel once already).
+    # the suite compiles the kernel once already, into the project's cache).
     env = {**os.environ, "MPLBACKEND": "Agg", "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
     proc = subprocess.Popen([str(EXE), "run", "baseline", "--runs", "50", "--months", "2"],
                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -332,7 +332,9 @@ def test_the_first_compile_says_so_and_a_cached_kernel_is_quiet(tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     assert first == "diplosim: compiling the kernel (first use, up to ~90 s) ...\n", first
-    # The cache filled (by the first of these runs if not before): the next run is quiet.
+    # The project's cache, filled by the session's kernel (and by the first of these runs for
+    # anything the command compiles besides): the next run is quiet. Not the empty cache above,
+    # which would compile the whole kernel again in every test session.
     diplosim("run", "baseline", "--runs", "50", "--months", "2", cwd=tmp_path, timeout=600)
     again = diplosim("run", "baseline", "--runs", "50", "--months", "2", cwd=tmp_path)
     assert again.returncode == 0 and "compiling" not in again.stderr, again.stderr
