@@ -310,8 +310,9 @@ def _ctrl_c_as_in_a_terminal() -> None:
 def test_ctrl_c_with_workers_is_one_line_and_leaves_nothing_half_written(tmp_path):
     pytest.importorskip("distributed")
     # enough runs to be interrupted, few enough for the memory guard (the baseline has 9 actors)
+    # (chunks of 5,000 runs: the first is written a few seconds sooner than one of 20,000)
     cmd = [str(EXE), "run", "baseline", "--runs", "1000000", "--workers", "2", "--chunk-size",
-           "20000", "--out", "ens", "--long-job"]
+           "5000", "--out", "ens", "--long-job"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, "MPLBACKEND": "Agg"},
                             start_new_session=True, preexec_fn=_ctrl_c_as_in_a_terminal)
@@ -332,7 +333,7 @@ def test_ctrl_c_with_workers_is_one_line_and_leaves_nothing_half_written(tmp_pat
     import pandas as pd
 
     for part in (tmp_path / "ens" / "chunks").glob("part-*.parquet"):
-        assert len(pd.read_parquet(part)) == 20000  # every part kept is whole
+        assert len(pd.read_parquet(part)) == 5000  # every part kept is whole
 
 
 # ---------------------------------------------------------------------------------------------
