@@ -236,31 +236,30 @@ def test_scenario_and_policy_pickers(page: Page) -> None:
     expect(step).to_have_value("0.3")  # the policy stays applied on the new scenario
 
 
-def test_typed_scenario_is_validated(page: Page) -> None:
+def test_typed_scenario_is_validated_and_a_path_extends_refused(page: Page) -> None:
+    # One page for both: a refused scenario leaves the page as it was.
     editor = page.locator(".scenario-editor textarea")
-    bad = 'extends = "baseline"\n[actors.NATO]\ncohesion = 2.0\n'
-    editor.fill(bad)
-    page.get_by_role("button", name="Use this scenario").click()
-    expect(page.locator(".upload .diplosim-error")).to_contain_text(
-        "edited.toml: actors.NATO.cohesion: Input should be less than or equal to 1 (got 2.0)")
-    expect(page.get_by_text("Baseline 2024: Iranian and North Korean arms to Russia")
-           ).to_be_visible()
-    editor.fill(bad.replace("2.0", "0.2"))
-    page.get_by_role("button", name="Use this scenario").click()
-    expect(page.locator(".control-actors-NATO-cohesion input[type=text]")).to_have_value("0.2")
-    expect(page.locator(".upload .diplosim-error")).to_have_count(0)
-
-
-def test_pasted_path_extends_is_refused(page: Page) -> None:
-    editor = page.locator(".scenario-editor textarea")
+    error = page.locator(".upload .diplosim-error")
     editor.fill('extends = "/etc/passwd"\n[actors.NATO]\ncohesion = 0.9\n')
     page.get_by_role("button", name="Use this scenario").click()
-    error = page.locator(".upload .diplosim-error")
     expect(error).to_contain_text("edited.toml: extends: may only name a bundled scenario "
                                   f"(known: {', '.join(sim.list_scenarios())}), not a path")
     expect(error).not_to_contain_text("root")  # nothing of the file is echoed
     expect(page.get_by_text("Baseline 2024: Iranian and North Korean arms to Russia")
            ).to_be_visible()
+    bad = 'extends = "baseline"\n[actors.NATO]\ncohesion = 2.0\n'
+    editor.fill(bad)
+    page.get_by_role("button", name="Use this scenario").click()
+    expect(error).to_contain_text(
+        "edited.toml: actors.NATO.cohesion: Input should be less than or equal to 1 (got 2.0)")
+    expect(page.get_by_text("Baseline 2024: Iranian and North Korean arms to Russia")
+           ).to_be_visible()
+    expect(page.locator(".control-actors-NATO-cohesion input[type=text]")).not_to_have_value(
+        "0.9")  # the refused path's value was not applied either
+    editor.fill(bad.replace("2.0", "0.2"))
+    page.get_by_role("button", name="Use this scenario").click()
+    expect(page.locator(".control-actors-NATO-cohesion input[type=text]")).to_have_value("0.2")
+    expect(error).to_have_count(0)
 
 
 def test_branches_side_by_side(page: Page, numba_kernel) -> None:
