@@ -133,14 +133,23 @@ def dask_client(scheduler: str | Client | None = None, workers: int | None = Non
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=dashboard_address,
                                scheduler_kwargs=http, silence_logs=logging.ERROR)
+    log = logging.getLogger("distributed")
+    level = log.level
     try:
         client = Client(cluster)
         try:
             yield client
+        except KeyboardInterrupt:
+            # Closing a cluster in the middle of its work makes distributed log the
+            # connections it loses (CommClosedError tracebacks on stderr): after Ctrl-C the
+            # command's one line is all the user should see.
+            log.setLevel(logging.CRITICAL)
+            raise
         finally:
             client.close()
     finally:
         cluster.close()
+        log.setLevel(level)
 
 
 def execute(job: Job, chunks: Sequence[Chunk] | None = None, *,
