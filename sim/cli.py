@@ -221,11 +221,15 @@ def add_overwrite_argument(p: argparse.ArgumentParser) -> None:
                    "folder is refused")
 
 
-def add_backend_arguments(p: argparse.ArgumentParser) -> None:
+def add_backend_arguments(p: argparse.ArgumentParser, *,
+                          resume_help: str = "keep every finished chunk in --out DIR and "
+                          "continue the job there if it was interrupted, computing only its "
+                          "missing chunks") -> None:
     """The flags of every verb that runs many runs: where to run them and how to store them.
 
     ``--out`` is added by :func:`add_out_argument` (each verb says what it writes there);
-    ``--resume`` applies to it.
+    ``--resume`` applies to it, and ``resume_help`` says how (``calibrate`` resumes
+    populations, not chunks).
     """
     g = p.add_argument_group("backend (see docs/scaling.md)")
     g.add_argument("--scheduler", metavar="ADDR",
@@ -235,9 +239,7 @@ def add_backend_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--chunk-size", type=count_argument(1), metavar="K",
                    help="(point, run) items per chunk on a backend (default: the backend's "
                    "chunk size, sim.jobs.backends.DEFAULT_CHUNK_SIZE); never changes a result")
-    g.add_argument("--resume", action="store_true",
-                   help="keep every finished chunk in --out DIR and continue the job there if "
-                   "it was interrupted, computing only its missing chunks")
+    g.add_argument("--resume", action="store_true", help=resume_help)
 
 
 def backend_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import scenarios
-from sim.cli import add_scenario_arguments, add_seed_argument, count_argument, parse_sets, verb
+from sim.cli import (
+    add_backend_arguments,
+    add_scenario_arguments,
+    add_seed_argument,
+    count_argument,
+    parse_sets,
+    verb,
+)
 from sim.errors import UsageError
 
 #: The record bundled with the scenarios.
@@ -259,16 +266,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="replace a posterior already in --out")
     p.add_argument("--figures-only", action="store_true",
                    help="redraw the figures of the calibration in --out (runs only the fans)")
-    g = p.add_argument_group("backend of the design's runs (see docs/scaling.md)")
-    g.add_argument("--scheduler", metavar="ADDR",
-                   help="run on a running Dask cluster, e.g. tcp://127.0.0.1:8786")
-    g.add_argument("--workers", type=count_argument(1), metavar="N",
-                   help="run on a Dask LocalCluster of N worker processes on 127.0.0.1")
-    g.add_argument("--chunk-size", type=count_argument(1), metavar="K",
-                   help="(point, run) items per chunk; never changes a result")
-    g.add_argument("--resume", action="store_true",
-                   help="continue the calibration checkpointed in --out (after its last "
-                   "finished population); same posterior as a run straight through")
+    add_backend_arguments(p, resume_help="continue the calibration checkpointed in --out "
+                          "(after its last finished population); same posterior as a run "
+                          "straight through")
 
 
 @verb("calibrate", _add_arguments)
